@@ -1,0 +1,165 @@
+"""Configuration, read from the environment and `.env` when the process starts.
+
+Every variable is named `OPENDEEP_<FIELD>` except the two that have a
+well-known name of their own (`DATABASE_URL`, `OPENAI_API_KEY`). A bad value
+stops the process with one line that names the variable (see `load_settings`).
+"""
+
+from __future__ import annotations
+
+import os
+from enum import StrEnum
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class MediaFormat(StrEnum):
+    ULAW = "ulaw"  # G.711 trunks: passes straight to a model speaking audio/pcmu
+    SLIN16 = "slin16"  # wideband trunks: resampled to the model's 24 kHz PCM
+
+
+class MediaTransport(StrEnum):
+    WEBSOCKET = "websocket"  # chan_websocket (Asterisk 20.16+/22.6+/23)
+    AUDIOSOCKET = "audiosocket"  # fallback for older Asterisk
+
+
+class TurnDetection(StrEnum):
+    SERVER_VAD = "server_vad"
+    SEMANTIC_VAD = "semantic_vad"
+
+
+def default_data_dir() -> Path:
+    """Per-user data directory (XDG), where the embedded database and recordings live."""
+    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(base) / "opendeep"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="OPENDEEP_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        populate_by_name=True,
+    )
+
+    # --- storage -----------------------------------------------------------
+    database_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("DATABASE_URL", "OPENDEEP_DATABASE_URL"),
+        description="PostgreSQL URL. Unset: an embedded PostgreSQL under data_dir is started.",
+    )
+    data_dir: Path = Field(default_factory=default_data_dir)
+    db_pool_size: int = Field(default=10, ge=1, le=200)
+
+    # --- this node ---------------------------------------------------------
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    node_id: str = Field(default="", max_length=40, pattern=r"^[A-Za-z0-9_-]*$")
+    log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
+
+    # --- Asterisk (ARI); unset ari_url means the built-in PBX simulator ---
+    ari_url: str | None = Field(default=None, description="e.g. http://pbx:8088/ari")
+    ari_user: str = "opendeep"
+    ari_password: SecretStr = SecretStr("")
+    ari_app: str = Field(default="opendeep", max_length=60, pattern=r"^[A-Za-z0-9_-]+$")
+    dial_endpoint: str = Field(
+        default="PJSIP/{number}@trunk",
+        description="ARI endpoint template; {number} is the callee's E.164 number.",
+    )
+    caller_id: str = Field(default="", max_length=80)
+    ring_timeout_s: int = Field(default=30, ge=5, le=300)
+    media_format: MediaFormat = MediaFormat.ULAW
+    media_transport: MediaTransport = MediaTransport.WEBSOCKET
+    audiosocket_bind: str = "127.0.0.1:0"
+    audiosocket_advertise_host: str = Field(
+        default="",
+        description="host Asterisk connects to for AudioSocket; default: the bind host",
+    )
+    record_calls: bool = False
+
+    # --- voice model ------------------------------------------------------
+    openai_api_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("OPENAI_API_KEY", "OPENDEEP_OPENAI_API_KEY")
+    )
+    openai_base_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("OPENAI_BASE_URL", "OPENDEEP_OPENAI_BASE_URL")
+    )
+    realtime_model: str = "gpt-realtime-1.5"
+    realtime_voice: str = "marin"
+    turn_detection: TurnDetection = TurnDetection.SERVER_VAD
+    vad_silence_ms: int = Field(default=500, ge=100, le=5000)
+    transcription_model: str = "gpt-4o-mini-transcribe"
+    analysis_model: str = "gpt-5-mini"
+
+    # --- dialling policy ---------------------------------------------------
+    max_concurrent_calls: int = Field(default=20, ge=1, le=10000)
+    max_concurrent_calls_per_user: int = Field(default=5, ge=1, le=10000)
+    calling_window_start: str = Field(default="09:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    calling_window_end: str = Field(default="20:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    default_max_attempts: int = Field(default=5, ge=1, le=50)
+    global_dnd_threshold: int = Field(default=3, ge=2, le=1000)
+    dispatch_interval_s: float = Field(default=1.0, gt=0, le=60)
+    test_mode: bool = False
+    test_destination: str = Field(default="", max_length=40)
+
+    # --- human in the loop -------------------------------------------------
+    hitl_timeout_s: int = Field(default=45, ge=5, le=600)
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("postgres", "postgresql"):
+            raise ValueError("must start with postgresql:// (for example postgresql://user@host/db)")
+        return value
+
+    @field_validator("ari_url")
+    @classmethod
+    def _check_ari_url(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError("must be an http(s) URL such as http://pbx:8088/ari")
+        if parts.username or parts.password:
+            raise ValueError("must not carry credentials; use OPENDEEP_ARI_USER/OPENDEEP_ARI_PASSWORD")
+        return value.rstrip("/")
+
+    @property
+    def simulated_pbx(self) -> bool:
+        return self.ari_url is None
+
+    @property
+    def effective_node_id(self) -> str:
+        return self.node_id or f"{os.uname().nodename.split('.')[0]}-{os.getpid()}"
+
+
+class SettingsError(Exception):
+    """A configuration value is wrong; the message is one line naming the variable."""
+
+
+def _variable_name(field: str) -> str:
+    info = Settings.model_fields.get(field)
+    alias = info.validation_alias if info else None
+    if isinstance(alias, AliasChoices):
+        return str(alias.choices[0])
+    return f"OPENDEEP_{field.upper()}"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build the settings, turning pydantic's report into one readable line."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = str(first["loc"][0]) if first["loc"] else "?"
+        message = first["msg"].removeprefix("Value error, ")
+        given = first.get("input")
+        shown = "" if "password" in field or "key" in field else f" (got {given!r})"
+        raise SettingsError(f"{_variable_name(field)}: {message}{shown}") from None
