@@ -145,7 +145,9 @@ class SettingsError(Exception):
 
 
 def _variable_name(field: str) -> str:
-    info = Settings.model_fields.get(field)
+    if field not in Settings.model_fields:
+        return field  # pydantic reported the environment alias itself
+    info = Settings.model_fields[field]
     alias = info.validation_alias if info else None
     if isinstance(alias, AliasChoices):
         return str(alias.choices[0])

@@ -1,0 +1,117 @@
+"""Questions the agent asks a task's owner during (or after) a call."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+from db.errors import InvalidInput, NotFound
+from db.models import Executor, HitlRequest, columns
+from db.notify import publish
+from db.validation import check_length
+
+_HITL = columns(HitlRequest)
+
+
+async def create_request(
+    conn: Executor,
+    user_id: int,
+    task_id: UUID,
+    *,
+    question: str,
+    deadline: datetime,
+    call_id: UUID | None = None,
+    recipient_message: str = "",
+) -> HitlRequest:
+    check_length("question", question, 2000, required=True)
+    check_length("recipient_message", recipient_message, 2000)
+    record = await conn.fetchrow(
+        f"""INSERT INTO hitl_requests (user_id, task_id, call_id, question, recipient_message, deadline)
+            SELECT $1, id, $3, $4, $5, $6 FROM tasks WHERE id = $2 AND user_id = $1
+            RETURNING {_HITL}""",
+        user_id,
+        task_id,
+        call_id,
+        question,
+        recipient_message,
+        deadline,
+    )
+    if record is None:
+        raise NotFound("task", task_id)
+    await publish(conn, "hitl", user_id, request_id=record["id"], task_id=task_id, status="open")
+    return HitlRequest.from_record(record)
+
+
+async def get_request(conn: Executor, user_id: int, request_id: UUID) -> HitlRequest:
+    record = await conn.fetchrow(
+        f"SELECT {_HITL} FROM hitl_requests WHERE id = $1 AND user_id = $2", request_id, user_id
+    )
+    if record is None:
+        raise NotFound("question", request_id)
+    return HitlRequest.from_record(record)
+
+
+async def list_requests(
+    conn: Executor, user_id: int, *, status: str | None = None, task_id: UUID | None = None, limit: int = 100
+) -> list[HitlRequest]:
+    records = await conn.fetch(
+        f"""SELECT {_HITL} FROM hitl_requests
+            WHERE user_id = $1 AND ($2::text IS NULL OR status = $2) AND ($3::uuid IS NULL OR task_id = $3)
+            ORDER BY created_at DESC LIMIT $4""",
+        user_id,
+        status,
+        task_id,
+        limit,
+    )
+    return [HitlRequest.from_record(r) for r in records]
+
+
+async def answer_request(conn: Executor, user_id: int, request_id: UUID, answer: str) -> HitlRequest:
+    """Record the owner's answer; refused for a request that is not theirs or not open."""
+    check_length("answer", answer, 4000, required=True)
+    record = await conn.fetchrow(
+        f"""WITH current AS (SELECT id, status FROM hitl_requests WHERE id = $1 AND user_id = $2 FOR UPDATE),
+                answered AS (
+                    UPDATE hitl_requests h SET status = 'answered', answer = $3, answered_at = now()
+                    FROM current c WHERE h.id = c.id AND c.status = 'open' RETURNING {columns(HitlRequest, "h")})
+            SELECT c.status AS current_status, a.* FROM current c LEFT JOIN answered a ON true""",
+        request_id,
+        user_id,
+        answer.strip(),
+    )
+    if record is None:
+        raise NotFound("question", request_id)
+    if record["id"] is None:
+        raise InvalidInput("answer", f"this question is {record['current_status']} and can no longer be answered")
+    await publish(conn, "hitl", user_id, request_id=request_id, task_id=record["task_id"], status="answered")
+    return HitlRequest(**{name: record[name] for name in HitlRequest.__struct_fields__})
+
+
+async def close_request(conn: Executor, user_id: int, request_id: UUID, *, status: str) -> bool:
+    """Expire or cancel an open request; False when it was no longer open."""
+    if status not in ("expired", "cancelled"):
+        raise InvalidInput("status", f"{status!r}: a request closes as expired or cancelled")
+    record = await conn.fetchrow(
+        """UPDATE hitl_requests SET status = $3 WHERE id = $1 AND user_id = $2 AND status = 'open'
+           RETURNING task_id""",
+        request_id,
+        user_id,
+        status,
+    )
+    if record is None:
+        return False
+    await publish(conn, "hitl", user_id, request_id=request_id, task_id=record["task_id"], status=status)
+    return True
+
+
+async def expire_overdue_requests(conn: Executor, now: datetime) -> list[HitlRequest]:
+    """System sweep (all users): close open requests whose deadline has passed."""
+    records = await conn.fetch(
+        f"""UPDATE hitl_requests SET status = 'expired' WHERE status = 'open' AND deadline < $1
+            RETURNING {_HITL}""",
+        now,
+    )
+    expired = [HitlRequest.from_record(r) for r in records]
+    for request in expired:
+        await publish(conn, "hitl", request.user_id, request_id=request.id, task_id=request.task_id, status="expired")
+    return expired

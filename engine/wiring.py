@@ -1,0 +1,24 @@
+"""Build a node from settings: the real adapters, or the simulators when none is configured."""
+
+from __future__ import annotations
+
+import logging
+
+from db.database import open_database
+from engine.components import ComponentMissing, load_component
+from engine.node import Node
+from engine.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+async def build_node(settings: Settings) -> Node:
+    database = await open_database(settings.database_url, settings.data_dir, pool_size=settings.db_pool_size)
+    node = Node(settings=settings, database=database)
+    try:
+        build_telephony = load_component("telephony")
+    except ComponentMissing as exc:
+        log.warning("%s; calls cannot be placed", exc)
+    else:
+        node.telephony = build_telephony(settings)
+    return node
