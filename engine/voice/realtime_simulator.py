@@ -1,0 +1,440 @@
+"""A Realtime server that speaks the GA protocol over a real WebSocket.
+
+Tests drive it through `RealtimeSimulator` / `SimulatedSession` methods and read
+what clients sent from `received`; `opendeep serve` runs it as the "simulated"
+voice model (see `engine.voice.factory`). Contract: openai-realtime.md §8.
+
+Each connection has one writer task draining `_outbox`; responses stream from
+one task at a time, as fast as the loop allows (faster than real time).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import copy
+import http
+import itertools
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
+
+from engine.voice.codecs import pcm16_to_ulaw, tone_pcm16, ulaw_to_pcm16
+from engine.voice.realtime_vad import EnergyVad
+from engine.voice.simulator_script import Reply, Responder, ScriptedReplies, Turn
+from engine.voice.simulator_stream import stream_reply
+
+log = logging.getLogger(__name__)
+
+Hook = Callable[["SimulatedSession", dict[str, Any]], Awaitable[None]]
+
+
+def _default_session() -> dict[str, Any]:
+    pcm = {"type": "audio/pcm", "rate": 24000}
+    return {
+        "type": "realtime",
+        "object": "realtime.session",
+        "id": "sess_sim",
+        "model": "simulated",
+        "output_modalities": ["audio"],
+        "instructions": "",
+        "tools": [],
+        "tool_choice": "auto",
+        "audio": {
+            "input": {
+                "format": dict(pcm),
+                "transcription": None,
+                "noise_reduction": None,
+                "turn_detection": {
+                    "type": "server_vad", "threshold": 0.5, "prefix_padding_ms": 300,
+                    "silence_duration_ms": 500, "create_response": True, "interrupt_response": True,
+                },
+            },
+            "output": {"format": dict(pcm), "voice": "marin", "speed": 1.0},
+        },
+    }
+
+
+def _merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
+    for key, value in update.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict) and key != "format":
+            _merge(base[key], value)
+        else:
+            base[key] = copy.deepcopy(value)
+    return base
+
+
+class RealtimeSimulator:
+    def __init__(
+        self,
+        responder: Responder | None = None,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        energy_vad: bool = False,
+        idle_timeout_s: float | None = None,
+        chunk_ms: int = 100,
+    ) -> None:
+        self.responder = responder or ScriptedReplies()
+        self.energy_vad = energy_vad  # serve mode: detect speech in appended audio
+        self.idle_timeout_s = idle_timeout_s  # serve mode: speak up after this much silence
+        self.chunk_ms = chunk_ms
+        self.sessions: list[SimulatedSession] = []
+        self.hooks: dict[str, Hook] = {}
+        self.failing_creates: list[str] = []  # error codes answering the next response.create events
+        self.rate_limit_remaining = 1000
+        self._host, self._port = host, port
+        self._server: Server | None = None
+        self._rejections: list[int] = []
+        self._changed = asyncio.Condition()
+        self._ids = itertools.count(1)
+
+    # --- lifecycle -------------------------------------------------------------
+
+    async def start(self) -> RealtimeSimulator:
+        self._server = await serve(
+            self._handle, self._host, self._port, process_request=self._process_request, max_size=None, compression=None
+        )
+        sock = next(iter(self._server.sockets))
+        self._port = sock.getsockname()[1]
+        return self
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+            self._server = None
+
+    async def __aenter__(self) -> RealtimeSimulator:
+        return await self.start()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    @property
+    def base_url(self) -> str:
+        """Give this to `AsyncOpenAI(websocket_base_url=...)`."""
+        return f"ws://{self._host}:{self._port}/v1"
+
+    # --- scripting and assertions ------------------------------------------------
+
+    def reject_upgrades(self, status: int = 401, count: int = 1) -> None:
+        self._rejections.extend([status] * count)
+
+    def before(self, client_event_type: str, hook: Hook) -> None:
+        """Run `hook(session, event)` before the simulator handles that client event type."""
+        self.hooks[client_event_type] = hook
+
+    def received(self, event_type: str | None = None) -> list[dict[str, Any]]:
+        return [e for s in self.sessions for e in s.received if event_type is None or e.get("type") == event_type]
+
+    async def wait_for(self, predicate: Callable[[], Any], timeout: float = 5.0) -> Any:
+        """Wait until `predicate()` is truthy (re-checked whenever a client event arrives)."""
+        async with self._changed:
+            return await asyncio.wait_for(self._changed.wait_for(predicate), timeout)
+
+    async def wait_for_event(
+        self, event_type: str, where: Callable[[dict[str, Any]], bool] = lambda e: True, count: int = 1, timeout: float = 5.0
+    ) -> dict[str, Any]:
+        def found() -> list[dict[str, Any]] | None:
+            hits = [e for e in self.received(event_type) if where(e)]
+            return hits if len(hits) >= count else None
+
+        return (await self.wait_for(found, timeout))[count - 1]
+
+    async def wait_for_session(self, index: int = 0, timeout: float = 5.0) -> SimulatedSession:
+        await self.wait_for(lambda: len(self.sessions) > index and self.sessions[index].configured, timeout)
+        return self.sessions[index]
+
+    async def _notify(self) -> None:
+        async with self._changed:
+            self._changed.notify_all()
+
+    def next_id(self, prefix: str) -> str:
+        return f"{prefix}_{next(self._ids)}"
+
+    # --- transport ------------------------------------------------------------------
+
+    def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
+        if self._rejections:
+            status = self._rejections.pop(0)
+            body = json.dumps({"error": {"message": "Incorrect API key provided.", "code": "invalid_api_key"}})
+            return connection.respond(http.HTTPStatus(status), body + "\n")
+        if not request.path.split("?")[0].endswith("/realtime"):
+            return connection.respond(http.HTTPStatus.NOT_FOUND, "no such endpoint\n")
+        return None
+
+    async def _handle(self, websocket: ServerConnection) -> None:
+        session = SimulatedSession(self, websocket, len(self.sessions))
+        self.sessions.append(session)
+        await session.run()
+
+
+class SimulatedSession:
+    """One client connection: its session state, conversation and recorded traffic."""
+
+    def __init__(self, sim: RealtimeSimulator, websocket: ServerConnection, index: int) -> None:
+        self.sim = sim
+        self.index = index
+        self.websocket = websocket
+        self.request_path = websocket.request.path if websocket.request else ""
+        self.headers = dict(websocket.request.headers) if websocket.request else {}
+        self.session = _default_session()
+        self.configured = False
+        self.received: list[dict[str, Any]] = []
+        self.items: list[dict[str, Any]] = []
+        self.audio_ms_sent: dict[str, float] = {}  # assistant item id -> audio streamed
+        self.input_ms = 0  # appended input audio, on the input timeline
+        self._new_items: list[dict[str, Any]] = []
+        self._outbox: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
+        self._response: asyncio.Task[None] | None = None
+        self._cancel_reason: str | None = None
+        self._release = asyncio.Event()
+        self._speech_item: str | None = None
+        self._vad = EnergyVad()
+        self._idle: asyncio.Task[None] | None = None
+
+    # --- scripted callee and failures (public) ----------------------------------------
+
+    async def callee_starts_speaking(self) -> None:
+        self._speech_item = self.sim.next_id("item")
+        self._cancel_idle()
+        self.send({"type": "input_audio_buffer.speech_started", "audio_start_ms": self.input_ms, "item_id": self._speech_item})
+        detection = self.session["audio"]["input"].get("turn_detection") or {}
+        if self.response_active and detection.get("interrupt_response", True):
+            self.cancel_response("turn_detected")
+
+    async def callee_stops_speaking(self, transcript: str = "") -> None:
+        item_id = self._speech_item or self.sim.next_id("item")
+        self._speech_item = None
+        self.send({"type": "input_audio_buffer.speech_stopped", "audio_end_ms": self.input_ms, "item_id": item_id})
+        previous = self.items[-1]["id"] if self.items else None
+        self.send({"type": "input_audio_buffer.committed", "item_id": item_id, "previous_item_id": previous})
+        item = {"id": item_id, "type": "message", "role": "user", "status": "completed",
+                "content": [{"type": "input_audio", "transcript": None}]}
+        self.items.append(item)
+        self.send({"type": "conversation.item.added", "item": item, "previous_item_id": previous})
+        self.send({"type": "conversation.item.done", "item": item, "previous_item_id": previous})
+        if self.session["audio"]["input"].get("transcription"):
+            self.send({"type": "conversation.item.input_audio_transcription.completed", "item_id": item_id,
+                       "content_index": 0, "transcript": transcript})
+        detection = self.session["audio"]["input"].get("turn_detection") or {}
+        if detection and detection.get("create_response", True) and not self.response_active:
+            self.start_response("speech", callee_text=transcript)
+
+    async def callee_says(self, transcript: str) -> None:
+        await self.callee_starts_speaking()
+        await self.callee_stops_speaking(transcript)
+
+    async def close(self, code: int = 1000, reason: str = "") -> None:
+        await self.websocket.close(code, reason)
+
+    def send_error(self, code: str, message: str = "", event_id: str | None = None, type_: str = "invalid_request_error") -> None:
+        self.send({"type": "error", "error": {"type": type_, "code": code, "message": message or code, "param": None, "event_id": event_id}})
+
+    def send_rate_limits(self, requests_remaining: int, tokens_remaining: int = 50000, reset_seconds: float = 1.0) -> None:
+        self.send({"type": "rate_limits.updated", "rate_limits": [
+            {"name": "requests", "limit": 1000, "remaining": requests_remaining, "reset_seconds": reset_seconds},
+            {"name": "tokens", "limit": 50000, "remaining": tokens_remaining, "reset_seconds": reset_seconds},
+        ]})
+
+    def release(self) -> None:
+        """Let a response held by `Reply.hold_after_ms` stream the rest."""
+        self._release.set()
+
+    @property
+    def response_active(self) -> bool:
+        return self._response is not None and not self._response.done()
+
+    # --- connection -----------------------------------------------------------------------
+
+    def send(self, event: dict[str, Any]) -> None:
+        self._outbox.put_nowait({"event_id": self.sim.next_id("event"), **event})
+
+    async def run(self) -> None:
+        writer = asyncio.create_task(self._write_loop(), name=f"sim-writer-{self.index}")
+        self.send({"type": "session.created", "session": copy.deepcopy(self.session)})
+        try:
+            async for message in self.websocket:
+                event = json.loads(message)
+                self.received.append(event)
+                hook = self.sim.hooks.get(event.get("type", ""))
+                if hook is not None:
+                    await hook(self, event)
+                await self._dispatch(event)
+                await self.sim._notify()
+        except ConnectionClosed:
+            pass
+        finally:
+            for task in (self._response, self._idle):
+                if task is not None:
+                    task.cancel()
+            self._outbox.put_nowait(None)
+            await asyncio.gather(writer, return_exceptions=True)
+            await self.sim._notify()
+
+    async def _write_loop(self) -> None:
+        try:
+            while (event := await self._outbox.get()) is not None:
+                await self.websocket.send(json.dumps(event))
+        except ConnectionClosed:
+            pass
+
+    async def _dispatch(self, event: dict[str, Any]) -> None:
+        handler = _CLIENT_HANDLERS.get(event.get("type", ""))
+        if handler is None:
+            self.send_error("invalid_type", f"Invalid event type {event.get('type')!r}", event.get("event_id"))
+            return
+        await handler(self, event)
+
+    # --- client event handlers ----------------------------------------------------------------
+
+    async def _on_session_update(self, event: dict[str, Any]) -> None:
+        update = event.get("session") or {}
+        if update.get("type") != "realtime":
+            self.send_error("missing_required_parameter", "Missing required parameter: 'session.type'.", event.get("event_id"))
+            return
+        for direction in ("input", "output"):
+            fmt = (update.get("audio") or {}).get(direction, {}).get("format")
+            if fmt is not None and not isinstance(fmt, dict):
+                self.send_error("invalid_type", f"Invalid type for 'session.audio.{direction}.format'", event.get("event_id"))
+                return
+        _merge(self.session, update)
+        self.configured = True
+        self.send({"type": "session.updated", "session": copy.deepcopy(self.session)})
+
+    async def _on_append(self, event: dict[str, Any]) -> None:
+        audio = base64.b64decode(event.get("audio", ""))
+        fmt = self.session["audio"]["input"]["format"]
+        pcm = ulaw_to_pcm16(audio) if fmt["type"] == "audio/pcmu" else audio
+        rate = 8000 if fmt["type"] == "audio/pcmu" else fmt.get("rate", 24000)
+        self.input_ms += len(pcm) * 1000 // (2 * rate)
+        if self.sim.energy_vad:
+            silence = (self.session["audio"]["input"].get("turn_detection") or {}).get("silence_duration_ms", 500)
+            change = self._vad.feed(pcm, rate, silence)
+            if change == "started":
+                await self.callee_starts_speaking()
+            elif change == "stopped":
+                await self.callee_stops_speaking(f"(callee speech, {self._vad.last_speech_ms} ms)")
+
+    async def _on_commit(self, event: dict[str, Any]) -> None:
+        if self.input_ms < 100:
+            self.send_error("input_audio_buffer_commit_empty", "buffer too small. Expected at least 100ms of audio", event.get("event_id"))
+            return
+        await self.callee_stops_speaking("")
+
+    async def _on_clear(self, event: dict[str, Any]) -> None:
+        self.send({"type": "input_audio_buffer.cleared"})
+
+    async def _on_item_create(self, event: dict[str, Any]) -> None:
+        item = dict(event.get("item") or {})
+        item.setdefault("id", self.sim.next_id("item"))
+        item["status"] = "completed"
+        previous = self.items[-1]["id"] if self.items else None
+        self.items.append(item)
+        self._new_items.append(item)
+        self.send({"type": "conversation.item.added", "item": item, "previous_item_id": previous})
+        self.send({"type": "conversation.item.done", "item": item, "previous_item_id": previous})
+
+    async def _on_truncate(self, event: dict[str, Any]) -> None:
+        item_id, end_ms = event.get("item_id"), int(event.get("audio_end_ms", 0))
+        sent = self.audio_ms_sent.get(item_id or "")
+        if sent is None:
+            self.send_error("item_not_found", f"Item {item_id} not found", event.get("event_id"))
+        elif end_ms > sent:
+            self.send_error("invalid_value", f"Audio content of {sent:.0f}ms is already shorter than {end_ms}ms", event.get("event_id"))
+        else:
+            self.send({"type": "conversation.item.truncated", "item_id": item_id,
+                       "content_index": event.get("content_index", 0), "audio_end_ms": end_ms})
+
+    async def _on_response_create(self, event: dict[str, Any]) -> None:
+        if self.response_active:
+            self.send_error("conversation_already_has_active_response",
+                            "Conversation already has an active response in progress", event.get("event_id"))
+            return
+        if self.sim.failing_creates:
+            code = self.sim.failing_creates.pop(0)
+            self.send_error(code, f"simulated failure: {code}", event.get("event_id"), type_="rate_limit_error")
+            return
+        options = event.get("response") or {}
+        self.start_response("response.create", instructions=options.get("instructions"))
+
+    async def _on_response_cancel(self, event: dict[str, Any]) -> None:
+        if not self.response_active:
+            self.send_error("response_cancel_not_active", "Cancellation failed: no active response found", event.get("event_id"))
+            return
+        self.cancel_response("client_cancelled")
+
+    # --- responses -----------------------------------------------------------------------------
+
+    def start_response(self, trigger: str, *, instructions: str | None = None, callee_text: str | None = None) -> None:
+        self._cancel_idle()
+        turn = Turn(
+            connection=self.index,
+            trigger=trigger,
+            session_instructions=self.session.get("instructions", ""),
+            response_instructions=instructions,
+            callee_text=callee_text,
+            new_items=self._new_items,
+            tool_names=[t.get("name", "") for t in self.session.get("tools") or []],
+        )
+        self._new_items = []
+        reply = self.sim.responder.reply(turn)
+        self._cancel_reason = None
+        self._release = asyncio.Event()
+        self._response = asyncio.create_task(self._stream(reply), name=f"sim-response-{self.index}")
+
+    def cancel_response(self, reason: str) -> None:
+        self._cancel_reason = reason
+        self._release.set()
+
+    async def _stream(self, reply: Reply) -> None:
+        await stream_reply(self, reply)
+        self._maybe_start_idle()
+
+    @property
+    def cancel_reason(self) -> str | None:
+        return self._cancel_reason
+
+    async def wait_release(self) -> None:
+        await self._release.wait()
+
+    def output_audio(self, duration_ms: float, phase_ms: float) -> bytes:
+        fmt = self.session["audio"]["output"]["format"]
+        if fmt["type"] == "audio/pcmu":
+            return pcm16_to_ulaw(tone_pcm16(int(duration_ms), 8000, phase_ms=phase_ms))
+        return tone_pcm16(int(duration_ms), fmt.get("rate", 24000), phase_ms=phase_ms)
+
+    # --- serve mode: speak up after silence -------------------------------------------------
+
+    def _maybe_start_idle(self) -> None:
+        if self.sim.idle_timeout_s is not None and self._speech_item is None:
+            self._idle = asyncio.create_task(self._idle_prompt(self.sim.idle_timeout_s), name=f"sim-idle-{self.index}")
+
+    async def _idle_prompt(self, delay: float) -> None:
+        await asyncio.sleep(delay)
+        if not self.response_active and self._speech_item is None:
+            self.start_response("idle")
+
+    def _cancel_idle(self) -> None:
+        if self._idle is not None and self._idle is not asyncio.current_task():
+            self._idle.cancel()
+        self._idle = None
+
+
+_S = SimulatedSession
+_CLIENT_HANDLERS: dict[str, Callable[[SimulatedSession, dict[str, Any]], Awaitable[None]]] = {
+    "session.update": _S._on_session_update,
+    "input_audio_buffer.append": _S._on_append,
+    "input_audio_buffer.commit": _S._on_commit,
+    "input_audio_buffer.clear": _S._on_clear,
+    "conversation.item.create": _S._on_item_create,
+    "conversation.item.truncate": _S._on_truncate,
+    "response.create": _S._on_response_create,
+    "response.cancel": _S._on_response_cancel,
+}
