@@ -88,7 +88,7 @@ async def test_time_to_first_audio_with_the_real_clock() -> None:
     """Prints the figure (run with -s); asserts nothing about wall-clock time."""
     async with call_rig([GREETING, GREETING], answer=False) as rig:
         rig.agent.clock = SystemClock()
-        await rig.sim.wait_for(lambda: rig.sim.sessions[0].audio_ms_sent)  # greeting generated while ringing
+        await rig.sim.wait_for(lambda: rig.sim.sessions and rig.sim.sessions[0].audio_ms_sent)  # greeting generated while ringing
         rig.call.answer()
         await rig.media.wait_sent(400 * 8)
         rig.call.callee_hangs_up()
