@@ -46,9 +46,17 @@ class InMemoryCallRecorder:
     turns: dict[str, list[TranscriptTurn]] = field(default_factory=dict)
     events: dict[str, list[RecordedEvent]] = field(default_factory=dict)
     metrics: dict[str, CallMetrics] = field(default_factory=dict)
+    _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
 
     async def transcript_turn(self, call_id: str, turn: TranscriptTurn) -> None:
         self.turns.setdefault(call_id, []).append(turn)
+        async with self._changed:
+            self._changed.notify_all()
+
+    async def wait_for_turns(self, call_id: str, count: int, timeout: float = 5.0) -> list[TranscriptTurn]:
+        async with self._changed:
+            await asyncio.wait_for(self._changed.wait_for(lambda: len(self.turns.get(call_id, [])) >= count), timeout)
+        return self.turns[call_id]
 
     async def call_event(self, call_id: str, kind: str, message: str, data: dict[str, Any] | None = None) -> None:
         self.events.setdefault(call_id, []).append(RecordedEvent(kind, message, dict(data or {})))

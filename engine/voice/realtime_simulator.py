@@ -224,6 +224,8 @@ class SimulatedSession:
             self.send({"type": "conversation.item.input_audio_transcription.completed", "item_id": item_id,
                        "content_index": 0, "transcript": transcript})
         detection = self.session["audio"]["input"].get("turn_detection") or {}
+        if self.response_active and self._cancel_reason is not None:
+            await asyncio.wait({self._response})  # the interrupted response is still winding down
         if detection and detection.get("create_response", True) and not self.response_active:
             self.start_response("speech", callee_text=transcript)
 
