@@ -318,11 +318,11 @@ class SimulatedSession:
         self.input_ms += len(pcm) * 1000 // (2 * rate)
         if self.sim.energy_vad:
             silence = (self.session["audio"]["input"].get("turn_detection") or {}).get("silence_duration_ms", 500)
-            change = self._vad.feed(pcm, rate, silence)
-            if change == "started":
-                await self.callee_starts_speaking()
-            elif change == "stopped":
-                await self.callee_stops_speaking(f"(callee speech, {self._vad.last_speech_ms} ms)")
+            for change in self._vad.feed(pcm, rate, silence):
+                if change == "started":
+                    await self.callee_starts_speaking()
+                else:
+                    await self.callee_stops_speaking(f"(callee speech, {self._vad.last_speech_ms} ms)")
 
     async def _on_commit(self, event: dict[str, Any]) -> None:
         if self.input_ms < 100:

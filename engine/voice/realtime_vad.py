@@ -18,17 +18,19 @@ class EnergyVad:
         self._speech_ms = 0
         self._carry = b""
 
-    def feed(self, pcm16: bytes, rate: int, silence_ms: int) -> str | None:
-        """Returns "started" or "stopped" when the state changes within this audio."""
+    def feed(self, pcm16: bytes, rate: int, silence_ms: int) -> list[str]:
+        """The state changes ("started", "stopped") within this audio, in order."""
         frame_bytes = rate * FRAME_MS // 1000 * 2
         data = self._carry + pcm16
-        change: str | None = None
+        changes: list[str] = []
         offset = 0
         while offset + frame_bytes <= len(data):
-            change = self._frame(rms_level(data[offset : offset + frame_bytes]) >= self.threshold, silence_ms) or change
+            change = self._frame(rms_level(data[offset : offset + frame_bytes]) >= self.threshold, silence_ms)
+            if change:
+                changes.append(change)
             offset += frame_bytes
         self._carry = data[offset:]
-        return change
+        return changes
 
     def _frame(self, voiced: bool, silence_ms: int) -> str | None:
         if not self.speaking:
