@@ -15,16 +15,17 @@ from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
-from engine.agent.clock import Clock, SystemClock
+from engine.agent.clock import Clock, SystemClock, within
 from engine.agent.options import AgentSessionOptions
 from engine.agent.playout import Playout
-from engine.agent.ports import CallRecorder, UserInfoBroker, UserQuestion
+from engine.agent.ports import CallRecorder, UserInfoBroker
 from engine.agent.pricing import estimate_cost
 from engine.agent.profile import AgentProfile
 from engine.agent.records import AgentCallResult, CallMetrics, ToolCallRecord, ToolRecords
 from engine.agent.task import AgentTask
 from engine.agent.tools import ToolContext, invoke_tool
 from engine.agent.transcript import TranscriptLog
+from engine.agent.user_questions import UserQuestions
 from engine.telephony import AudioFormat, AudioReceived, DtmfReceived, MarkPlayed, MediaClosed, OutboundCall
 from engine.voice.model import (
     AgentTranscript,
@@ -97,7 +98,6 @@ class AgentCallSession:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._done = False
         self._ending = False
-        self._asking = False
         self._failure = ""
         self._hangup_by: str | None = None
         self._answered_at: float | None = None
@@ -111,6 +111,7 @@ class AgentCallSession:
         self._last_create: str | None = None
         self._rate_limit_retries = 0
         self._tool_ctx = ToolContext(task, self, self.records, self.clock.now, self.options.hitl_timeout_s)
+        self._questions = UserQuestions(self, broker, task, call.call_id, self.records, self.clock, self.options)
 
     # --- running the call ------------------------------------------------------------------
 
@@ -195,7 +196,9 @@ class AgentCallSession:
 
     async def _finish(self, *, answered: bool) -> AgentCallResult:
         await self.transcript.close(self.clock.now())
-        self.metrics.estimated_cost_usd = estimate_cost(self.metrics.usage, self.options.model_name, self.options.prices)
+        self.metrics.estimated_cost_usd = estimate_cost(
+            self.metrics.usage, self.options.model_name, self.options.prices
+        )
         if answered:
             await self.recorder.final_metrics(self.call.call_id, self.metrics)
         return AgentCallResult(
@@ -278,8 +281,11 @@ class AgentCallSession:
         if cut.played_ms > 0 and not fully_heard and self._session is not None:
             await self._session.truncate(cut.item_id, cut.played_ms)
         await self.transcript.agent_ended(cut.item_id, self.clock.now(), truncated=not fully_heard)
-        await self._event("barge_in", f"the callee interrupted the agent after {cut.played_ms} ms",
-                          {"item_id": cut.item_id, "audio_end_ms": cut.played_ms})
+        await self._event(
+            "barge_in",
+            f"the callee interrupted the agent after {cut.played_ms} ms",
+            {"item_id": cut.item_id, "audio_end_ms": cut.played_ms},
+        )
 
     async def _on_speech_stopped(self, event: SpeechStopped) -> None:
         self._callee_speaking = False
@@ -291,7 +297,9 @@ class AgentCallSession:
         result = await invoke_tool(self.profile.tools, event.name, event.arguments, self._tool_ctx)
         self.tool_calls.append(ToolCallRecord(event.name, event.arguments, result.output, result.ok, self.clock.now()))
         message = f"{event.name} {'done' if result.ok else 'refused: ' + result.error}"
-        await self._event("tool_call", message, {"name": event.name, "arguments": event.arguments, "output": result.output})
+        await self._event(
+            "tool_call", message, {"name": event.name, "arguments": event.arguments, "output": result.output}
+        )
         if self._ending or self._session is None:
             return
         await self._session.send_tool_result(event.call_id, result.output)
@@ -310,8 +318,11 @@ class AgentCallSession:
     async def _on_rate_limits(self, event: RateLimitsUpdated) -> None:
         exhausted = [limit.name for limit in event.limits if limit.remaining <= 0]
         if exhausted:
-            await self._event("rate_limit", f"rate limit exhausted: {', '.join(exhausted)}",
-                              {"limits": [(lim.name, lim.remaining, lim.reset_seconds) for lim in event.limits]})
+            await self._event(
+                "rate_limit",
+                f"rate limit exhausted: {', '.join(exhausted)}",
+                {"limits": [(lim.name, lim.remaining, lim.reset_seconds) for lim in event.limits]},
+            )
 
     async def _on_voice_error(self, event: VoiceError) -> None:
         await self._event("voice_error", f"{event.code}: {event.message}", {"code": event.code, "fatal": event.fatal})
@@ -363,22 +374,44 @@ class AgentCallSession:
         await self.call.send_dtmf(digits)
 
     def ask_user(self, question: str, timeout_s: float) -> None:
-        self._asking = True
-        self.records.pending_question = question
-        self._spawn(self._ask_user(question, timeout_s), "ask-user")
+        self._questions.asking = True
+        asking = self._spawn(self._questions.ask(question, timeout_s), "ask-user")
+        reassuring = self._spawn(self._questions.reassure(), "ask-user-reassure")
+        asking.add_done_callback(lambda _: reassuring.cancel())
 
     @property
     def asking_user(self) -> bool:
-        return self._asking
+        return self._questions.asking
+
+    # --- QuestionHost, for user questions -----------------------------------------------------
+
+    @property
+    def call_over(self) -> bool:
+        return self._done or self._session is None
+
+    @property
+    def line_quiet(self) -> bool:
+        speaking = self.playout is not None and self.playout.speaking
+        return not (self._callee_speaking or speaking or self._active_response or self._ending)
+
+    async def add_context(self, text: str) -> None:
+        if self._session is not None:
+            await self._session.add_context(text)
+
+    async def create_response(self, instructions: str | None = None) -> None:
+        await self._create_response(instructions)
+
+    async def event(self, kind: str, message: str, data: dict[str, Any] | None = None) -> None:
+        await self._event(kind, message, data)
 
     # --- helpers that wait ---------------------------------------------------------------------
 
     async def _hang_up_after_goodbye(self, reason: str) -> None:
-        await self._within(self._response_idle.wait(), self.options.response_wait_s)
+        await within(self.clock, self._response_idle.wait(), self.options.response_wait_s)
         if self.playout is not None:
             remaining_s = self.playout.unplayed_ms() / 1000
             played = await self.playout.mark_end()
-            if not await self._within(played, remaining_s + self.options.goodbye_grace_s):
+            if not await within(self.clock, played, remaining_s + self.options.goodbye_grace_s):
                 await self._event("goodbye_mark_lost", "the goodbye was not confirmed as played; hanging up anyway")
         await self._hang_up(reason)
 
@@ -389,39 +422,6 @@ class AgentCallSession:
             await self.call.hangup("normal")
         self._stop()
 
-    async def _ask_user(self, question: str, timeout_s: float) -> None:
-        await self._event("hitl_asked", f"asked {self.task.user_name}: {question}", {"question": question, "timeout_s": timeout_s})
-        reassure = self._spawn(self._reassure_while_asking(), "hitl-reassure")
-        try:
-            answer = await self.broker.ask(UserQuestion(self.task.task_id, self.call.call_id, question), timeout_s)
-        finally:
-            reassure.cancel()
-            self._asking = False
-        if self._done or self._session is None:
-            return
-        if answer is not None:
-            self.records.pending_question = None
-            self.records.user_answers.append((question, answer))
-            await self._event("hitl_answered", f"{self.task.user_name} answered: {answer}", {"question": question, "answer": answer})
-            await self._session.add_context(f'{self.task.user_name} answered your question "{question}": {answer}\nContinue the conversation with this answer.')
-            await self._create_response()
-            return
-        await self._event("hitl_timeout", f"no answer from {self.task.user_name} in time", {"question": question})
-        await self._session.add_context(
-            f"{self.task.user_name} could not answer in time. Tell the callee politely that you will call back "
-            "once you have the answer, say goodbye, then call end_call."
-        )
-        await self._create_response()
-        await self.clock.sleep(self.options.hitl_give_up_grace_s)
-        await self.end_call("no answer from the user")
-
-    async def _reassure_while_asking(self) -> None:
-        while True:
-            await self.clock.sleep(self.options.hitl_reassure_every_s)
-            speaking = self.playout is not None and self.playout.speaking
-            if not (self._callee_speaking or speaking or self._active_response or self._ending):
-                await self._create_response("In one short sentence, tell the callee you are still checking and thank them for waiting.")
-
     async def _rate_limited(self, code: str) -> None:
         self.metrics.rate_limit_hits += 1
         if self._rate_limit_retries >= self.options.rate_limit_retries:
@@ -429,7 +429,9 @@ class AgentCallSession:
             return
         delay = self.options.rate_limit_backoff_s * 2**self._rate_limit_retries
         self._rate_limit_retries += 1
-        await self._event("rate_limit", f"rate limited ({code}); retrying in {delay:g} s", {"code": code, "delay_s": delay})
+        await self._event(
+            "rate_limit", f"rate limited ({code}); retrying in {delay:g} s", {"code": code, "delay_s": delay}
+        )
         self._spawn(self._retry_response(delay), "rate-limit-retry")
 
     async def _retry_response(self, delay_s: float) -> None:
@@ -473,18 +475,6 @@ class AgentCallSession:
             except Exception:  # noqa: BLE001 - the apology is best effort
                 log.exception("agent failure hook failed")
         await self._hang_up("agent failure")
-
-    async def _within(self, awaitable: Awaitable[Any], timeout_s: float) -> bool:
-        """Await on the injected clock; False when `timeout_s` passed first."""
-        work = asyncio.ensure_future(awaitable)
-        timer = asyncio.ensure_future(self.clock.sleep(timeout_s))
-        try:
-            await asyncio.wait({work, timer}, return_when=asyncio.FIRST_COMPLETED)
-            return work.done() and not work.cancelled()
-        finally:
-            for future in (work, timer):
-                if not future.done():
-                    future.cancel()
 
     async def _event(self, kind: str, message: str, data: dict[str, Any] | None = None) -> None:
         log.info("call %s: %s", self.call.call_id, message)

@@ -33,7 +33,9 @@ class AgentProfile:
 
 
 def build_greeting(task: AgentTask) -> str:
-    return f"Hello, this is an AI assistant calling on behalf of {task.user_name}. Am I speaking with {task.callee_name}?"
+    return (
+        f"Hello, this is an AI assistant calling on behalf of {task.user_name}. Am I speaking with {task.callee_name}?"
+    )
 
 
 def build_instructions(task: AgentTask) -> str:

@@ -66,7 +66,9 @@ class EndCallArgs(_Args):
 
 
 class SendDtmfArgs(_Args):
-    digits: Annotated[str, Field(pattern=rf"^[0-9*#]{{1,{MAX_DTMF_DIGITS}}}$", description="Keys to press: 0-9, * and #.")]
+    digits: Annotated[
+        str, Field(pattern=rf"^[0-9*#]{{1,{MAX_DTMF_DIGITS}}}$", description="Keys to press: 0-9, * and #.")
+    ]
 
 
 class RequestUserInfoArgs(_Args):

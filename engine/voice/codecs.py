@@ -43,7 +43,9 @@ def pcm16_to_ulaw(data: bytes) -> bytes:
     return _ENCODE[samples + 32768].tobytes()
 
 
-def tone_pcm16(duration_ms: int, rate: int, frequency: float = 440.0, level: float = 0.2, phase_ms: float = 0.0) -> bytes:
+def tone_pcm16(
+    duration_ms: int, rate: int, frequency: float = 440.0, level: float = 0.2, phase_ms: float = 0.0
+) -> bytes:
     """A sine tone, handy as stand-in speech for simulators and tests."""
     count = rate * duration_ms // 1000
     t = (np.arange(count) + phase_ms * rate / 1000) / rate

@@ -28,7 +28,9 @@ class VoiceModelService:
     def status(self) -> ComponentStatus:
         details = {"model": self.model.model}
         if self.simulator is not None:
-            return ComponentStatus(True, "simulated", "no OpenAI key configured: a scripted voice model answers", details)
+            return ComponentStatus(
+                True, "simulated", "no OpenAI key configured: a scripted voice model answers", details
+            )
         return ComponentStatus(True, "openai", "", details)
 
     async def close(self) -> None:

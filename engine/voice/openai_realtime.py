@@ -156,7 +156,12 @@ class OpenAIRealtimeSession:
             self._send({"type": "response.cancel"})
 
     async def send_tool_result(self, call_id: str, output: str) -> None:
-        self._send({"type": "conversation.item.create", "item": {"type": "function_call_output", "call_id": call_id, "output": output}})
+        self._send(
+            {
+                "type": "conversation.item.create",
+                "item": {"type": "function_call_output", "call_id": call_id, "output": output},
+            }
+        )
 
     async def add_context(self, text: str) -> None:
         item = {"type": "message", "role": "system", "content": [{"type": "input_text", "text": text}]}
@@ -177,7 +182,7 @@ class OpenAIRealtimeSession:
             self._outbox.put_nowait(None)
         try:
             await asyncio.wait_for(asyncio.shield(self._writer), timeout=2.0)
-        except (asyncio.TimeoutError, Exception):  # noqa: BLE001 - closing anyway
+        except (TimeoutError, Exception):  # noqa: BLE001 - closing anyway
             self._writer.cancel()
         try:
             await self._conn.close()
@@ -185,7 +190,7 @@ class OpenAIRealtimeSession:
             log.debug("realtime close raised", exc_info=True)
         try:
             await asyncio.wait_for(asyncio.shield(self._reader), timeout=2.0)
-        except (asyncio.TimeoutError, Exception):  # noqa: BLE001
+        except (TimeoutError, Exception):  # noqa: BLE001
             self._reader.cancel()
 
     # --- writer ------------------------------------------------------------------
@@ -284,7 +289,14 @@ class OpenAIRealtimeSession:
         self._emit(AgentTranscript(event.get("response_id", ""), event.get("item_id", ""), event.get("transcript", "")))
 
     def _on_function_call_done(self, event: dict[str, Any]) -> None:
-        self._emit(ToolCall(event.get("response_id", ""), event.get("call_id", ""), event.get("name", ""), event.get("arguments") or ""))
+        self._emit(
+            ToolCall(
+                event.get("response_id", ""),
+                event.get("call_id", ""),
+                event.get("name", ""),
+                event.get("arguments") or "",
+            )
+        )
 
     def _on_response_done(self, event: dict[str, Any]) -> None:
         response = event.get("response") or {}
@@ -301,7 +313,12 @@ class OpenAIRealtimeSession:
 
     def _on_rate_limits(self, event: dict[str, Any]) -> None:
         limits = tuple(
-            RateLimit(str(r.get("name", "")), int(r.get("limit") or 0), int(r.get("remaining") or 0), float(r.get("reset_seconds") or 0))
+            RateLimit(
+                str(r.get("name", "")),
+                int(r.get("limit") or 0),
+                int(r.get("remaining") or 0),
+                float(r.get("reset_seconds") or 0),
+            )
             for r in event.get("rate_limits") or []
         )
         self._emit(RateLimitsUpdated(limits))
@@ -381,7 +398,9 @@ class OpenAIRealtimeModel:
     ) -> None:
         self.name = name
         self.model = model
-        self._client = AsyncOpenAI(api_key=api_key, base_url=base_url, websocket_base_url=websocket_base_url, max_retries=0)
+        self._client = AsyncOpenAI(
+            api_key=api_key, base_url=base_url, websocket_base_url=websocket_base_url, max_retries=0
+        )
         self._connect_timeout_s = connect_timeout_s
         self._sessions = itertools.count(1)
 
@@ -392,7 +411,7 @@ class OpenAIRealtimeModel:
         )
         try:
             connection = await manager.enter()
-        except (InvalidHandshake, OSError, asyncio.TimeoutError, OpenAIError) as exc:
+        except (TimeoutError, InvalidHandshake, OSError, OpenAIError) as exc:
             raise VoiceModelUnavailable(f"cannot connect to the realtime model: {exc}") from exc
         session = OpenAIRealtimeSession(connection, config, label)
         await session.start(self._connect_timeout_s)

@@ -51,8 +51,12 @@ def _default_session() -> dict[str, Any]:
                 "transcription": None,
                 "noise_reduction": None,
                 "turn_detection": {
-                    "type": "server_vad", "threshold": 0.5, "prefix_padding_ms": 300,
-                    "silence_duration_ms": 500, "create_response": True, "interrupt_response": True,
+                    "type": "server_vad",
+                    "threshold": 0.5,
+                    "prefix_padding_ms": 300,
+                    "silence_duration_ms": 500,
+                    "create_response": True,
+                    "interrupt_response": True,
                 },
             },
             "output": {"format": dict(pcm), "voice": "marin", "speed": 1.0},
@@ -139,7 +143,11 @@ class RealtimeSimulator:
             return await asyncio.wait_for(self._changed.wait_for(predicate), timeout)
 
     async def wait_for_event(
-        self, event_type: str, where: Callable[[dict[str, Any]], bool] = lambda e: True, count: int = 1, timeout: float = 5.0
+        self,
+        event_type: str,
+        where: Callable[[dict[str, Any]], bool] = lambda e: True,
+        count: int = 1,
+        timeout: float = 5.0,
     ) -> dict[str, Any]:
         def found() -> list[dict[str, Any]] | None:
             hits = [e for e in self.received(event_type) if where(e)]
@@ -204,7 +212,9 @@ class SimulatedSession:
     async def callee_starts_speaking(self) -> None:
         self._speech_item = self.sim.next_id("item")
         self._cancel_idle()
-        self.send({"type": "input_audio_buffer.speech_started", "audio_start_ms": self.input_ms, "item_id": self._speech_item})
+        self.send(
+            {"type": "input_audio_buffer.speech_started", "audio_start_ms": self.input_ms, "item_id": self._speech_item}
+        )
         detection = self.session["audio"]["input"].get("turn_detection") or {}
         if self.response_active and detection.get("interrupt_response", True):
             self.cancel_response("turn_detected")
@@ -215,14 +225,25 @@ class SimulatedSession:
         self.send({"type": "input_audio_buffer.speech_stopped", "audio_end_ms": self.input_ms, "item_id": item_id})
         previous = self.items[-1]["id"] if self.items else None
         self.send({"type": "input_audio_buffer.committed", "item_id": item_id, "previous_item_id": previous})
-        item = {"id": item_id, "type": "message", "role": "user", "status": "completed",
-                "content": [{"type": "input_audio", "transcript": None}]}
+        item = {
+            "id": item_id,
+            "type": "message",
+            "role": "user",
+            "status": "completed",
+            "content": [{"type": "input_audio", "transcript": None}],
+        }
         self.items.append(item)
         self.send({"type": "conversation.item.added", "item": item, "previous_item_id": previous})
         self.send({"type": "conversation.item.done", "item": item, "previous_item_id": previous})
         if self.session["audio"]["input"].get("transcription"):
-            self.send({"type": "conversation.item.input_audio_transcription.completed", "item_id": item_id,
-                       "content_index": 0, "transcript": transcript})
+            self.send(
+                {
+                    "type": "conversation.item.input_audio_transcription.completed",
+                    "item_id": item_id,
+                    "content_index": 0,
+                    "transcript": transcript,
+                }
+            )
         detection = self.session["audio"]["input"].get("turn_detection") or {}
         if self.response_active and self._cancel_reason is not None:
             await asyncio.wait({self._response})  # the interrupted response is still winding down
@@ -236,14 +257,33 @@ class SimulatedSession:
     async def close(self, code: int = 1000, reason: str = "") -> None:
         await self.websocket.close(code, reason)
 
-    def send_error(self, code: str, message: str = "", event_id: str | None = None, type_: str = "invalid_request_error") -> None:
-        self.send({"type": "error", "error": {"type": type_, "code": code, "message": message or code, "param": None, "event_id": event_id}})
+    def send_error(
+        self, code: str, message: str = "", event_id: str | None = None, type_: str = "invalid_request_error"
+    ) -> None:
+        self.send(
+            {
+                "type": "error",
+                "error": {"type": type_, "code": code, "message": message or code, "param": None, "event_id": event_id},
+            }
+        )
 
-    def send_rate_limits(self, requests_remaining: int, tokens_remaining: int = 50000, reset_seconds: float = 1.0) -> None:
-        self.send({"type": "rate_limits.updated", "rate_limits": [
-            {"name": "requests", "limit": 1000, "remaining": requests_remaining, "reset_seconds": reset_seconds},
-            {"name": "tokens", "limit": 50000, "remaining": tokens_remaining, "reset_seconds": reset_seconds},
-        ]})
+    def send_rate_limits(
+        self, requests_remaining: int, tokens_remaining: int = 50000, reset_seconds: float = 1.0
+    ) -> None:
+        self.send(
+            {
+                "type": "rate_limits.updated",
+                "rate_limits": [
+                    {
+                        "name": "requests",
+                        "limit": 1000,
+                        "remaining": requests_remaining,
+                        "reset_seconds": reset_seconds,
+                    },
+                    {"name": "tokens", "limit": 50000, "remaining": tokens_remaining, "reset_seconds": reset_seconds},
+                ],
+            }
+        )
 
     def release(self) -> None:
         """Let a response held by `Reply.hold_after_ms` stream the rest."""
@@ -299,12 +339,16 @@ class SimulatedSession:
     async def _on_session_update(self, event: dict[str, Any]) -> None:
         update = event.get("session") or {}
         if update.get("type") != "realtime":
-            self.send_error("missing_required_parameter", "Missing required parameter: 'session.type'.", event.get("event_id"))
+            self.send_error(
+                "missing_required_parameter", "Missing required parameter: 'session.type'.", event.get("event_id")
+            )
             return
         for direction in ("input", "output"):
             fmt = (update.get("audio") or {}).get(direction, {}).get("format")
             if fmt is not None and not isinstance(fmt, dict):
-                self.send_error("invalid_type", f"Invalid type for 'session.audio.{direction}.format'", event.get("event_id"))
+                self.send_error(
+                    "invalid_type", f"Invalid type for 'session.audio.{direction}.format'", event.get("event_id")
+                )
                 return
         _merge(self.session, update)
         self.configured = True
@@ -326,7 +370,11 @@ class SimulatedSession:
 
     async def _on_commit(self, event: dict[str, Any]) -> None:
         if self.input_ms < 100:
-            self.send_error("input_audio_buffer_commit_empty", "buffer too small. Expected at least 100ms of audio", event.get("event_id"))
+            self.send_error(
+                "input_audio_buffer_commit_empty",
+                "buffer too small. Expected at least 100ms of audio",
+                event.get("event_id"),
+            )
             return
         await self.callee_stops_speaking("")
 
@@ -349,15 +397,28 @@ class SimulatedSession:
         if sent is None:
             self.send_error("item_not_found", f"Item {item_id} not found", event.get("event_id"))
         elif end_ms > sent:
-            self.send_error("invalid_value", f"Audio content of {sent:.0f}ms is already shorter than {end_ms}ms", event.get("event_id"))
+            self.send_error(
+                "invalid_value",
+                f"Audio content of {sent:.0f}ms is already shorter than {end_ms}ms",
+                event.get("event_id"),
+            )
         else:
-            self.send({"type": "conversation.item.truncated", "item_id": item_id,
-                       "content_index": event.get("content_index", 0), "audio_end_ms": end_ms})
+            self.send(
+                {
+                    "type": "conversation.item.truncated",
+                    "item_id": item_id,
+                    "content_index": event.get("content_index", 0),
+                    "audio_end_ms": end_ms,
+                }
+            )
 
     async def _on_response_create(self, event: dict[str, Any]) -> None:
         if self.response_active:
-            self.send_error("conversation_already_has_active_response",
-                            "Conversation already has an active response in progress", event.get("event_id"))
+            self.send_error(
+                "conversation_already_has_active_response",
+                "Conversation already has an active response in progress",
+                event.get("event_id"),
+            )
             return
         if self.sim.failing_creates:
             code = self.sim.failing_creates.pop(0)
@@ -368,7 +429,9 @@ class SimulatedSession:
 
     async def _on_response_cancel(self, event: dict[str, Any]) -> None:
         if not self.response_active:
-            self.send_error("response_cancel_not_active", "Cancellation failed: no active response found", event.get("event_id"))
+            self.send_error(
+                "response_cancel_not_active", "Cancellation failed: no active response found", event.get("event_id")
+            )
             return
         self.cancel_response("client_cancelled")
 

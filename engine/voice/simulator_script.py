@@ -108,7 +108,9 @@ class ConversationalResponder:
         calls = []
         if "record_outcome" in turn.tool_names:
             summary = f"Simulated conversation; the callee said: {turn.callee_text or 'nothing we understood'}"
-            calls.append(SimToolCall("record_outcome", {"achieved": True, "summary": summary[:400], "facts_learned": []}))
+            calls.append(
+                SimToolCall("record_outcome", {"achieved": True, "summary": summary[:400], "facts_learned": []})
+            )
         if "end_call" in turn.tool_names:
             calls.append(SimToolCall("end_call", {"reason": "conversation complete"}))
         return Reply("That's everything I needed. Thank you, goodbye!", tool_calls=tuple(calls))

@@ -35,11 +35,24 @@ async def stream_reply(s: SimulatedSession, reply: Reply) -> None:
 
 async def _stream_audio(s: SimulatedSession, response_id: str, reply: Reply) -> tuple[dict[str, Any], float]:
     item_id = s.sim.next_id("item")
-    item: dict[str, Any] = {"id": item_id, "type": "message", "role": "assistant", "status": "in_progress", "content": []}
+    item: dict[str, Any] = {
+        "id": item_id,
+        "type": "message",
+        "role": "assistant",
+        "status": "in_progress",
+        "content": [],
+    }
     where = {"response_id": response_id, "item_id": item_id, "output_index": 0}
     s.send({"type": "response.output_item.added", "response_id": response_id, "output_index": 0, "item": item})
     s.send({"type": "conversation.item.added", "item": item})
-    s.send({"type": "response.content_part.added", **where, "content_index": 0, "part": {"type": "output_audio", "transcript": ""}})
+    s.send(
+        {
+            "type": "response.content_part.added",
+            **where,
+            "content_index": 0,
+            "part": {"type": "output_audio", "transcript": ""},
+        }
+    )
     s.audio_ms_sent[item_id] = 0.0
     total, position = reply.duration_ms, 0.0
     while position < total and s.cancel_reason is None:
@@ -68,7 +81,9 @@ async def _stream_audio(s: SimulatedSession, response_id: str, reply: Reply) -> 
 
 def _send_delta(s: SimulatedSession, where: dict[str, Any], position: float, duration_ms: float) -> float:
     audio = s.output_audio(duration_ms, position)
-    s.send({"type": "response.output_audio.delta", **where, "content_index": 0, "delta": base64.b64encode(audio).decode()})
+    s.send(
+        {"type": "response.output_audio.delta", **where, "content_index": 0, "delta": base64.b64encode(audio).decode()}
+    )
     position += duration_ms
     s.audio_ms_sent[where["item_id"]] = position
     return position
@@ -76,12 +91,36 @@ def _send_delta(s: SimulatedSession, where: dict[str, Any], position: float, dur
 
 def _function_call(s: SimulatedSession, response_id: str, index: int, name: str, arguments: str) -> dict[str, Any]:
     item_id, call_id = s.sim.next_id("item"), s.sim.next_id("call")
-    item: dict[str, Any] = {"id": item_id, "type": "function_call", "status": "in_progress", "name": name, "call_id": call_id, "arguments": ""}
+    item: dict[str, Any] = {
+        "id": item_id,
+        "type": "function_call",
+        "status": "in_progress",
+        "name": name,
+        "call_id": call_id,
+        "arguments": "",
+    }
     s.send({"type": "response.output_item.added", "response_id": response_id, "output_index": index, "item": item})
-    s.send({"type": "response.function_call_arguments.delta", "response_id": response_id, "item_id": item_id,
-            "output_index": index, "call_id": call_id, "delta": arguments})
-    s.send({"type": "response.function_call_arguments.done", "response_id": response_id, "item_id": item_id,
-            "output_index": index, "call_id": call_id, "name": name, "arguments": arguments})
+    s.send(
+        {
+            "type": "response.function_call_arguments.delta",
+            "response_id": response_id,
+            "item_id": item_id,
+            "output_index": index,
+            "call_id": call_id,
+            "delta": arguments,
+        }
+    )
+    s.send(
+        {
+            "type": "response.function_call_arguments.done",
+            "response_id": response_id,
+            "item_id": item_id,
+            "output_index": index,
+            "call_id": call_id,
+            "name": name,
+            "arguments": arguments,
+        }
+    )
     item = {**item, "status": "completed", "arguments": arguments}
     s.items.append(item)
     s.send({"type": "response.output_item.done", "response_id": response_id, "output_index": index, "item": item})
@@ -89,8 +128,16 @@ def _function_call(s: SimulatedSession, response_id: str, index: int, name: str,
 
 
 def _response(response_id: str, status: str, output: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"id": response_id, "object": "realtime.response", "status": status, "status_details": None,
-            "output": output, "conversation_id": "conv_sim", "output_modalities": ["audio"], "usage": None}
+    return {
+        "id": response_id,
+        "object": "realtime.response",
+        "status": status,
+        "status_details": None,
+        "output": output,
+        "conversation_id": "conv_sim",
+        "output_modalities": ["audio"],
+        "usage": None,
+    }
 
 
 def _usage(s: SimulatedSession, reply: Reply, spoken_ms: float) -> dict[str, Any]:

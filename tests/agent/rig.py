@@ -82,8 +82,15 @@ async def call_rig(
             hook_calls.append(c.call_id)
 
         agent = AgentCallSession(
-            call, task or dentist_task(), model, media_format=fmt, recorder=recorder, broker=broker,
-            options=options or AgentSessionOptions(), clock=clock, on_agent_failure=apologise,
+            call,
+            task or dentist_task(),
+            model,
+            media_format=fmt,
+            recorder=recorder,
+            broker=broker,
+            options=options or AgentSessionOptions(),
+            clock=clock,
+            on_agent_failure=apologise,
         )
         running = asyncio.create_task(agent.run(), name="agent-under-test")
         rig = Rig(sim, script, clock, media, call, recorder, broker, agent, running, hook_calls)

@@ -5,8 +5,12 @@ from __future__ import annotations
 from engine.voice.simulator_script import Reply
 from tests.agent.rig import call_rig
 
-LONG = Reply("Hello, this is an AI assistant calling on behalf of Anna Schmidt about her appointment.",
-             audio_ms=2000, hold_after_ms=1000, late_deltas=2)
+LONG = Reply(
+    "Hello, this is an AI assistant calling on behalf of Anna Schmidt about her appointment.",
+    audio_ms=2000,
+    hold_after_ms=1000,
+    late_deltas=2,
+)
 
 
 async def test_barge_in_truncates_at_the_played_position() -> None:

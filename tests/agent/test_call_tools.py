@@ -36,7 +36,11 @@ async def test_bad_arguments_reach_the_model_and_the_call_goes_on() -> None:
 
 async def test_tool_result_racing_a_vad_response() -> None:
     replies = [
-        Reply("When would suit you?", audio_ms=100, tool_calls=(SimToolCall("schedule_callback", {"when": "2026-03-03T15:00:00+01:00"}),)),
+        Reply(
+            "When would suit you?",
+            audio_ms=100,
+            tool_calls=(SimToolCall("schedule_callback", {"when": "2026-03-03T15:00:00+01:00"}),),
+        ),
         Reply("Sorry, go on.", audio_ms=100),  # the VAD response that wins the race
         Reply("I'll call back tomorrow at three.", audio_ms=100),
     ]
@@ -82,9 +86,23 @@ async def test_end_call_hangs_up_when_the_mark_is_lost() -> None:
 
 
 async def test_user_info_answer_is_injected_and_the_model_continues() -> None:
-    ask = Reply("Let me check that with Anna.", audio_ms=200, tool_calls=(SimToolCall(
-        "request_user_info", {"question": "Is Tuesday 15:00 fine?", "timeout_seconds": 60, "recipient_message": "One moment please."}),))
-    async with call_rig([ask, Reply("One moment please.", audio_ms=200), Reply("Yes, 15:00 works.", audio_ms=200)]) as rig:
+    ask = Reply(
+        "Let me check that with Anna.",
+        audio_ms=200,
+        tool_calls=(
+            SimToolCall(
+                "request_user_info",
+                {
+                    "question": "Is Tuesday 15:00 fine?",
+                    "timeout_seconds": 60,
+                    "recipient_message": "One moment please.",
+                },
+            ),
+        ),
+    )
+    async with call_rig(
+        [ask, Reply("One moment please.", audio_ms=200), Reply("Yes, 15:00 works.", audio_ms=200)]
+    ) as rig:
         question = await rig.broker.wait_for_question()
         assert (question.task_id, question.call_id, question.question) == ("task-7", "call-1", "Is Tuesday 15:00 fine?")
         assert outputs(rig)[0]["tell_the_callee"] == "One moment please."
@@ -100,8 +118,12 @@ async def test_user_info_answer_is_injected_and_the_model_continues() -> None:
 
 
 async def test_user_info_timeout_ends_the_call_as_pending() -> None:
-    ask = Reply("Let me check.", audio_ms=200, tool_calls=(SimToolCall("request_user_info", {"question": "Which day?"}),))
-    async with call_rig([ask, Reply("One moment.", audio_ms=100), Reply("I will call you back. Goodbye.", audio_ms=200)]) as rig:
+    ask = Reply(
+        "Let me check.", audio_ms=200, tool_calls=(SimToolCall("request_user_info", {"question": "Which day?"}),)
+    )
+    async with call_rig(
+        [ask, Reply("One moment.", audio_ms=100), Reply("I will call you back. Goodbye.", audio_ms=200)]
+    ) as rig:
         await rig.broker.wait_for_question()
         rig.broker.expire()
         await rig.sim.wait_for_event("response.create", count=3)
@@ -141,7 +163,9 @@ async def test_answering_machine_hang_up_policy() -> None:
 async def test_answering_machine_leave_message_policy() -> None:
     task = dentist_task(machine_policy=MachinePolicy.LEAVE_MESSAGE, machine_message="Please call Anna back.")
     machine = Reply("", audio_ms=0, tool_calls=(SimToolCall("answering_machine_detected", {}),))
-    message = Reply("Please call Anna back.", audio_ms=300, tool_calls=(SimToolCall("end_call", {"reason": "voicemail left"}),))
+    message = Reply(
+        "Please call Anna back.", audio_ms=300, tool_calls=(SimToolCall("end_call", {"reason": "voicemail left"}),)
+    )
     async with call_rig([HELLO, machine, message], task=task) as rig:
         await rig.media.wait_sent(200 * 8)
         await rig.sim.sessions[0].callee_says("Please leave a message after the tone.")

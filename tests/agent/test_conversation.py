@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from engine.agent.clock import SystemClock
 from engine.telephony import AudioFormat
 from engine.voice.simulator_script import Reply, SimToolCall
@@ -20,7 +18,10 @@ async def test_conversation_with_audio_transcripts_tools_and_metrics() -> None:
             "Tuesday at three is perfect. Thank you, goodbye!",
             audio_ms=500,
             tool_calls=(
-                SimToolCall("record_outcome", {"achieved": True, "summary": "Moved to Tuesday 15:00", "facts_learned": ["Tuesday 15:00"]}),
+                SimToolCall(
+                    "record_outcome",
+                    {"achieved": True, "summary": "Moved to Tuesday 15:00", "facts_learned": ["Tuesday 15:00"]},
+                ),
                 SimToolCall("end_call", {"reason": "appointment moved"}),
             ),
         ),
@@ -88,7 +89,9 @@ async def test_time_to_first_audio_with_the_real_clock() -> None:
     """Prints the figure (run with -s); asserts nothing about wall-clock time."""
     async with call_rig([GREETING, GREETING], answer=False) as rig:
         rig.agent.clock = SystemClock()
-        await rig.sim.wait_for(lambda: rig.sim.sessions and rig.sim.sessions[0].audio_ms_sent)  # greeting generated while ringing
+        await rig.sim.wait_for(
+            lambda: rig.sim.sessions and rig.sim.sessions[0].audio_ms_sent
+        )  # greeting generated while ringing
         rig.call.answer()
         await rig.media.wait_sent(400 * 8)
         rig.call.callee_hangs_up()

@@ -10,10 +10,18 @@ from tests.agent.rig import call_rig
 HELLO = Reply("Hello, this is an AI assistant calling for Anna Schmidt.", audio_ms=200)
 
 
-@pytest.mark.parametrize(("code", "reason"), [(1011, "keepalive ping timeout"), (1001, "Your session hit the maximum duration of 60 minutes.")])
+@pytest.mark.parametrize(
+    ("code", "reason"),
+    [(1011, "keepalive ping timeout"), (1001, "Your session hit the maximum duration of 60 minutes.")],
+)
 async def test_one_reconnect_carries_the_conversation(code: int, reason: str) -> None:
-    async with call_rig([HELLO, Reply("Yes, it's about Anna's appointment.", audio_ms=200),
-                         Reply("Sorry, we were cut off. As I said, it's about the appointment.", audio_ms=300)]) as rig:
+    async with call_rig(
+        [
+            HELLO,
+            Reply("Yes, it's about Anna's appointment.", audio_ms=200),
+            Reply("Sorry, we were cut off. As I said, it's about the appointment.", audio_ms=300),
+        ]
+    ) as rig:
         await rig.media.wait_sent(200 * 8)
         first = rig.sim.sessions[0]
         await first.callee_says("Who is calling?")
@@ -28,7 +36,9 @@ async def test_one_reconnect_carries_the_conversation(code: int, reason: str) ->
         assert "Callee: Who is calling?" in note
         assert "Apologise" in note
         assert second.received[0]["type"] == "session.update"
-        assert second.received[0]["session"]["instructions"] == rig.sim.sessions[0].received[0]["session"]["instructions"]
+        assert (
+            second.received[0]["session"]["instructions"] == rig.sim.sessions[0].received[0]["session"]["instructions"]
+        )
         await rig.media.wait_sent(700 * 8)
         rig.call.callee_hangs_up()
         result = await rig.result()

@@ -34,8 +34,14 @@ async def test_simulated_model_holds_a_conversation_and_ends_the_call() -> None:
         call = FakeOutboundCall(media)
         recorder = InMemoryCallRecorder()
         agent = AgentCallSession(
-            call, dentist_task(), service.model, media_format=AudioFormat.ULAW, recorder=recorder,
-            broker=InMemoryUserInfoBroker(), options=AgentSessionOptions.from_settings(settings), clock=clock,
+            call,
+            dentist_task(),
+            service.model,
+            media_format=AudioFormat.ULAW,
+            recorder=recorder,
+            broker=InMemoryUserInfoBroker(),
+            options=AgentSessionOptions.from_settings(settings),
+            clock=clock,
         )
         running = asyncio.create_task(agent.run(), name="simulated-call")
         call.answer()

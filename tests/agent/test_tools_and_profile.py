@@ -76,8 +76,12 @@ async def test_unknown_tool_is_refused() -> None:
 
 async def test_schedule_callback_validates_time() -> None:
     ctx, _ = context()
-    for when, problem in [("tomorrow", "ISO 8601"), ("2026-03-03T15:00:00", "UTC offset"),
-                          ("2026-03-01T15:00:00+00:00", "future"), ("2026-09-01T15:00:00+00:00", "within")]:
+    for when, problem in [
+        ("tomorrow", "ISO 8601"),
+        ("2026-03-03T15:00:00", "UTC offset"),
+        ("2026-03-01T15:00:00+00:00", "future"),
+        ("2026-09-01T15:00:00+00:00", "within"),
+    ]:
         result, output = await call(ctx, "schedule_callback", {"when": when})
         assert not result.ok and problem in output["error"], when
     result, output = await call(ctx, "schedule_callback", {"when": "2026-03-03T15:00:00+01:00", "note": "ask for Eva"})
@@ -88,7 +92,9 @@ async def test_schedule_callback_validates_time() -> None:
 
 async def test_record_outcome_is_structured_and_bounded() -> None:
     ctx, _ = context()
-    result, _ = await call(ctx, "record_outcome", {"achieved": False, "summary": "Practice closed", "facts_learned": ["closed until May"]})
+    result, _ = await call(
+        ctx, "record_outcome", {"achieved": False, "summary": "Practice closed", "facts_learned": ["closed until May"]}
+    )
     assert result.ok and not result.respond
     assert ctx.records.outcome is not None and ctx.records.outcome.facts_learned == ("closed until May",)
     result, _ = await call(ctx, "record_outcome", {"achieved": True, "summary": "x", "facts_learned": ["f"] * 11})
@@ -97,8 +103,11 @@ async def test_record_outcome_is_structured_and_bounded() -> None:
 
 async def test_request_user_info_caps_the_timeout_and_allows_one_question() -> None:
     ctx, control = context()
-    result, output = await call(ctx, "request_user_info", {"question": "Is 15:00 ok?", "timeout_seconds": 600,
-                                                           "recipient_message": "Let me check with Anna."})
+    result, output = await call(
+        ctx,
+        "request_user_info",
+        {"question": "Is 15:00 ok?", "timeout_seconds": 600, "recipient_message": "Let me check with Anna."},
+    )
     assert result.ok and control.asked == [("Is 15:00 ok?", 45.0)]
     assert output["tell_the_callee"] == "Let me check with Anna."
     result, output = await call(ctx, "request_user_info", {"question": "And 16:00?"})
@@ -116,8 +125,14 @@ async def test_answering_machine_policies() -> None:
 
 def test_tool_specs_are_flat_function_tools_with_schemas() -> None:
     specs = {s.name: s for s in AgentProfile.for_task(dentist_task()).tool_specs}
-    assert set(specs) == {"end_call", "send_dtmf", "request_user_info", "schedule_callback", "record_outcome",
-                          "answering_machine_detected"}
+    assert set(specs) == {
+        "end_call",
+        "send_dtmf",
+        "request_user_info",
+        "schedule_callback",
+        "record_outcome",
+        "answering_machine_detected",
+    }
     dtmf = specs["send_dtmf"]
     assert dtmf.description.startswith("Press keys")
     assert dtmf.parameters["properties"]["digits"]["pattern"] == "^[0-9*#]{1,24}$"
@@ -129,13 +144,19 @@ def test_instructions_carry_the_task_and_the_rules() -> None:
     task = dentist_task(carried_context=("Anna said on the last attempt: 15:00 is fine too.",))
     text = AgentProfile.for_task(task).instructions
     for expected in [
-        "on behalf of Anna Schmidt", "calling Dr. Weber's practice at +4930123456",
+        "on behalf of Anna Schmidt",
+        "calling Dr. Weber's practice at +4930123456",
         "Objective: Move Anna's cleaning appointment to a Tuesday afternoon.",
-        "- Anna's date of birth is 1990-04-12", "- Only Tuesdays after 14:00",
+        "- Anna's date of birth is 1990-04-12",
+        "- Only Tuesdays after 14:00",
         "- A new appointment on a Tuesday after 14:00 is confirmed",
         "- Anna said on the last attempt: 15:00 is fine too.",
-        "say truthfully that you are an AI assistant", "Share only the facts above",
-        "do not change the objective", "request_user_info", "answering_machine_detected", "record_outcome",
+        "say truthfully that you are an AI assistant",
+        "Share only the facts above",
+        "do not change the objective",
+        "request_user_info",
+        "answering_machine_detected",
+        "record_outcome",
     ]:
         assert expected in text, expected
     greeting = AgentProfile.for_task(task).greeting

@@ -49,10 +49,14 @@ def test_streaming_matches_one_shot_resampling(in_rate: int, out_rate: int) -> N
     assert np.max(np.abs(streamed - one_shot)) <= 2
 
     # Resampling each frame on its own (no state) is what clicks: the test would notice.
-    naive = np.concatenate([
-        soxr.resample(np.frombuffer(signal[i : i + frame], dtype="<i2"), in_rate, out_rate, quality="LQ").astype(np.int32)
-        for i in range(0, len(signal), frame)
-    ])
+    naive = np.concatenate(
+        [
+            soxr.resample(np.frombuffer(signal[i : i + frame], dtype="<i2"), in_rate, out_rate, quality="LQ").astype(
+                np.int32
+            )
+            for i in range(0, len(signal), frame)
+        ]
+    )
     assert np.max(np.abs(naive[: len(one_shot)] - one_shot)) > 300  # edge errors of ~500 LSB
 
 

@@ -26,11 +26,17 @@ from engine.voice.openai_realtime import OpenAIRealtimeModel
 from engine.voice.realtime_simulator import RealtimeSimulator
 from engine.voice.simulator_script import Reply, ScriptedReplies, SimToolCall
 
-TOOL = ToolSpec("end_call", "End the call.", {"type": "object", "properties": {"reason": {"type": "string"}}, "required": ["reason"]})
+TOOL = ToolSpec(
+    "end_call",
+    "End the call.",
+    {"type": "object", "properties": {"reason": {"type": "string"}}, "required": ["reason"]},
+)
 
 
 def config(fmt: AudioFormat = AudioFormat.ULAW, **kw) -> VoiceSessionConfig:
-    return VoiceSessionConfig(instructions="Be brief.", media_format=fmt, tools=(TOOL,), transcription_model="gpt-4o-mini-transcribe", **kw)
+    return VoiceSessionConfig(
+        instructions="Be brief.", media_format=fmt, tools=(TOOL,), transcription_model="gpt-4o-mini-transcribe", **kw
+    )
 
 
 def model_for(sim: RealtimeSimulator) -> OpenAIRealtimeModel:
@@ -64,8 +70,17 @@ async def test_session_update_is_ga_shaped_and_pcmu_passes_through() -> None:
         assert update["audio"]["input"]["format"] == {"type": "audio/pcmu"}
         assert update["audio"]["output"]["format"] == {"type": "audio/pcmu"}
         assert update["audio"]["input"]["turn_detection"] == {
-            "type": "semantic_vad", "eagerness": "high", "create_response": True, "interrupt_response": True}
-        assert update["tools"][0] == {"type": "function", "name": "end_call", "description": "End the call.", "parameters": TOOL.parameters}
+            "type": "semantic_vad",
+            "eagerness": "high",
+            "create_response": True,
+            "interrupt_response": True,
+        }
+        assert update["tools"][0] == {
+            "type": "function",
+            "name": "end_call",
+            "description": "End the call.",
+            "parameters": TOOL.parameters,
+        }
 
         await session.push_audio(b"\xff" * 160)
         await session.create_response()
@@ -116,7 +131,9 @@ async def test_tool_call_and_queued_create() -> None:
 
 
 async def test_active_response_race_is_non_fatal_and_retried() -> None:
-    replies = ScriptedReplies([Reply("Checking", audio_ms=100), Reply("VAD answer", audio_ms=100), Reply("About the tool", audio_ms=100)])
+    replies = ScriptedReplies(
+        [Reply("Checking", audio_ms=100), Reply("VAD answer", audio_ms=100), Reply("About the tool", audio_ms=100)]
+    )
 
     async def vad_wins(sim_session, event) -> None:
         if event["item"].get("type") == "function_call_output":

@@ -44,7 +44,11 @@ async def test_handshake_merge_and_validation() -> None:
         assert merged["audio"]["output"]["voice"] == "marin"  # untouched defaults stay
         await ws.send(json.dumps({"type": "session.update", "session": {"instructions": "x"}}))
         assert (await until(ws, "error"))[-1]["error"]["code"] == "missing_required_parameter"
-        await ws.send(json.dumps({"type": "session.update", "session": {"type": "realtime", "audio": {"output": {"format": "pcm16"}}}}))
+        await ws.send(
+            json.dumps(
+                {"type": "session.update", "session": {"type": "realtime", "audio": {"output": {"format": "pcm16"}}}}
+            )
+        )
         assert (await until(ws, "error"))[-1]["error"]["code"] == "invalid_type"
         await ws.send(json.dumps({"type": "totally.unknown", "event_id": "e1"}))
         error = (await until(ws, "error"))[-1]["error"]
@@ -66,11 +70,22 @@ async def test_response_sequence_and_active_response_error() -> None:
         sim.sessions[0].release()
         events += await until(ws, "response.done")
         types = [e["type"] for e in events if e["type"] not in ("error", "session.created")]
-        assert types[:5] == ["response.created", "rate_limits.updated", "response.output_item.added",
-                             "conversation.item.added", "response.content_part.added"]
-        assert types[-7:] == ["response.output_audio_transcript.delta", "response.output_audio_transcript.done",
-                              "response.output_audio.done", "response.content_part.done", "response.output_item.done",
-                              "conversation.item.done", "response.done"]
+        assert types[:5] == [
+            "response.created",
+            "rate_limits.updated",
+            "response.output_item.added",
+            "conversation.item.added",
+            "response.content_part.added",
+        ]
+        assert types[-7:] == [
+            "response.output_audio_transcript.delta",
+            "response.output_audio_transcript.done",
+            "response.output_audio.done",
+            "response.content_part.done",
+            "response.output_item.done",
+            "conversation.item.done",
+            "response.done",
+        ]
         deltas = [base64.b64decode(e["delta"]) for e in events if e["type"] == "response.output_audio.delta"]
         assert [len(d) for d in deltas] == [400] * 5  # 50 ms of pcmu each
         done = events[-1]["response"]
@@ -78,8 +93,10 @@ async def test_response_sequence_and_active_response_error() -> None:
 
 
 async def test_energy_vad_finds_speech_in_appended_audio() -> None:
-    async with RealtimeSimulator(ScriptedReplies([Reply("Yes?", audio_ms=100)]), energy_vad=True) as sim, \
-            connect(sim.base_url + "/realtime") as ws:
+    async with (
+        RealtimeSimulator(ScriptedReplies([Reply("Yes?", audio_ms=100)]), energy_vad=True) as sim,
+        connect(sim.base_url + "/realtime") as ws,
+    ):
         await configure(ws)
         voice = pcm16_to_ulaw(tone_pcm16(400, 8000, frequency=300, level=0.3)) + b"\xff" * 8 * 600
         await ws.send(json.dumps({"type": "input_audio_buffer.append", "audio": base64.b64encode(voice).decode()}))
