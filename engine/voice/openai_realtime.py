@@ -208,7 +208,8 @@ class OpenAIRealtimeSession:
     async def _write_loop(self) -> None:
         while (event := await self._outbox.get()) is not None:
             try:
-                await self._conn.send(event)
+                # Our events are already in wire shape: skip the SDK's per-event type transform (~15x slower).
+                await self._conn.send_raw(json.dumps(event))
             except (ConnectionClosed, OpenAIError, OSError) as exc:
                 log.info("realtime%s: send failed (%s); the reader reports the close", self._label, exc)
                 return
