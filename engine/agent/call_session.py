@@ -332,8 +332,8 @@ class AgentCallSession:
             await self._recover(f"fatal model error {event.code}")
 
     async def _on_session_closed(self, event: SessionClosed) -> None:
-        if event.expected or self._done:
-            return
+        if event.expected or self._done or self._ending:
+            return  # nothing to resume when the goodbye is already under way
         await self._recover(f"voice session closed ({event.code} {event.reason})".strip())
 
     # --- media events ------------------------------------------------------------------------

@@ -415,7 +415,11 @@ class OpenAIRealtimeModel:
         except (TimeoutError, InvalidHandshake, OSError, OpenAIError) as exc:
             raise VoiceModelUnavailable(f"cannot connect to the realtime model: {exc}") from exc
         session = OpenAIRealtimeSession(connection, config, label)
-        await session.start(self._connect_timeout_s)
+        try:
+            await session.start(self._connect_timeout_s)
+        except BaseException:
+            await asyncio.shield(session.close())  # also when the caller gave up waiting (cancelled)
+            raise
         return session
 
     async def aclose(self) -> None:

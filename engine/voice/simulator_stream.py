@@ -12,7 +12,8 @@ if TYPE_CHECKING:
     from engine.voice.realtime_simulator import SimulatedSession
 
 
-async def stream_reply(s: SimulatedSession, reply: Reply) -> None:
+async def stream_reply(s: SimulatedSession, reply: Reply) -> float:
+    """Streams the response; returns how many ms of audio it sent."""
     response_id = s.sim.next_id("resp")
     output: list[dict[str, Any]] = []
     s.send({"type": "response.created", "response": _response(response_id, "in_progress", [])})
@@ -31,6 +32,7 @@ async def stream_reply(s: SimulatedSession, reply: Reply) -> None:
         response["status_details"] = {"type": "cancelled", "reason": s.cancel_reason}
     response["usage"] = _usage(s, reply, spoken_ms)
     s.send({"type": "response.done", "response": response})
+    return spoken_ms
 
 
 async def _stream_audio(s: SimulatedSession, response_id: str, reply: Reply) -> tuple[dict[str, Any], float]:
