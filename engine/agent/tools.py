@@ -1,0 +1,212 @@
+"""The agent's tools: typed, documented async functions over a per-call context.
+
+Arguments are validated by a pydantic model per tool before anything acts;
+a `ToolError` (or invalid arguments) becomes `{"error": ...}` for the model and
+never ends the call.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Annotated, Any, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from engine.agent.records import CallbackRequest, Outcome, ToolRecords
+from engine.agent.task import AgentTask, MachinePolicy
+from engine.voice.model import ToolSpec
+
+MAX_DTMF_DIGITS = 24
+MAX_CALLBACK_DAYS = 60
+
+
+class ToolError(Exception):
+    """A refusal the model is shown, so it can correct itself."""
+
+
+class CallControl(Protocol):
+    """What tools may do to the live call (implemented by the call session)."""
+
+    async def end_call(self, reason: str) -> None:
+        """Hang up once everything said so far has been played."""
+
+    async def send_dtmf(self, digits: str) -> None: ...
+
+    def ask_user(self, question: str, timeout_s: float) -> None:
+        """Start asking the task's owner in the background."""
+
+    @property
+    def asking_user(self) -> bool: ...
+
+
+@dataclass(slots=True)
+class ToolContext:
+    task: AgentTask
+    control: CallControl
+    records: ToolRecords
+    now: Callable[[], datetime]
+    hitl_timeout_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class ToolResult:
+    output: dict[str, Any]
+    respond: bool = True  # ask the model to speak after the output is added
+
+
+class _Args(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class EndCallArgs(_Args):
+    reason: Annotated[str, Field(min_length=1, max_length=200, description="Why the call ends, in a few words.")]
+
+
+class SendDtmfArgs(_Args):
+    digits: Annotated[
+        str, Field(pattern=rf"^[0-9*#]{{1,{MAX_DTMF_DIGITS}}}$", description="Keys to press: 0-9, * and #.")
+    ]
+
+
+class RequestUserInfoArgs(_Args):
+    question: Annotated[str, Field(min_length=3, max_length=300, description="One precise question for the user.")]
+    timeout_seconds: Annotated[int, Field(ge=10, le=600, description="How long the callee can reasonably wait.")] = 45
+    recipient_message: Annotated[
+        str, Field(max_length=200, description="What to tell the callee while you check, e.g. 'One moment please.'")
+    ] = ""
+
+
+class ScheduleCallbackArgs(_Args):
+    when: Annotated[str, Field(description="ISO 8601 date and time with a UTC offset, e.g. 2026-03-04T15:30:00+01:00.")]
+    note: Annotated[str, Field(max_length=300, description="Who to ask for, what was agreed.")] = ""
+
+
+class RecordOutcomeArgs(_Args):
+    achieved: Annotated[bool, Field(description="Whether the objective was met.")]
+    summary: Annotated[str, Field(min_length=1, max_length=600, description="What happened, in one or two sentences.")]
+    facts_learned: Annotated[
+        list[Annotated[str, Field(max_length=200)]], Field(max_length=10, description="New facts, one per entry.")
+    ] = []
+
+
+class AnsweringMachineArgs(_Args):
+    evidence: Annotated[str, Field(max_length=200, description="What you heard: a greeting, a beep.")] = ""
+
+
+async def end_call(ctx: ToolContext, args: EndCallArgs) -> ToolResult:
+    """End the call after your goodbye has been played. Say goodbye first, then call this."""
+    ctx.records.end_reason = args.reason
+    await ctx.control.end_call(args.reason)
+    return ToolResult({"ok": True}, respond=False)
+
+
+async def send_dtmf(ctx: ToolContext, args: SendDtmfArgs) -> ToolResult:
+    """Press keys on the phone keypad, e.g. to navigate a phone menu."""
+    await ctx.control.send_dtmf(args.digits)
+    ctx.records.dtmf_sent.append(args.digits)
+    return ToolResult({"sent": args.digits}, respond=False)
+
+
+async def request_user_info(ctx: ToolContext, args: RequestUserInfoArgs) -> ToolResult:
+    """Ask the person you call for a fact you lack. Keep the callee on the line meanwhile."""
+    if ctx.control.asking_user:
+        raise ToolError("a question to the user is already open; wait for its answer")
+    ctx.control.ask_user(args.question, min(args.timeout_seconds, ctx.hitl_timeout_s))
+    say = args.recipient_message or "One moment please, let me check that."
+    return ToolResult({"status": f"asking {ctx.task.user_name}", "tell_the_callee": say})
+
+
+async def schedule_callback(ctx: ToolContext, args: ScheduleCallbackArgs) -> ToolResult:
+    """Note a time the callee asked to be called back."""
+    try:
+        at = datetime.fromisoformat(args.when)
+    except ValueError as exc:
+        raise ToolError("when must be an ISO 8601 date and time, e.g. 2026-03-04T15:30:00+01:00") from exc
+    if at.tzinfo is None:
+        raise ToolError("when needs a UTC offset, e.g. +01:00")
+    now = ctx.now()
+    if at <= now:
+        raise ToolError("when must be in the future")
+    if at > now + timedelta(days=MAX_CALLBACK_DAYS):
+        raise ToolError(f"when must be within {MAX_CALLBACK_DAYS} days")
+    ctx.records.callback = CallbackRequest(at.astimezone(now.tzinfo), args.note)
+    return ToolResult({"scheduled_for": at.isoformat()})
+
+
+async def record_outcome(ctx: ToolContext, args: RecordOutcomeArgs) -> ToolResult:
+    """Record whether the objective was achieved, before ending the call."""
+    ctx.records.outcome = Outcome(args.achieved, args.summary, tuple(args.facts_learned))
+    return ToolResult({"recorded": True}, respond=False)
+
+
+async def answering_machine_detected(ctx: ToolContext, args: AnsweringMachineArgs) -> ToolResult:
+    """Call this as soon as you hear a voicemail greeting or a beep instead of a person."""
+    ctx.records.answering_machine = True
+    if ctx.task.machine_policy is MachinePolicy.HANG_UP:
+        ctx.records.end_reason = "answering machine"
+        await ctx.control.end_call("answering machine")
+        return ToolResult({"action": "hanging up"}, respond=False)
+    ctx.records.voicemail_left = True
+    text = ctx.task.voicemail_text()
+    return ToolResult({"action": "leave a message", "say_exactly": text, "then": "call end_call"})
+
+
+@dataclass(frozen=True, slots=True)
+class Tool:
+    name: str
+    args: type[_Args]
+    run: Callable[[ToolContext, Any], Awaitable[ToolResult]]
+
+    @property
+    def spec(self) -> ToolSpec:
+        schema = self.args.model_json_schema()
+        schema.pop("title", None)
+        for prop in schema.get("properties", {}).values():
+            prop.pop("title", None)
+        return ToolSpec(self.name, (self.run.__doc__ or "").strip(), schema)
+
+
+ALL_TOOLS: dict[str, Tool] = {
+    t.name: t
+    for t in (
+        Tool("end_call", EndCallArgs, end_call),
+        Tool("send_dtmf", SendDtmfArgs, send_dtmf),
+        Tool("request_user_info", RequestUserInfoArgs, request_user_info),
+        Tool("schedule_callback", ScheduleCallbackArgs, schedule_callback),
+        Tool("record_outcome", RecordOutcomeArgs, record_outcome),
+        Tool("answering_machine_detected", AnsweringMachineArgs, answering_machine_detected),
+    )
+}
+
+
+@dataclass(slots=True)
+class ToolInvocation:
+    output: str  # JSON text for the model
+    respond: bool
+    ok: bool
+    error: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+async def invoke_tool(tools: dict[str, Tool], name: str, arguments: str, ctx: ToolContext) -> ToolInvocation:
+    """Validate and run one tool call; every failure becomes an error output."""
+    tool = tools.get(name)
+    if tool is None:
+        return _error(f"unknown tool {name!r}; available: {', '.join(sorted(tools))}")
+    try:
+        args = tool.args.model_validate_json(arguments or "{}")
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'arguments'}: {e['msg']}" for e in exc.errors())
+        return _error(f"invalid arguments: {problems}")
+    try:
+        result = await tool.run(ctx, args)
+    except ToolError as exc:
+        return _error(str(exc))
+    return ToolInvocation(json.dumps(result.output), result.respond, ok=True)
+
+
+def _error(message: str) -> ToolInvocation:
+    return ToolInvocation(json.dumps({"error": message}), respond=True, ok=False, error=message)

@@ -1,0 +1,96 @@
+"""Builds transcript turns from voice events and hands finished ones to the recorder.
+
+A turn is recorded once both its text and its end are known: agent turns end
+when their audio has played (or was cut off by the callee), callee turns when
+the model noticed the speech stop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from engine.agent.records import TranscriptTurn
+
+SUMMARY_TURNS = 30
+
+
+@dataclass(slots=True)
+class _Open:
+    speaker: Literal["agent", "callee"]
+    started_at: datetime
+    text: str | None = None
+    ended_at: datetime | None = None
+    truncated: bool = False
+
+
+class TranscriptLog:
+    def __init__(self, sink: Callable[[TranscriptTurn], Awaitable[None]], *, expect_callee_text: bool) -> None:
+        self.turns: list[TranscriptTurn] = []
+        self._sink = sink
+        self._expect_callee_text = expect_callee_text
+        self._open: dict[str, _Open] = {}
+
+    async def agent_started(self, item_id: str, at: datetime) -> None:
+        self._open.setdefault(item_id, _Open("agent", at))
+
+    async def agent_text(self, item_id: str, text: str, at: datetime) -> None:
+        await self._update(item_id, "agent", at, text=text)
+
+    async def agent_ended(self, item_id: str, at: datetime, truncated: bool = False) -> None:
+        turn = self._open.get(item_id)
+        if turn is not None and turn.ended_at is None:
+            turn.ended_at, turn.truncated = at, truncated
+            await self._maybe_record(item_id)
+
+    async def callee_started(self, item_id: str, at: datetime) -> None:
+        self._open.setdefault(item_id, _Open("callee", at))
+
+    async def callee_stopped(self, item_id: str, at: datetime) -> None:
+        turn = self._open.get(item_id)
+        if turn is not None:
+            turn.ended_at = at
+            if not self._expect_callee_text:
+                turn.text = turn.text or ""
+            await self._maybe_record(item_id)
+
+    async def callee_text(self, item_id: str, text: str, at: datetime) -> None:
+        await self._update(item_id, "callee", at, text=text)
+
+    async def _update(self, item_id: str, speaker: Literal["agent", "callee"], at: datetime, *, text: str) -> None:
+        turn = self._open.setdefault(item_id, _Open(speaker, at))
+        turn.text = text
+        await self._maybe_record(item_id)
+
+    async def _maybe_record(self, item_id: str) -> None:
+        turn = self._open[item_id]
+        if turn.text is not None and turn.ended_at is not None:
+            del self._open[item_id]
+            await self._emit(turn)
+
+    async def close(self, at: datetime) -> None:
+        """Record what is still open at the end of the call."""
+        for item_id in list(self._open):
+            turn = self._open.pop(item_id)
+            if turn.text:
+                turn.ended_at = turn.ended_at or at
+                await self._emit(turn)
+
+    async def _emit(self, turn: _Open) -> None:
+        assert turn.ended_at is not None and turn.text is not None
+        recorded = TranscriptTurn(turn.speaker, turn.text, turn.started_at, turn.ended_at, turn.truncated)
+        self.turns.append(recorded)
+        await self._sink(recorded)
+
+    def summary(self) -> str:
+        """The conversation so far as plain lines, for a fresh model session."""
+        lines = [(t.started_at, t.speaker, t.text, t.truncated) for t in self.turns]
+        lines += [(t.started_at, t.speaker, t.text, t.truncated) for t in self._open.values() if t.text]
+        lines.sort(key=lambda line: line[0])
+        rendered = [
+            f"{'Agent' if speaker == 'agent' else 'Callee'}: {text}{' (interrupted)' if cut else ''}"
+            for _, speaker, text, cut in lines[-SUMMARY_TURNS:]
+        ]
+        return "\n".join(rendered) if rendered else "(nothing was said yet)"

@@ -1,0 +1,426 @@
+"""VoiceModel adapter for the OpenAI Realtime API (GA protocol) through the `openai` SDK.
+
+One session = one WebSocket with a single writer task (draining `_outbox`) and a
+single reader task that turns wire events into port events through `_HANDLERS`.
+We never enable the SDK's auto-reconnect: a reconnect opens a blank server
+session, so the agent runtime decides what to re-send.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import itertools
+import json
+import logging
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from openai import AsyncOpenAI, OpenAIError
+from websockets.exceptions import ConnectionClosed, ConnectionClosedOK, InvalidHandshake
+
+from engine.voice.audio_bridge import AudioBridge
+from engine.voice.model import (
+    AgentTranscript,
+    AudioDelta,
+    AudioDone,
+    CalleeTranscript,
+    RateLimit,
+    RateLimitsUpdated,
+    ResponseDone,
+    ResponseStarted,
+    SessionClosed,
+    SessionReady,
+    SpeechStarted,
+    SpeechStopped,
+    ToolCall,
+    Usage,
+    VoiceError,
+    VoiceEvent,
+    VoiceModelUnavailable,
+    VoiceSessionConfig,
+)
+
+log = logging.getLogger(__name__)
+
+ACTIVE_RESPONSE = "conversation_already_has_active_response"
+CANCEL_NOT_ACTIVE = "response_cancel_not_active"
+_FATAL_ERRORS = {"invalid_api_key", "session_expired", "insufficient_quota"}
+
+
+def session_payload(config: VoiceSessionConfig, bridge: AudioBridge) -> dict[str, Any]:
+    """The GA `session` object for `session.update`."""
+    detection = config.turn_detection
+    turn: dict[str, Any] = {
+        "type": detection.kind,
+        "create_response": True,
+        "interrupt_response": detection.interrupt_response,
+    }
+    if detection.kind == "server_vad":
+        turn["silence_duration_ms"] = detection.silence_ms
+    else:
+        turn["eagerness"] = detection.eagerness
+    transcription = {"model": config.transcription_model} if config.transcription_model else None
+    return {
+        "type": "realtime",
+        "instructions": config.instructions,
+        "output_modalities": ["audio"],
+        "audio": {
+            "input": {"format": bridge.model_format, "turn_detection": turn, "transcription": transcription},
+            "output": {"format": bridge.model_format, "voice": config.voice},
+        },
+        "tools": [
+            {"type": "function", "name": t.name, "description": t.description, "parameters": t.parameters}
+            for t in config.tools
+        ],
+        "tool_choice": "auto",
+    }
+
+
+def parse_usage(raw: dict[str, Any] | None) -> Usage | None:
+    if not raw:
+        return None
+    inp = raw.get("input_token_details") or {}
+    out = raw.get("output_token_details") or {}
+    return Usage(
+        input_tokens=int(raw.get("input_tokens") or 0),
+        output_tokens=int(raw.get("output_tokens") or 0),
+        input_audio_tokens=int(inp.get("audio_tokens") or 0),
+        input_text_tokens=int(inp.get("text_tokens") or 0),
+        input_cached_tokens=int(inp.get("cached_tokens") or 0),
+        output_audio_tokens=int(out.get("audio_tokens") or 0),
+        output_text_tokens=int(out.get("text_tokens") or 0),
+    )
+
+
+class OpenAIRealtimeSession:
+    def __init__(self, connection: Any, config: VoiceSessionConfig, label: str = "") -> None:
+        self.config = config
+        self._conn = connection
+        self._label = label
+        self._bridge = AudioBridge(config.media_format)
+        self._outbox: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
+        self._events: asyncio.Queue[VoiceEvent] = asyncio.Queue()
+        self._ready = asyncio.Event()
+        self._closed = asyncio.Event()
+        self._closing = False
+        self._effective_session: dict[str, Any] = {}
+        self._response_active = False
+        self._pending_create: dict[str, Any] | None = None
+        self._last_create: dict[str, Any] | None = None
+        self._ids = itertools.count(1)
+        self._reader = asyncio.create_task(self._read_loop(), name=f"realtime-reader{label}")
+        self._writer = asyncio.create_task(self._write_loop(), name=f"realtime-writer{label}")
+
+    # --- port API -------------------------------------------------------------
+
+    async def start(self, timeout_s: float = 10.0) -> None:
+        """Send the configuration and wait until the server confirms it."""
+        self._send({"type": "session.update", "session": session_payload(self.config, self._bridge)})
+        waiter = asyncio.create_task(self._ready.wait(), name=f"realtime-ready{self._label}")
+        closer = asyncio.create_task(self._closed.wait(), name=f"realtime-closed{self._label}")
+        done, pending = await asyncio.wait({waiter, closer}, timeout=timeout_s, return_when=asyncio.FIRST_COMPLETED)
+        for task in pending:
+            task.cancel()
+        if waiter not in done:
+            await self.close()
+            raise VoiceModelUnavailable("the realtime session was not confirmed (no session.updated)")
+        wanted = self._bridge.model_format
+        got = self._effective_session.get("audio", {})
+        formats = (got.get("input", {}).get("format"), got.get("output", {}).get("format"))
+        if any(f is not None and f != wanted for f in formats):
+            await self.close()
+            raise VoiceModelUnavailable(f"the model negotiated audio formats {formats}, expected {wanted}")
+
+    async def events(self) -> AsyncIterator[VoiceEvent]:
+        while True:
+            event = await self._events.get()
+            yield event
+            if isinstance(event, SessionClosed):
+                return
+
+    async def push_audio(self, audio: bytes) -> None:
+        model_audio = self._bridge.to_model(audio)
+        if model_audio:
+            self._send({"type": "input_audio_buffer.append", "audio": base64.b64encode(model_audio).decode()})
+
+    async def truncate(self, item_id: str, audio_end_ms: int) -> None:
+        self._bridge.drop_output()
+        self._send(
+            {"type": "conversation.item.truncate", "item_id": item_id, "content_index": 0, "audio_end_ms": audio_end_ms}
+        )
+
+    async def cancel_response(self) -> None:
+        self._pending_create = None
+        if self._response_active:
+            self._send({"type": "response.cancel"})
+
+    async def send_tool_result(self, call_id: str, output: str) -> None:
+        self._send(
+            {
+                "type": "conversation.item.create",
+                "item": {"type": "function_call_output", "call_id": call_id, "output": output},
+            }
+        )
+
+    async def add_context(self, text: str) -> None:
+        item = {"type": "message", "role": "system", "content": [{"type": "input_text", "text": text}]}
+        self._send({"type": "conversation.item.create", "item": item})
+
+    async def create_response(self, instructions: str | None = None) -> None:
+        event: dict[str, Any] = {"type": "response.create"}
+        if instructions:
+            event["response"] = {"instructions": instructions}
+        if self._response_active:
+            self._pending_create = event  # sent once the active response is done
+            return
+        self._send_create(event)
+
+    async def close(self) -> None:
+        if not self._closing:
+            self._closing = True
+            self._outbox.put_nowait(None)
+        try:
+            await asyncio.wait_for(asyncio.shield(self._writer), timeout=2.0)
+        except (TimeoutError, Exception):  # noqa: BLE001 - closing anyway
+            self._writer.cancel()
+        try:
+            await self._conn.close()
+        except Exception:  # noqa: BLE001
+            log.debug("realtime close raised", exc_info=True)
+        try:
+            await asyncio.wait_for(asyncio.shield(self._reader), timeout=2.0)
+        except (TimeoutError, Exception):  # noqa: BLE001
+            self._reader.cancel()
+
+    # --- writer ------------------------------------------------------------------
+
+    def _send(self, event: dict[str, Any]) -> None:
+        if not self._closing and not self._closed.is_set():
+            self._outbox.put_nowait(event)
+
+    def _send_create(self, event: dict[str, Any]) -> None:
+        event = {**event, "event_id": f"evt_create_{next(self._ids)}"}
+        self._response_active = True
+        self._last_create = event
+        self._send(event)
+
+    async def _write_loop(self) -> None:
+        while (event := await self._outbox.get()) is not None:
+            try:
+                # Our events are already in wire shape: skip the SDK's per-event type transform (~15x slower).
+                await self._conn.send_raw(json.dumps(event))
+            except (ConnectionClosed, OpenAIError, OSError) as exc:
+                log.info("realtime%s: send failed (%s); the reader reports the close", self._label, exc)
+                return
+
+    # --- reader -----------------------------------------------------------------
+
+    async def _read_loop(self) -> None:
+        closed = SessionClosed(expected=True)
+        try:
+            while True:
+                raw = await self._conn.recv_bytes()
+                try:
+                    event = json.loads(raw)
+                except ValueError:
+                    log.warning("realtime%s: a frame that is not JSON was skipped", self._label)
+                    continue
+                handler = _HANDLERS.get(event.get("type", ""))
+                if handler is None:
+                    log.debug("realtime%s: unknown event %r skipped", self._label, event.get("type"))
+                    continue
+                handler(self, event)
+        except ConnectionClosed as exc:
+            code = exc.rcvd.code if exc.rcvd else None
+            reason = exc.rcvd.reason if exc.rcvd else "connection lost"
+            expected = self._closing
+            if not expected:
+                log.warning("realtime%s: closed by the server (%s %s)", self._label, code, reason)
+            kind = "normal" if isinstance(exc, ConnectionClosedOK) else "error"
+            closed = SessionClosed(expected=expected, reason=reason or kind, code=code)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - any transport failure ends the session
+            log.exception("realtime%s: reader failed", self._label)
+            closed = SessionClosed(expected=self._closing, reason=str(exc))
+        finally:
+            self._closed.set()
+            self._outbox.put_nowait(None)
+            self._events.put_nowait(closed)
+
+    def _emit(self, event: VoiceEvent) -> None:
+        self._events.put_nowait(event)
+
+    # --- wire event handlers (see _HANDLERS) ------------------------------------------
+
+    def _on_session_updated(self, event: dict[str, Any]) -> None:
+        self._effective_session = event.get("session") or {}
+        if not self._ready.is_set():
+            self._ready.set()
+            self._emit(SessionReady(self._effective_session))
+
+    def _on_speech_started(self, event: dict[str, Any]) -> None:
+        self._emit(SpeechStarted(event.get("item_id", ""), int(event.get("audio_start_ms") or 0)))
+
+    def _on_speech_stopped(self, event: dict[str, Any]) -> None:
+        self._emit(SpeechStopped(event.get("item_id", ""), int(event.get("audio_end_ms") or 0)))
+
+    def _on_input_transcript(self, event: dict[str, Any]) -> None:
+        self._emit(CalleeTranscript(event.get("item_id", ""), event.get("transcript", "")))
+
+    def _on_response_created(self, event: dict[str, Any]) -> None:
+        self._response_active = True
+        self._emit(ResponseStarted((event.get("response") or {}).get("id", "")))
+
+    def _on_audio_delta(self, event: dict[str, Any]) -> None:
+        model_audio = base64.b64decode(event.get("delta", ""))
+        media_audio = self._bridge.from_model(model_audio)
+        model_ms = len(model_audio) / self._bridge.model_bytes_per_ms
+        self._emit(AudioDelta(event.get("response_id", ""), event.get("item_id", ""), media_audio, model_ms))
+
+    def _on_audio_done(self, event: dict[str, Any]) -> None:
+        response_id, item_id = event.get("response_id", ""), event.get("item_id", "")
+        tail = self._bridge.end_of_output()
+        if tail:
+            self._emit(AudioDelta(response_id, item_id, tail, 0.0))
+        self._emit(AudioDone(response_id, item_id))
+
+    def _on_audio_transcript_done(self, event: dict[str, Any]) -> None:
+        self._emit(AgentTranscript(event.get("response_id", ""), event.get("item_id", ""), event.get("transcript", "")))
+
+    def _on_function_call_done(self, event: dict[str, Any]) -> None:
+        self._emit(
+            ToolCall(
+                event.get("response_id", ""),
+                event.get("call_id", ""),
+                event.get("name", ""),
+                event.get("arguments") or "",
+            )
+        )
+
+    def _on_response_done(self, event: dict[str, Any]) -> None:
+        response = event.get("response") or {}
+        details = response.get("status_details") or {}
+        reason = details.get("reason") or (details.get("error") or {}).get("code") or ""
+        status = response.get("status", "completed")
+        if status != "completed":
+            self._bridge.drop_output()
+        self._response_active = False
+        self._emit(ResponseDone(response.get("id", ""), status, reason, parse_usage(response.get("usage"))))
+        if self._pending_create is not None:
+            pending, self._pending_create = self._pending_create, None
+            self._send_create(pending)
+
+    def _on_rate_limits(self, event: dict[str, Any]) -> None:
+        limits = tuple(
+            RateLimit(
+                str(r.get("name", "")),
+                int(r.get("limit") or 0),
+                int(r.get("remaining") or 0),
+                float(r.get("reset_seconds") or 0),
+            )
+            for r in event.get("rate_limits") or []
+        )
+        self._emit(RateLimitsUpdated(limits))
+
+    def _on_error(self, event: dict[str, Any]) -> None:
+        error = event.get("error") or {}
+        code = str(error.get("code") or error.get("type") or "unknown")
+        message = str(error.get("message") or "")
+        about_create = self._last_create is not None and error.get("event_id") == self._last_create.get("event_id")
+        if code == ACTIVE_RESPONSE:
+            # A server-side (VAD) response won the race: ours goes out after it is done.
+            self._response_active = True
+            if self._pending_create is None and self._last_create is not None:
+                self._pending_create = {k: v for k, v in self._last_create.items() if k != "event_id"}
+        elif about_create:
+            self._response_active = False
+        if code == CANCEL_NOT_ACTIVE:
+            log.debug("realtime%s: cancel had nothing to cancel", self._label)
+            return
+        log.warning("realtime%s: error %s: %s", self._label, code, message)
+        self._emit(VoiceError(code, message, fatal=code in _FATAL_ERRORS))
+
+    def _ignore(self, event: dict[str, Any]) -> None:
+        pass
+
+
+_Handler = Callable[[OpenAIRealtimeSession, dict[str, Any]], None]
+_S = OpenAIRealtimeSession
+_HANDLERS: dict[str, _Handler] = {
+    "session.created": _S._ignore,
+    "session.updated": _S._on_session_updated,
+    "conversation.created": _S._ignore,
+    "input_audio_buffer.speech_started": _S._on_speech_started,
+    "input_audio_buffer.speech_stopped": _S._on_speech_stopped,
+    "input_audio_buffer.committed": _S._ignore,
+    "input_audio_buffer.cleared": _S._ignore,
+    "input_audio_buffer.timeout_triggered": _S._ignore,
+    "conversation.item.added": _S._ignore,
+    "conversation.item.done": _S._ignore,
+    "conversation.item.created": _S._ignore,
+    "conversation.item.truncated": _S._ignore,
+    "conversation.item.deleted": _S._ignore,
+    "conversation.item.input_audio_transcription.delta": _S._ignore,
+    "conversation.item.input_audio_transcription.completed": _S._on_input_transcript,
+    "conversation.item.input_audio_transcription.failed": _S._ignore,
+    "response.created": _S._on_response_created,
+    "response.output_item.added": _S._ignore,
+    "response.output_item.done": _S._ignore,
+    "response.content_part.added": _S._ignore,
+    "response.content_part.done": _S._ignore,
+    "response.output_audio.delta": _S._on_audio_delta,
+    "response.output_audio.done": _S._on_audio_done,
+    "response.output_audio_transcript.delta": _S._ignore,
+    "response.output_audio_transcript.done": _S._on_audio_transcript_done,
+    "response.output_text.delta": _S._ignore,
+    "response.output_text.done": _S._ignore,
+    "response.function_call_arguments.delta": _S._ignore,
+    "response.function_call_arguments.done": _S._on_function_call_done,
+    "response.done": _S._on_response_done,
+    "rate_limits.updated": _S._on_rate_limits,
+    "error": _S._on_error,
+}
+
+
+class OpenAIRealtimeModel:
+    """Opens OpenAI Realtime sessions. `websocket_base_url` points it at a fake or proxy."""
+
+    def __init__(
+        self,
+        *,
+        api_key: str,
+        model: str,
+        base_url: str | None = None,
+        websocket_base_url: str | None = None,
+        name: str = "openai",
+        connect_timeout_s: float = 10.0,
+    ) -> None:
+        self.name = name
+        self.model = model
+        self._client = AsyncOpenAI(
+            api_key=api_key, base_url=base_url, websocket_base_url=websocket_base_url, max_retries=0
+        )
+        self._connect_timeout_s = connect_timeout_s
+        self._sessions = itertools.count(1)
+
+    async def open(self, config: VoiceSessionConfig) -> OpenAIRealtimeSession:
+        label = f"#{next(self._sessions)}"
+        manager = self._client.realtime.connect(
+            model=self.model, websocket_connection_options={"open_timeout": self._connect_timeout_s}
+        )
+        try:
+            connection = await manager.enter()
+        except (TimeoutError, InvalidHandshake, OSError, OpenAIError) as exc:
+            raise VoiceModelUnavailable(f"cannot connect to the realtime model: {exc}") from exc
+        session = OpenAIRealtimeSession(connection, config, label)
+        try:
+            await session.start(self._connect_timeout_s)
+        except BaseException:
+            await asyncio.shield(session.close())  # also when the caller gave up waiting (cancelled)
+            raise
+        return session
+
+    async def aclose(self) -> None:
+        await self._client.close()

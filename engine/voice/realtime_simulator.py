@@ -1,0 +1,141 @@
+"""A Realtime server that speaks the GA protocol over a real WebSocket.
+
+Tests drive it through `RealtimeSimulator` / `SimulatedSession` methods and read
+what clients sent from `received`; `opendeep serve` runs it as the "simulated"
+voice model (see `engine.voice.factory`). Contract: openai-realtime.md §8.
+
+Each connection has one writer task draining `_outbox`; responses stream from
+one task at a time, as fast as the loop allows (faster than real time).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import http
+import itertools
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.http11 import Request, Response
+
+from engine.voice.simulator_script import Responder, ScriptedReplies
+from engine.voice.simulator_session import SimulatedSession
+
+__all__ = ["RealtimeSimulator", "SimulatedSession"]
+
+log = logging.getLogger(__name__)
+
+Hook = Callable[[SimulatedSession, dict[str, Any]], Awaitable[None]]
+
+
+class RealtimeSimulator:
+    def __init__(
+        self,
+        responder: Responder | None = None,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        energy_vad: bool = False,
+        idle_timeout_s: float | None = None,
+        chunk_ms: int = 100,
+    ) -> None:
+        self.responder = responder or ScriptedReplies()
+        self.energy_vad = energy_vad  # serve mode: detect speech in appended audio
+        self.idle_timeout_s = idle_timeout_s  # serve mode: speak up after this much silence
+        self.chunk_ms = chunk_ms
+        self.sessions: list[SimulatedSession] = []
+        self.hooks: dict[str, Hook] = {}
+        self.failing_creates: list[str] = []  # error codes answering the next response.create events
+        self.rate_limit_remaining = 1000
+        self._host, self._port = host, port
+        self._server: Server | None = None
+        self._rejections: list[int] = []
+        self._changed = asyncio.Condition()
+        self._ids = itertools.count(1)
+
+    # --- lifecycle -------------------------------------------------------------
+
+    async def start(self) -> RealtimeSimulator:
+        self._server = await serve(
+            self._handle, self._host, self._port, process_request=self._process_request, max_size=None, compression=None
+        )
+        sock = next(iter(self._server.sockets))
+        self._port = sock.getsockname()[1]
+        return self
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+            self._server = None
+
+    async def __aenter__(self) -> RealtimeSimulator:
+        return await self.start()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    @property
+    def base_url(self) -> str:
+        """Give this to `AsyncOpenAI(websocket_base_url=...)`."""
+        return f"ws://{self._host}:{self._port}/v1"
+
+    # --- scripting and assertions ------------------------------------------------
+
+    def reject_upgrades(self, status: int = 401, count: int = 1) -> None:
+        self._rejections.extend([status] * count)
+
+    def before(self, client_event_type: str, hook: Hook) -> None:
+        """Run `hook(session, event)` before the simulator handles that client event type."""
+        self.hooks[client_event_type] = hook
+
+    def received(self, event_type: str | None = None) -> list[dict[str, Any]]:
+        return [e for s in self.sessions for e in s.received if event_type is None or e.get("type") == event_type]
+
+    async def wait_for(self, predicate: Callable[[], Any], timeout: float = 5.0) -> Any:
+        """Wait until `predicate()` is truthy (re-checked whenever a client event arrives)."""
+        async with self._changed:
+            return await asyncio.wait_for(self._changed.wait_for(predicate), timeout)
+
+    async def wait_for_event(
+        self,
+        event_type: str,
+        where: Callable[[dict[str, Any]], bool] = lambda e: True,
+        count: int = 1,
+        timeout: float = 5.0,
+    ) -> dict[str, Any]:
+        def found() -> list[dict[str, Any]] | None:
+            hits = [e for e in self.received(event_type) if where(e)]
+            return hits if len(hits) >= count else None
+
+        return (await self.wait_for(found, timeout))[count - 1]
+
+    async def wait_for_session(self, index: int = 0, timeout: float = 5.0) -> SimulatedSession:
+        await self.wait_for(lambda: len(self.sessions) > index and self.sessions[index].configured, timeout)
+        return self.sessions[index]
+
+    async def _notify(self) -> None:
+        async with self._changed:
+            self._changed.notify_all()
+
+    def next_id(self, prefix: str) -> str:
+        return f"{prefix}_{next(self._ids)}"
+
+    # --- transport ------------------------------------------------------------------
+
+    def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
+        if self._rejections:
+            status = self._rejections.pop(0)
+            body = json.dumps({"error": {"message": "Incorrect API key provided.", "code": "invalid_api_key"}})
+            return connection.respond(http.HTTPStatus(status), body + "\n")
+        if not request.path.split("?")[0].endswith("/realtime"):
+            return connection.respond(http.HTTPStatus.NOT_FOUND, "no such endpoint\n")
+        return None
+
+    async def _handle(self, websocket: ServerConnection) -> None:
+        session = SimulatedSession(self, websocket, len(self.sessions))
+        self.sessions.append(session)
+        await session.run()

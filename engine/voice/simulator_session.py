@@ -1,0 +1,384 @@
+"""One simulated Realtime connection: session state, conversation, recorded traffic, scripted callee."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import copy
+import json
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from websockets.asyncio.server import ServerConnection
+from websockets.exceptions import ConnectionClosed
+
+from engine.voice.codecs import pcm16_to_ulaw, tone_pcm16, ulaw_to_pcm16
+from engine.voice.realtime_vad import EnergyVad
+from engine.voice.simulator_script import Reply, Turn
+from engine.voice.simulator_stream import stream_reply
+
+if TYPE_CHECKING:
+    from engine.voice.realtime_simulator import RealtimeSimulator
+
+
+def _default_session() -> dict[str, Any]:
+    pcm = {"type": "audio/pcm", "rate": 24000}
+    return {
+        "type": "realtime",
+        "object": "realtime.session",
+        "id": "sess_sim",
+        "model": "simulated",
+        "output_modalities": ["audio"],
+        "instructions": "",
+        "tools": [],
+        "tool_choice": "auto",
+        "audio": {
+            "input": {
+                "format": dict(pcm),
+                "transcription": None,
+                "noise_reduction": None,
+                "turn_detection": {
+                    "type": "server_vad",
+                    "threshold": 0.5,
+                    "prefix_padding_ms": 300,
+                    "silence_duration_ms": 500,
+                    "create_response": True,
+                    "interrupt_response": True,
+                },
+            },
+            "output": {"format": dict(pcm), "voice": "marin", "speed": 1.0},
+        },
+    }
+
+
+def _merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
+    for key, value in update.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict) and key != "format":
+            _merge(base[key], value)
+        else:
+            base[key] = copy.deepcopy(value)
+    return base
+
+
+class SimulatedSession:
+    """One client connection: its session state, conversation and recorded traffic."""
+
+    def __init__(self, sim: RealtimeSimulator, websocket: ServerConnection, index: int) -> None:
+        self.sim = sim
+        self.index = index
+        self.websocket = websocket
+        self.request_path = websocket.request.path if websocket.request else ""
+        self.headers = dict(websocket.request.headers) if websocket.request else {}
+        self.session = _default_session()
+        self.configured = False
+        self.received: list[dict[str, Any]] = []
+        self.items: list[dict[str, Any]] = []
+        self.audio_ms_sent: dict[str, float] = {}  # assistant item id -> audio streamed
+        self.input_ms = 0  # appended input audio, on the input timeline
+        self._new_items: list[dict[str, Any]] = []
+        self._outbox: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
+        self._response: asyncio.Task[None] | None = None
+        self._cancel_reason: str | None = None
+        self._release = asyncio.Event()
+        self._speech_item: str | None = None
+        self._vad = EnergyVad()
+        self._idle: asyncio.Task[None] | None = None
+
+    # --- scripted callee and failures (public) ----------------------------------------
+
+    async def callee_starts_speaking(self) -> None:
+        self._speech_item = self.sim.next_id("item")
+        self._cancel_idle()
+        self.send(
+            {"type": "input_audio_buffer.speech_started", "audio_start_ms": self.input_ms, "item_id": self._speech_item}
+        )
+        detection = self.session["audio"]["input"].get("turn_detection") or {}
+        if self.response_active and detection.get("interrupt_response", True):
+            self.cancel_response("turn_detected")
+
+    async def callee_stops_speaking(self, transcript: str = "") -> None:
+        item_id = self._speech_item or self.sim.next_id("item")
+        self._speech_item = None
+        self.send({"type": "input_audio_buffer.speech_stopped", "audio_end_ms": self.input_ms, "item_id": item_id})
+        previous = self.items[-1]["id"] if self.items else None
+        self.send({"type": "input_audio_buffer.committed", "item_id": item_id, "previous_item_id": previous})
+        item = {
+            "id": item_id,
+            "type": "message",
+            "role": "user",
+            "status": "completed",
+            "content": [{"type": "input_audio", "transcript": None}],
+        }
+        self.items.append(item)
+        self.send({"type": "conversation.item.added", "item": item, "previous_item_id": previous})
+        self.send({"type": "conversation.item.done", "item": item, "previous_item_id": previous})
+        if self.session["audio"]["input"].get("transcription"):
+            self.send(
+                {
+                    "type": "conversation.item.input_audio_transcription.completed",
+                    "item_id": item_id,
+                    "content_index": 0,
+                    "transcript": transcript,
+                }
+            )
+        detection = self.session["audio"]["input"].get("turn_detection") or {}
+        if self.response_active and self._cancel_reason is not None:
+            await asyncio.wait({self._response})  # the interrupted response is still winding down
+        if detection and detection.get("create_response", True) and not self.response_active:
+            self.start_response("speech", callee_text=transcript)
+
+    async def callee_says(self, transcript: str) -> None:
+        await self.callee_starts_speaking()
+        await self.callee_stops_speaking(transcript)
+
+    async def close(self, code: int = 1000, reason: str = "") -> None:
+        await self.websocket.close(code, reason)
+
+    def send_error(
+        self, code: str, message: str = "", event_id: str | None = None, type_: str = "invalid_request_error"
+    ) -> None:
+        self.send(
+            {
+                "type": "error",
+                "error": {"type": type_, "code": code, "message": message or code, "param": None, "event_id": event_id},
+            }
+        )
+
+    def send_rate_limits(
+        self, requests_remaining: int, tokens_remaining: int = 50000, reset_seconds: float = 1.0
+    ) -> None:
+        self.send(
+            {
+                "type": "rate_limits.updated",
+                "rate_limits": [
+                    {
+                        "name": "requests",
+                        "limit": 1000,
+                        "remaining": requests_remaining,
+                        "reset_seconds": reset_seconds,
+                    },
+                    {"name": "tokens", "limit": 50000, "remaining": tokens_remaining, "reset_seconds": reset_seconds},
+                ],
+            }
+        )
+
+    def release(self) -> None:
+        """Let a response held by `Reply.hold_after_ms` stream the rest."""
+        self._release.set()
+
+    @property
+    def response_active(self) -> bool:
+        return self._response is not None and not self._response.done()
+
+    # --- connection -----------------------------------------------------------------------
+
+    def send(self, event: dict[str, Any]) -> None:
+        self._outbox.put_nowait({"event_id": self.sim.next_id("event"), **event})
+
+    async def run(self) -> None:
+        writer = asyncio.create_task(self._write_loop(), name=f"sim-writer-{self.index}")
+        self.send({"type": "session.created", "session": copy.deepcopy(self.session)})
+        try:
+            async for message in self.websocket:
+                event = json.loads(message)
+                self.received.append(event)
+                hook = self.sim.hooks.get(event.get("type", ""))
+                if hook is not None:
+                    await hook(self, event)
+                await self._dispatch(event)
+                await self.sim._notify()
+        except ConnectionClosed:
+            pass
+        finally:
+            for task in (self._response, self._idle):
+                if task is not None:
+                    task.cancel()
+            self._outbox.put_nowait(None)
+            await asyncio.gather(writer, return_exceptions=True)
+            await self.sim._notify()
+
+    async def _write_loop(self) -> None:
+        try:
+            while (event := await self._outbox.get()) is not None:
+                await self.websocket.send(json.dumps(event))
+        except ConnectionClosed:
+            pass
+
+    async def _dispatch(self, event: dict[str, Any]) -> None:
+        handler = _CLIENT_HANDLERS.get(event.get("type", ""))
+        if handler is None:
+            self.send_error("invalid_type", f"Invalid event type {event.get('type')!r}", event.get("event_id"))
+            return
+        await handler(self, event)
+
+    # --- client event handlers ----------------------------------------------------------------
+
+    async def _on_session_update(self, event: dict[str, Any]) -> None:
+        update = event.get("session") or {}
+        if update.get("type") != "realtime":
+            self.send_error(
+                "missing_required_parameter", "Missing required parameter: 'session.type'.", event.get("event_id")
+            )
+            return
+        for direction in ("input", "output"):
+            fmt = (update.get("audio") or {}).get(direction, {}).get("format")
+            if fmt is not None and not isinstance(fmt, dict):
+                self.send_error(
+                    "invalid_type", f"Invalid type for 'session.audio.{direction}.format'", event.get("event_id")
+                )
+                return
+        _merge(self.session, update)
+        self.configured = True
+        self.send({"type": "session.updated", "session": copy.deepcopy(self.session)})
+
+    async def _on_append(self, event: dict[str, Any]) -> None:
+        audio = base64.b64decode(event.get("audio", ""))
+        fmt = self.session["audio"]["input"]["format"]
+        pcm = ulaw_to_pcm16(audio) if fmt["type"] == "audio/pcmu" else audio
+        rate = 8000 if fmt["type"] == "audio/pcmu" else fmt.get("rate", 24000)
+        self.input_ms += len(pcm) * 1000 // (2 * rate)
+        if self.sim.energy_vad:
+            silence = (self.session["audio"]["input"].get("turn_detection") or {}).get("silence_duration_ms", 500)
+            for change in self._vad.feed(pcm, rate, silence):
+                if change == "started":
+                    await self.callee_starts_speaking()
+                else:
+                    await self.callee_stops_speaking(f"(callee speech, {self._vad.last_speech_ms} ms)")
+
+    async def _on_commit(self, event: dict[str, Any]) -> None:
+        if self.input_ms < 100:
+            self.send_error(
+                "input_audio_buffer_commit_empty",
+                "buffer too small. Expected at least 100ms of audio",
+                event.get("event_id"),
+            )
+            return
+        await self.callee_stops_speaking("")
+
+    async def _on_clear(self, event: dict[str, Any]) -> None:
+        self.send({"type": "input_audio_buffer.cleared"})
+
+    async def _on_item_create(self, event: dict[str, Any]) -> None:
+        item = dict(event.get("item") or {})
+        item.setdefault("id", self.sim.next_id("item"))
+        item["status"] = "completed"
+        previous = self.items[-1]["id"] if self.items else None
+        self.items.append(item)
+        self._new_items.append(item)
+        self.send({"type": "conversation.item.added", "item": item, "previous_item_id": previous})
+        self.send({"type": "conversation.item.done", "item": item, "previous_item_id": previous})
+
+    async def _on_truncate(self, event: dict[str, Any]) -> None:
+        item_id, end_ms = event.get("item_id"), int(event.get("audio_end_ms", 0))
+        sent = self.audio_ms_sent.get(item_id or "")
+        if sent is None:
+            self.send_error("item_not_found", f"Item {item_id} not found", event.get("event_id"))
+        elif end_ms > sent:
+            self.send_error(
+                "invalid_value",
+                f"Audio content of {sent:.0f}ms is already shorter than {end_ms}ms",
+                event.get("event_id"),
+            )
+        else:
+            self.send(
+                {
+                    "type": "conversation.item.truncated",
+                    "item_id": item_id,
+                    "content_index": event.get("content_index", 0),
+                    "audio_end_ms": end_ms,
+                }
+            )
+
+    async def _on_response_create(self, event: dict[str, Any]) -> None:
+        if self.response_active:
+            self.send_error(
+                "conversation_already_has_active_response",
+                "Conversation already has an active response in progress",
+                event.get("event_id"),
+            )
+            return
+        if self.sim.failing_creates:
+            code = self.sim.failing_creates.pop(0)
+            self.send_error(code, f"simulated failure: {code}", event.get("event_id"), type_="rate_limit_error")
+            return
+        options = event.get("response") or {}
+        self.start_response("response.create", instructions=options.get("instructions"))
+
+    async def _on_response_cancel(self, event: dict[str, Any]) -> None:
+        if not self.response_active:
+            self.send_error(
+                "response_cancel_not_active", "Cancellation failed: no active response found", event.get("event_id")
+            )
+            return
+        self.cancel_response("client_cancelled")
+
+    # --- responses -----------------------------------------------------------------------------
+
+    def start_response(self, trigger: str, *, instructions: str | None = None, callee_text: str | None = None) -> None:
+        self._cancel_idle()
+        turn = Turn(
+            connection=self.index,
+            trigger=trigger,
+            session_instructions=self.session.get("instructions", ""),
+            response_instructions=instructions,
+            callee_text=callee_text,
+            new_items=self._new_items,
+            tool_names=[t.get("name", "") for t in self.session.get("tools") or []],
+        )
+        self._new_items = []
+        reply = self.sim.responder.reply(turn)
+        self._cancel_reason = None
+        self._release = asyncio.Event()
+        self._response = asyncio.create_task(self._stream(reply), name=f"sim-response-{self.index}")
+
+    def cancel_response(self, reason: str) -> None:
+        self._cancel_reason = reason
+        self._release.set()
+
+    async def _stream(self, reply: Reply) -> None:
+        spoken_ms = await stream_reply(self, reply)
+        self._maybe_start_idle(spoken_ms)
+
+    @property
+    def cancel_reason(self) -> str | None:
+        return self._cancel_reason
+
+    async def wait_release(self) -> None:
+        await self._release.wait()
+
+    def output_audio(self, duration_ms: float, phase_ms: float) -> bytes:
+        fmt = self.session["audio"]["output"]["format"]
+        if fmt["type"] == "audio/pcmu":
+            return pcm16_to_ulaw(tone_pcm16(int(duration_ms), 8000, phase_ms=phase_ms))
+        return tone_pcm16(int(duration_ms), fmt.get("rate", 24000), phase_ms=phase_ms)
+
+    # --- serve mode: speak up after silence -------------------------------------------------
+
+    def _maybe_start_idle(self, spoken_ms: float) -> None:
+        # Like the real idle_timeout_ms: counted from the end of playback, not of streaming.
+        if self.sim.idle_timeout_s is not None and self._speech_item is None:
+            delay = self.sim.idle_timeout_s + spoken_ms / 1000
+            self._idle = asyncio.create_task(self._idle_prompt(delay), name=f"sim-idle-{self.index}")
+
+    async def _idle_prompt(self, delay: float) -> None:
+        await asyncio.sleep(delay)
+        if not self.response_active and self._speech_item is None:
+            self.start_response("idle")
+
+    def _cancel_idle(self) -> None:
+        if self._idle is not None and self._idle is not asyncio.current_task():
+            self._idle.cancel()
+        self._idle = None
+
+
+_S = SimulatedSession
+_CLIENT_HANDLERS: dict[str, Callable[[SimulatedSession, dict[str, Any]], Awaitable[None]]] = {
+    "session.update": _S._on_session_update,
+    "input_audio_buffer.append": _S._on_append,
+    "input_audio_buffer.commit": _S._on_commit,
+    "input_audio_buffer.clear": _S._on_clear,
+    "conversation.item.create": _S._on_item_create,
+    "conversation.item.truncate": _S._on_truncate,
+    "response.create": _S._on_response_create,
+    "response.cancel": _S._on_response_cancel,
+}

@@ -1,0 +1,193 @@
+"""Test doubles for the telephony side: a virtual clock, a chan_websocket-like media stream, a call."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+from engine.telephony import (
+    AudioFormat,
+    AudioReceived,
+    CallOutcome,
+    DtmfReceived,
+    MarkPlayed,
+    MediaClosed,
+    MediaEvent,
+    TelephonyResult,
+)
+
+FRAME_MS = 20
+
+
+class ManualClock:
+    """Time moves only when a test calls `advance()`."""
+
+    def __init__(self, start: datetime = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)) -> None:
+        self._t = 0.0
+        self._start = start
+        self._sleepers: list[tuple[float, asyncio.Future[None]]] = []
+        self._changed = asyncio.Condition()
+
+    def monotonic(self) -> float:
+        return self._t
+
+    def now(self) -> datetime:
+        return self._start + timedelta(seconds=self._t)
+
+    async def sleep(self, seconds: float) -> None:
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        entry = (self._t + seconds, future)
+        self._sleepers.append(entry)
+        async with self._changed:
+            self._changed.notify_all()
+        try:
+            await future
+        finally:
+            if entry in self._sleepers:
+                self._sleepers.remove(entry)
+
+    def advance(self, seconds: float) -> None:
+        self._t += seconds
+        for deadline, future in list(self._sleepers):
+            if deadline <= self._t + 1e-9 and not future.done():
+                future.set_result(None)
+
+    async def wait_sleepers(self, count: int = 1, timeout: float = 5.0) -> None:
+        """Wait until `count` sleeps are pending (the code under test is waiting on time)."""
+        async with self._changed:
+            await asyncio.wait_for(
+                self._changed.wait_for(lambda: sum(not f.done() for _, f in self._sleepers) >= count), timeout
+            )
+
+
+class FakeMediaStream:
+    """Behaves like chan_websocket: queues agent audio, plays it at 20 ms per frame of the
+    clock, reports marks in order once played, and drops queued audio and marks on flush.
+
+    With `autoplay`, everything queued plays as soon as a mark is asked for (the clock
+    advances by its duration); otherwise a test plays audio with `play(ms)`.
+    """
+
+    def __init__(self, clock: ManualClock | None, fmt: AudioFormat = AudioFormat.ULAW, autoplay: bool = True) -> None:
+        self.format = fmt
+        self.clock = clock
+        self.autoplay = autoplay
+        self.sent = bytearray()  # every byte of agent audio ever queued
+        self.position = 0  # bytes played or flushed
+        self.flushed_bytes = 0
+        self.flushes = 0
+        self.drop_marks = False  # simulate lost MEDIA_MARK_PROCESSED
+        self.marks_played: list[str] = []
+        self._marks: list[tuple[int, str]] = []
+        self._events: asyncio.Queue[MediaEvent] = asyncio.Queue()
+        self._changed = asyncio.Condition()
+        self.closed = False
+
+    # --- MediaStream ------------------------------------------------------------------
+
+    async def send_audio(self, audio: bytes) -> None:
+        self.sent.extend(audio)
+        async with self._changed:
+            self._changed.notify_all()
+
+    async def mark(self, name: str) -> None:
+        self._marks.append((len(self.sent), name))
+        if self.autoplay:
+            self._play_bytes(len(self.sent) - self.position)
+        else:
+            self._emit_due_marks()
+
+    async def flush(self) -> None:
+        self.flushes += 1
+        self.flushed_bytes += len(self.sent) - self.position
+        self.position = len(self.sent)
+        self._marks.clear()
+
+    async def events(self) -> AsyncIterator[MediaEvent]:
+        while True:
+            event = await self._events.get()
+            yield event
+            if isinstance(event, MediaClosed):
+                return
+
+    # --- driving it from a test ---------------------------------------------------------
+
+    async def play(self, ms: int) -> None:
+        """Let `ms` of time pass at the callee's end, frame by frame."""
+        for _ in range(ms // FRAME_MS):
+            self._play_bytes(min(self.format.frame_bytes, len(self.sent) - self.position))
+
+    def callee_audio(self, audio: bytes) -> None:
+        self._events.put_nowait(AudioReceived(audio))
+
+    def press(self, digit: str) -> None:
+        self._events.put_nowait(DtmfReceived(digit))
+
+    def close(self, reason: str = "") -> None:
+        if not self.closed:
+            self.closed = True
+            self._events.put_nowait(MediaClosed(reason))
+
+    async def wait_sent(self, nbytes: int, timeout: float = 5.0) -> None:
+        async with self._changed:
+            await asyncio.wait_for(self._changed.wait_for(lambda: len(self.sent) >= nbytes), timeout)
+
+    @property
+    def sent_ms(self) -> float:
+        return len(self.sent) / self.format.bytes_per_ms
+
+    def _play_bytes(self, nbytes: int) -> None:
+        frames = -(-nbytes // self.format.frame_bytes) if nbytes > 0 else 1
+        if self.clock is not None:
+            self.clock.advance(frames * FRAME_MS / 1000)
+        self.position += max(0, nbytes)
+        self._emit_due_marks()
+
+    def _emit_due_marks(self) -> None:
+        while self._marks and self._marks[0][0] <= self.position:
+            _, name = self._marks.pop(0)
+            if not self.drop_marks:
+                self.marks_played.append(name)
+                self._events.put_nowait(MarkPlayed(name))
+
+
+class FakeOutboundCall:
+    def __init__(self, media: FakeMediaStream, call_id: str = "call-1") -> None:
+        self.call_id = call_id
+        self._media = media
+        self._answered: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self.dtmf: list[str] = []
+        self.hangups: list[str] = []
+        self._hung_up = asyncio.Event()
+
+    @property
+    def media(self) -> FakeMediaStream:
+        return self._media
+
+    def answer(self) -> None:
+        self._answered.set_result(True)
+
+    def fail(self) -> None:
+        self._answered.set_result(False)
+
+    async def answered(self) -> bool:
+        return await self._answered
+
+    async def send_dtmf(self, digits: str) -> None:
+        self.dtmf.append(digits)
+
+    async def hangup(self, reason: str = "normal") -> None:
+        self.hangups.append(reason)
+        self._hung_up.set()
+        self._media.close("hangup")
+
+    def callee_hangs_up(self) -> None:
+        self._media.close("callee hung up")
+
+    async def wait_hung_up(self, timeout: float = 5.0) -> None:
+        await asyncio.wait_for(self._hung_up.wait(), timeout)
+
+    async def finished(self) -> TelephonyResult:
+        await self._hung_up.wait()
+        return TelephonyResult(CallOutcome.ANSWERED)

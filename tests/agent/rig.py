@@ -1,0 +1,107 @@
+"""Builds a call under test: the simulator, the real adapter, fake media and call, the agent runtime."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.agent.call_session import AgentCallSession
+from engine.agent.options import AgentSessionOptions
+from engine.agent.ports import InMemoryCallRecorder, InMemoryUserInfoBroker
+from engine.agent.records import AgentCallResult
+from engine.agent.task import AgentTask, MachinePolicy
+from engine.telephony import AudioFormat
+from engine.voice.openai_realtime import OpenAIRealtimeModel
+from engine.voice.realtime_simulator import RealtimeSimulator
+from engine.voice.simulator_script import Reply, ScriptedReplies
+from tests.agent.fakes import FakeMediaStream, FakeOutboundCall, ManualClock
+
+
+def dentist_task(**overrides: Any) -> AgentTask:
+    values: dict[str, Any] = {
+        "task_id": "task-7",
+        "user_name": "Anna Schmidt",
+        "callee_name": "Dr. Weber's practice",
+        "phone": "+4930123456",
+        "objective": "Move Anna's cleaning appointment to a Tuesday afternoon.",
+        "facts": ("Anna's date of birth is 1990-04-12", "The current appointment is on March 3 at 9:00"),
+        "constraints": ("Only Tuesdays after 14:00",),
+        "success_criteria": ("A new appointment on a Tuesday after 14:00 is confirmed",),
+        "machine_policy": MachinePolicy.HANG_UP,
+    }
+    values.update(overrides)
+    return AgentTask(**values)
+
+
+@dataclass
+class Rig:
+    sim: RealtimeSimulator
+    replies: ScriptedReplies
+    clock: ManualClock
+    media: FakeMediaStream
+    call: FakeOutboundCall
+    recorder: InMemoryCallRecorder
+    broker: InMemoryUserInfoBroker
+    agent: AgentCallSession
+    running: asyncio.Task[AgentCallResult]
+    failure_hook_calls: list[str] = field(default_factory=list)
+
+    async def result(self, timeout: float = 5.0) -> AgentCallResult:
+        return await asyncio.wait_for(asyncio.shield(self.running), timeout)
+
+    def sent_items(self, item_type: str) -> list[dict[str, Any]]:
+        return [e["item"] for e in self.sim.received("conversation.item.create") if e["item"].get("type") == item_type]
+
+
+@asynccontextmanager
+async def call_rig(
+    replies: list[Reply],
+    *,
+    fmt: AudioFormat = AudioFormat.ULAW,
+    autoplay: bool = True,
+    answer: bool = True,
+    task: AgentTask | None = None,
+    options: AgentSessionOptions | None = None,
+    prepare: Any = None,
+) -> AsyncIterator[Rig]:
+    script = ScriptedReplies(replies)
+    async with RealtimeSimulator(script) as sim:
+        if prepare is not None:
+            prepare(sim)
+        clock = ManualClock()
+        media = FakeMediaStream(clock, fmt, autoplay=autoplay)
+        call = FakeOutboundCall(media)
+        recorder, broker = InMemoryCallRecorder(), InMemoryUserInfoBroker()
+        model = OpenAIRealtimeModel(api_key="test", model="gpt-realtime-1.5", websocket_base_url=sim.base_url)
+        hook_calls: list[str] = []
+
+        async def apologise(c: Any) -> None:
+            hook_calls.append(c.call_id)
+
+        agent = AgentCallSession(
+            call,
+            task or dentist_task(),
+            model,
+            media_format=fmt,
+            recorder=recorder,
+            broker=broker,
+            options=options or AgentSessionOptions(),
+            clock=clock,
+            on_agent_failure=apologise,
+        )
+        running = asyncio.create_task(agent.run(), name="agent-under-test")
+        rig = Rig(sim, script, clock, media, call, recorder, broker, agent, running, hook_calls)
+        try:
+            if answer:
+                await sim.wait_for_event("response.create")  # the greeting is requested while ringing
+                call.answer()
+            yield rig
+        finally:
+            if not running.done():
+                call.callee_hangs_up()
+                await asyncio.wait({running}, timeout=5)
+                running.cancel()
+            await model.aclose()

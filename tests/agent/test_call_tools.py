@@ -1,0 +1,176 @@
+"""Tools during a live call: validation, end_call and its mark, HITL, DTMF, machines."""
+
+from __future__ import annotations
+
+import json
+
+from engine.agent.task import MachinePolicy
+from engine.voice.simulator_script import Reply, SimToolCall
+from tests.agent.rig import call_rig, dentist_task
+
+HELLO = Reply("Hello, this is an AI assistant.", audio_ms=200)
+
+
+def outputs(rig) -> list[dict]:
+    return [json.loads(item["output"]) for item in rig.sent_items("function_call_output")]
+
+
+async def test_bad_arguments_reach_the_model_and_the_call_goes_on() -> None:
+    replies = [
+        Reply("Let me press a key.", audio_ms=100, tool_calls=(SimToolCall("send_dtmf", {"digits": "12a"}),)),
+        Reply("Sorry.", audio_ms=100, tool_calls=(SimToolCall("send_dtmf", "{not json"),)),
+        Reply("Again.", audio_ms=100, tool_calls=(SimToolCall("send_dtmf", {"digits": "1#"}),)),
+    ]
+    async with call_rig(replies) as rig:
+        await rig.sim.wait_for(lambda: len(rig.sent_items("function_call_output")) == 3)
+        assert rig.call.dtmf == ["1#"]
+        errors = outputs(rig)
+        assert "digits" in errors[0]["error"] and errors[1]["error"].startswith("invalid arguments")
+        assert errors[2] == {"sent": "1#"}
+        assert len(rig.sim.received("response.create")) == 3  # greeting + one after each refusal
+        rig.call.callee_hangs_up()
+        result = await rig.result()
+    assert [c.ok for c in result.tool_calls] == [False, False, True]
+    assert not result.agent_failure
+
+
+async def test_tool_result_racing_a_vad_response() -> None:
+    replies = [
+        Reply(
+            "When would suit you?",
+            audio_ms=100,
+            tool_calls=(SimToolCall("schedule_callback", {"when": "2026-03-03T15:00:00+01:00"}),),
+        ),
+        Reply("Sorry, go on.", audio_ms=100),  # the VAD response that wins the race
+        Reply("I'll call back tomorrow at three.", audio_ms=100),
+    ]
+
+    async def vad_wins(session, event) -> None:
+        if event["item"].get("type") == "function_call_output":
+            session.start_response("speech", callee_text="hm?")
+
+    async with call_rig(replies, prepare=lambda sim: sim.before("conversation.item.create", vad_wins)) as rig:
+        await rig.media.wait_sent(300 * 8)
+        rig.call.callee_hangs_up()
+        result = await rig.result()
+    errors = [e for e in rig.recorder.events["call-1"] if e.kind == "voice_error"]
+    assert errors[0].data["code"] == "conversation_already_has_active_response"
+    assert not result.agent_failure
+    assert [t.text for t in result.transcript][-1] == "I'll call back tomorrow at three."
+    assert result.tools.callback is not None
+
+
+async def test_end_call_waits_for_the_goodbye_to_play() -> None:
+    bye = Reply("Goodbye!", audio_ms=500, tool_calls=(SimToolCall("end_call", {"reason": "done"}),))
+    async with call_rig([bye], autoplay=False) as rig:
+        await rig.media.wait_sent(500 * 8)
+        await rig.clock.wait_sleepers(1)  # waiting for the goodbye mark, with a timeout
+        assert rig.call.hangups == []
+        await rig.media.play(500)
+        await rig.call.wait_hung_up()
+        result = await rig.result()
+    assert result.hangup_by == "agent" and result.tools.end_reason == "done"
+    assert "goodbye_mark_lost" not in rig.recorder.kinds("call-1")
+
+
+async def test_end_call_hangs_up_when_the_mark_is_lost() -> None:
+    bye = Reply("Goodbye!", audio_ms=500, tool_calls=(SimToolCall("end_call", {"reason": "done"}),))
+    async with call_rig([bye], autoplay=False) as rig:
+        rig.media.drop_marks = True
+        await rig.media.wait_sent(500 * 8)
+        await rig.clock.wait_sleepers(1)
+        rig.clock.advance(0.5 + 3.0)  # the goodbye's length plus the grace period
+        await rig.call.wait_hung_up()
+        await rig.result()
+    assert "goodbye_mark_lost" in rig.recorder.kinds("call-1")
+
+
+async def test_user_info_answer_is_injected_and_the_model_continues() -> None:
+    ask = Reply(
+        "Let me check that with Anna.",
+        audio_ms=200,
+        tool_calls=(
+            SimToolCall(
+                "request_user_info",
+                {
+                    "question": "Is Tuesday 15:00 fine?",
+                    "timeout_seconds": 60,
+                    "recipient_message": "One moment please.",
+                },
+            ),
+        ),
+    )
+    async with call_rig(
+        [ask, Reply("One moment please.", audio_ms=200), Reply("Yes, 15:00 works.", audio_ms=200)]
+    ) as rig:
+        question = await rig.broker.wait_for_question()
+        assert (question.task_id, question.call_id, question.question) == ("task-7", "call-1", "Is Tuesday 15:00 fine?")
+        assert outputs(rig)[0]["tell_the_callee"] == "One moment please."
+        rig.broker.answer("Yes, Tuesday 15:00 is fine.")
+        await rig.sim.wait_for_event("response.create", count=3)
+        notes = [i["content"][0]["text"] for i in rig.sent_items("message")]
+        assert any("Yes, Tuesday 15:00 is fine." in note for note in notes)
+        rig.call.callee_hangs_up()
+        result = await rig.result()
+    assert result.tools.user_answers == [("Is Tuesday 15:00 fine?", "Yes, Tuesday 15:00 is fine.")]
+    assert not result.tools.pending_user_info
+    assert {"hitl_asked", "hitl_answered"} <= set(rig.recorder.kinds("call-1"))
+
+
+async def test_user_info_timeout_ends_the_call_as_pending() -> None:
+    ask = Reply(
+        "Let me check.", audio_ms=200, tool_calls=(SimToolCall("request_user_info", {"question": "Which day?"}),)
+    )
+    async with call_rig(
+        [ask, Reply("One moment.", audio_ms=100), Reply("I will call you back. Goodbye.", audio_ms=200)]
+    ) as rig:
+        await rig.broker.wait_for_question()
+        rig.broker.expire()
+        await rig.sim.wait_for_event("response.create", count=3)
+        notes = [i["content"][0]["text"] for i in rig.sent_items("message")]
+        assert any("call back" in note and "end_call" in note for note in notes)
+        await rig.clock.wait_sleepers(1)  # the model did not end the call: the runtime will
+        rig.clock.advance(30)
+        await rig.call.wait_hung_up()
+        result = await rig.result()
+    assert result.tools.pending_user_info and result.tools.pending_question == "Which day?"
+    assert "hitl_timeout" in rig.recorder.kinds("call-1")
+    assert result.hangup_by == "agent" and not result.agent_failure
+
+
+async def test_incoming_dtmf_becomes_context() -> None:
+    async with call_rig([HELLO]) as rig:
+        await rig.media.wait_sent(200 * 8)
+        rig.media.press("5")
+        await rig.sim.wait_for(lambda: rig.sent_items("message"))
+        assert "pressed the key '5'" in rig.sent_items("message")[0]["content"][0]["text"]
+        assert rig.sent_items("message")[0]["role"] == "system"
+        rig.call.callee_hangs_up()
+        await rig.result()
+
+
+async def test_answering_machine_hang_up_policy() -> None:
+    machine = Reply("", audio_ms=0, tool_calls=(SimToolCall("answering_machine_detected", {"evidence": "beep"}),))
+    async with call_rig([HELLO, machine]) as rig:
+        await rig.media.wait_sent(200 * 8)
+        await rig.sim.sessions[0].callee_says("You have reached the voicemail of Dr. Weber. Beep.")
+        await rig.call.wait_hung_up()
+        result = await rig.result()
+    assert result.tools.answering_machine and not result.tools.voicemail_left
+    assert result.tools.end_reason == "answering machine"
+
+
+async def test_answering_machine_leave_message_policy() -> None:
+    task = dentist_task(machine_policy=MachinePolicy.LEAVE_MESSAGE, machine_message="Please call Anna back.")
+    machine = Reply("", audio_ms=0, tool_calls=(SimToolCall("answering_machine_detected", {}),))
+    message = Reply(
+        "Please call Anna back.", audio_ms=300, tool_calls=(SimToolCall("end_call", {"reason": "voicemail left"}),)
+    )
+    async with call_rig([HELLO, machine, message], task=task) as rig:
+        await rig.media.wait_sent(200 * 8)
+        await rig.sim.sessions[0].callee_says("Please leave a message after the tone.")
+        await rig.call.wait_hung_up()
+        result = await rig.result()
+    assert outputs(rig)[0]["say_exactly"] == "Please call Anna back."
+    assert result.tools.answering_machine and result.tools.voicemail_left
+    assert len(rig.media.sent) == (200 + 300) * 8

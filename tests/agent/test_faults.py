@@ -1,0 +1,121 @@
+"""Model faults mid-call: drops, the session cap, failed reconnects, rate limits."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine.voice.simulator_script import Reply
+from tests.agent.rig import call_rig
+
+HELLO = Reply("Hello, this is an AI assistant calling for Anna Schmidt.", audio_ms=200)
+
+
+@pytest.mark.parametrize(
+    ("code", "reason"),
+    [(1011, "keepalive ping timeout"), (1001, "Your session hit the maximum duration of 60 minutes.")],
+)
+async def test_one_reconnect_carries_the_conversation(code: int, reason: str) -> None:
+    async with call_rig(
+        [
+            HELLO,
+            Reply("Yes, it's about Anna's appointment.", audio_ms=200),
+            Reply("Sorry, we were cut off. As I said, it's about the appointment.", audio_ms=300),
+        ]
+    ) as rig:
+        await rig.media.wait_sent(200 * 8)
+        first = rig.sim.sessions[0]
+        await first.callee_says("Who is calling?")
+        await rig.media.wait_sent(400 * 8)
+        await rig.agent.playout.wait_played_ms(400)
+        await first.close(code, reason)
+
+        second = await rig.sim.wait_for_session(1)
+        resumed = await rig.sim.wait_for_event("conversation.item.create", where=lambda e: e in second.received)
+        note = resumed["item"]["content"][0]["text"]
+        assert "Agent: Hello, this is an AI assistant calling for Anna Schmidt." in note
+        assert "Callee: Who is calling?" in note
+        assert "Apologise" in note
+        assert second.received[0]["type"] == "session.update"
+        assert (
+            second.received[0]["session"]["instructions"] == rig.sim.sessions[0].received[0]["session"]["instructions"]
+        )
+        await rig.media.wait_sent(700 * 8)
+        rig.call.callee_hangs_up()
+        result = await rig.result()
+    assert result.metrics.reconnects == 1 and not result.agent_failure
+    assert result.transcript[-1].text.startswith("Sorry, we were cut off.")
+    assert {"voice_session_lost", "voice_session_resumed"} <= set(rig.recorder.kinds("call-1"))
+
+
+async def test_failed_reconnect_is_an_agent_failure() -> None:
+    async with call_rig([HELLO]) as rig:
+        await rig.media.wait_sent(200 * 8)
+        rig.sim.reject_upgrades(401)
+        await rig.sim.sessions[0].close(1011, "internal error")
+        await rig.call.wait_hung_up()
+        result = await rig.result()
+    assert result.agent_failure and "reconnect failed" in result.failure_reason
+    assert rig.failure_hook_calls == ["call-1"]  # the caller side's apology hook ran before the hang-up
+    assert rig.call.hangups == ["normal"] and result.hangup_by == "agent"
+    assert "agent_failure" in rig.recorder.kinds("call-1")
+
+
+async def test_second_drop_is_an_agent_failure() -> None:
+    async with call_rig([HELLO, HELLO]) as rig:
+        await rig.media.wait_sent(200 * 8)
+        await rig.sim.sessions[0].close(1011)
+        second = await rig.sim.wait_for_session(1)
+        await rig.media.wait_sent(400 * 8)
+        await second.close(1011)
+        await rig.call.wait_hung_up()
+        result = await rig.result()
+    assert result.agent_failure and result.metrics.reconnects == 1
+
+
+async def test_model_unreachable_at_the_start_is_an_agent_failure() -> None:
+    async with call_rig([HELLO], answer=False, prepare=lambda sim: sim.reject_upgrades(401)) as rig:
+        rig.call.answer()
+        result = await rig.result()
+    assert result.agent_failure and "unavailable" in result.failure_reason
+    assert rig.call.hangups == ["normal"]
+
+
+async def test_rate_limit_error_is_retried_after_a_backoff() -> None:
+    def fail_first_create(sim) -> None:
+        sim.failing_creates.append("rate_limit_exceeded")
+
+    async with call_rig([HELLO], prepare=fail_first_create) as rig:
+        await rig.clock.wait_sleepers(1)
+        assert len(rig.sim.received("response.create")) == 1
+        rig.clock.advance(1.0)
+        await rig.media.wait_sent(200 * 8)
+        retried = rig.sim.received("response.create")[1]
+        assert retried["response"]["instructions"] == rig.sim.received("response.create")[0]["response"]["instructions"]
+        rig.call.callee_hangs_up()
+        result = await rig.result()
+    assert result.metrics.rate_limit_hits == 1 and not result.agent_failure
+
+
+async def test_rate_limit_exhausted_repeatedly_fails_the_call() -> None:
+    def fail_creates(sim) -> None:
+        sim.failing_creates.extend(["rate_limit_exceeded"] * 3)
+
+    async with call_rig([HELLO], prepare=fail_creates) as rig:
+        for delay in (1.0, 2.0):
+            await rig.clock.wait_sleepers(1)
+            rig.clock.advance(delay)
+        await rig.call.wait_hung_up()
+        result = await rig.result()
+    assert result.agent_failure and "rate limited" in result.failure_reason
+
+
+async def test_rate_limits_updated_exhausted_is_recorded() -> None:
+    def exhausted(sim) -> None:
+        sim.rate_limit_remaining = 0
+
+    async with call_rig([HELLO], prepare=exhausted) as rig:
+        await rig.media.wait_sent(200 * 8)
+        rig.call.callee_hangs_up()
+        await rig.result()
+    event = next(e for e in rig.recorder.events["call-1"] if e.kind == "rate_limit")
+    assert "requests" in event.message
