@@ -6,6 +6,7 @@ The node owns its components' lifetimes: `start()` brings them up in order and
 
 from __future__ import annotations
 
+import inspect
 import logging
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -25,8 +26,10 @@ class Component(Protocol):
     async def close(self) -> None: ...
 
 
-class VoiceModelStatus(Protocol):
-    async def status(self) -> ComponentStatus: ...
+class VoiceModelService(Protocol):
+    def status(self) -> ComponentStatus: ...
+
+    async def close(self) -> None: ...
 
 
 @dataclass
@@ -34,7 +37,7 @@ class Node:
     settings: Settings
     database: Database
     telephony: Telephony | None = None
-    voice: VoiceModelStatus | None = None
+    voice: VoiceModelService | None = None
     components: list[Component] = field(default_factory=list)
     _started: list[Any] = field(default_factory=list)
 
@@ -57,6 +60,8 @@ class Node:
                 await part.close()
             except Exception:
                 log.exception("closing %s failed", type(part).__name__)
+        if self.voice is not None:
+            await self.voice.close()
         await self.database.close()
 
     async def health(self) -> dict[str, dict[str, Any]]:
@@ -78,7 +83,9 @@ class Node:
         if part is None:
             return {"ok": False, "mode": "none", "reason": missing}
         try:
-            status: ComponentStatus = await part.status()
+            status = part.status()
+            if inspect.isawaitable(status):
+                status = await status
         except Exception as exc:
             return {"ok": False, "mode": "unknown", "reason": f"status check failed: {exc}"}
         report: dict[str, Any] = {"ok": status.ok, "mode": status.mode}

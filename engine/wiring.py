@@ -8,13 +8,14 @@ from db.database import open_database
 from engine.components import ComponentMissing, load_component
 from engine.node import Node
 from engine.settings import Settings
+from engine.voice.factory import start_voice_model
 
 log = logging.getLogger(__name__)
 
 
 async def build_node(settings: Settings) -> Node:
     database = await open_database(settings.database_url, settings.data_dir, pool_size=settings.db_pool_size)
-    node = Node(settings=settings, database=database)
+    node = Node(settings=settings, database=database, voice=await start_voice_model(settings))
     try:
         build_telephony = load_component("telephony")
     except ComponentMissing as exc:
