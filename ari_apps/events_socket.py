@@ -65,6 +65,7 @@ class EventsSocket:
         self.state = SocketState.DOWN
         self.last_error = "not connected yet"
         self._up = asyncio.Event()
+        self._state_changed = asyncio.Event()  # set and replaced on every change
         self._task: asyncio.Task[None] | None = None
         self._reconcile_task: asyncio.Task[None] | None = None
         self._ws: aiohttp.ClientWebSocketResponse | None = None
@@ -80,6 +81,13 @@ class EventsSocket:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._up.wait(), timeout)
         return self.is_up
+
+    async def wait_for_state(self, *states: SocketState, timeout: float) -> None:
+        async def _wait() -> None:
+            while self.state not in states:
+                await self._state_changed.wait()
+
+        await asyncio.wait_for(_wait(), timeout)
 
     async def close(self) -> None:
         self._set_state(SocketState.CLOSED)
@@ -100,6 +108,8 @@ class EventsSocket:
             self._up.set()
         else:
             self._up.clear()
+        self._state_changed.set()
+        self._state_changed = asyncio.Event()
 
     async def _supervise(self) -> None:
         failures = 0
