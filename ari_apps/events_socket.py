@@ -63,6 +63,7 @@ class EventsSocket:
         self._backoff = (backoff_min_s, backoff_max_s)
         self._clock = clock
         self.state = SocketState.DOWN
+        self.connections = 0  # how many times the socket came up
         self.last_error = "not connected yet"
         self._up = asyncio.Event()
         self._state_changed = asyncio.Event()  # set and replaced on every change
@@ -142,6 +143,7 @@ class EventsSocket:
             self._url, params=params, headers=self._headers, heartbeat=self._heartbeat
         ) as ws:
             self._ws = ws
+            self.connections += 1
             self._set_state(SocketState.UP)
             self._reconcile_task = asyncio.create_task(self._on_connected(), name=f"ari-reconcile-{self._app}")
             try:
