@@ -53,6 +53,7 @@ class AriTelephony:
         record_calls: bool = False,
         mode: str = "asterisk",
         connect_timeout_s: float = 5.0,
+        reconnect_max_s: float = 10.0,
         timings: MediaTimings | None = None,
     ) -> None:
         self.ari_url = ari_url.rstrip("/")
@@ -68,6 +69,7 @@ class AriTelephony:
         self._audiosocket_host = audiosocket_advertise_host
         self._record = record_calls
         self._connect_timeout = connect_timeout_s
+        self._reconnect_max = reconnect_max_s
         self._timings = timings
         self._session: aiohttp.ClientSession | None = None
         self._rest: AriRestClient | None = None
@@ -111,6 +113,7 @@ class AriTelephony:
             self._route,
             self._reconcile,
             self._socket_lost,
+            backoff_max_s=self._reconnect_max,
         )
         self._socket.start()
         if not await self._socket.wait_up(self._connect_timeout):

@@ -84,8 +84,13 @@ class EventsSocket:
         return self.is_up
 
     async def wait_for_state(self, *states: SocketState, timeout: float) -> None:
+        await self.wait_until(lambda: self.state in states, timeout)
+
+    async def wait_until(self, predicate: Callable[[], bool], timeout: float) -> None:
+        """Wait until predicate() holds, re-checking on every state change."""
+
         async def _wait() -> None:
-            while self.state not in states:
+            while not predicate():
                 await self._state_changed.wait()
 
         await asyncio.wait_for(_wait(), timeout)

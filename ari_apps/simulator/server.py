@@ -60,6 +60,7 @@ class PbxSimulator:
         self.host, self.port = host, port
         self.requests: list[tuple[str, str, dict[str, str]]] = []
         self._faults: list[InjectedFault] = []
+        self.refuse_events = False  # while True, /ari/events answers 503 (a PBX restarting)
         self._connections: dict[str, _EventsConnection] = {}
         self._runner: web.AppRunner | None = None
         self._ticker: asyncio.Task[None] | None = None
@@ -86,6 +87,10 @@ class PbxSimulator:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._ticker
         await self.pbx.close()
+        for conn in list(self._connections.values()):
+            await conn.ws.close(code=1001)
+        for link in list(self.pbx.media_links.values()):
+            await link.close(1001)
         if self._runner:
             await self._runner.cleanup()
 
@@ -206,6 +211,8 @@ class PbxSimulator:
     async def _events(self, request: web.Request) -> web.StreamResponse:
         if not self._authorised(request):
             return web.json_response({"message": "Authentication required"}, status=401)
+        if self.refuse_events:
+            return web.json_response({"message": "Service Unavailable"}, status=503)
         app = request.query.get("app", "")
         if not app:
             return web.json_response({"message": "'app' must be specified"}, status=400)
