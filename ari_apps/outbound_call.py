@@ -249,8 +249,8 @@ class AriCall:
             await self._quietly(rest.hangup(ids.media))
         if self._bridge_created:
             await self._quietly(rest.destroy_bridge(ids.bridge))
-        if not self._our_leg_gone:
-            await self._quietly(rest.hangup(ids.call, reason=stop.reason))
+        if not self._our_leg_gone and await self._quietly(rest.hangup(ids.call, reason=stop.reason)) == 404:
+            self._our_leg_gone = True
         await self._drain_events(LEG_GONE_TIMEOUT_S if self.ctx.events_up() else 0.0)
         self._set_state(CallState.ENDED)
         result = self._result(stop)
@@ -300,12 +300,15 @@ class AriCall:
         if not self._finished.done():
             self._finished.set_result(result)
 
-    async def _quietly(self, call: Any) -> None:
+    async def _quietly(self, call: Any) -> int:
+        """Run one teardown step; returns the error status (0 if it worked)."""
         try:
             await call
         except AriError as exc:
             if exc.status != 404:  # 404: already gone, which is what we wanted
                 log.warning("call %s: teardown step failed: %s", self.call_id, exc)
+            return exc.status
+        return 0
 
     async def _step(self, kind: str, message: str, data: dict[str, Any] | None = None) -> None:
         await self._safe_sink(self.ctx.sink.call_event(self.call_id, kind, message, data))

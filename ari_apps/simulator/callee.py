@@ -30,7 +30,7 @@ class CalleeSession:
         self.log: list[str] = []  # what the persona did, for assertions
         self.message = bytearray()  # what an answering machine recorded (8 kHz PCM)
         self.echo = False
-        self._outgoing: collections.deque[bytes] = collections.deque()  # wire frames
+        self._outgoing: collections.deque[bytes] = collections.deque()  # 20 ms of 8 kHz PCM each
         self._digit_queue: asyncio.Queue[str] = asyncio.Queue()
         self._listeners: list[Callable[[bytes], None]] = []
         self._said = asyncio.Event()
@@ -40,10 +40,12 @@ class CalleeSession:
 
     def hear(self, wire_frame: bytes) -> None:
         self.heard += wire_frame
+        if not self.echo and not self._listeners:
+            return
+        pcm = audio.from_wire(wire_frame, self.fmt)
         if self.echo:
-            self._outgoing.append(wire_frame)
+            self._outgoing.append(pcm)
         if self._listeners:
-            pcm = audio.from_wire(wire_frame, self.fmt)
             for listener in list(self._listeners):
                 listener(pcm)
 
@@ -52,7 +54,7 @@ class CalleeSession:
             frame = self._outgoing.popleft()
             if not self._outgoing:
                 self._said.set()
-            return frame
+            return audio.to_wire(frame, self.fmt)
         return None
 
     def receive_digit(self, digit: str) -> None:
@@ -65,7 +67,7 @@ class CalleeSession:
         if label:
             self.log.append(f"say {label}")
         self._said.clear()
-        self._outgoing.extend(audio.to_wire(frame, self.fmt) for frame in audio.frames(pcm8k))
+        self._outgoing.extend(audio.frames(pcm8k))
 
     async def until_said(self) -> None:
         await self._said.wait()
