@@ -102,7 +102,8 @@ class AriTelephony:
     # --- Telephony ---------------------------------------------------------------
 
     async def start(self) -> None:
-        self._session = aiohttp.ClientSession()
+        # No pool limit: every live call holds one media WebSocket on this session.
+        self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
         self._rest = AriRestClient(self.ari_url, self._user, self._password, self._session)
         self._media = await self._make_media_connector()
         self._socket = EventsSocket(
