@@ -1,0 +1,48 @@
+"""How a call gets its media channel: chan_websocket (default) or AudioSocket."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+import aiohttp
+
+from engine.telephony import AudioFormat, MediaStream
+
+from .media_websocket import MediaTimings, WebSocketMediaStream
+
+if TYPE_CHECKING:
+    from .outbound_call import AriCall
+
+log = logging.getLogger(__name__)
+
+
+class WebSocketMediaConnector:
+    """externalMedia in websocket server mode; we connect to `/media/<connection id>`."""
+
+    def __init__(
+        self, ari_url: str, session: aiohttp.ClientSession, fmt: AudioFormat, timings: MediaTimings | None = None
+    ) -> None:
+        root = ari_url.rstrip("/").removesuffix("/ari")
+        self._media_url = root.replace("http://", "ws://", 1).replace("https://", "wss://", 1) + "/media/"
+        self._session = session
+        self.format = fmt
+        self.timings = timings
+
+    async def open(self, call: AriCall) -> MediaStream:
+        reply = await call.ctx.rest.external_media(
+            call.ctx.app,
+            call.ids.media,
+            str(self.format),
+            transport="websocket",
+            encapsulation="none",
+            connection_type="server",
+            transport_data="f(json)",
+            data=call.call_id,
+        )
+        connection_id = str((reply.get("channelvars") or {}).get("MEDIA_WEBSOCKET_CONNECTION_ID", ""))
+        if not connection_id:
+            raise OSError("externalMedia returned no MEDIA_WEBSOCKET_CONNECTION_ID")
+        call.ids.secrets.add(connection_id)
+        ws = await self._session.ws_connect(self._media_url + connection_id, protocols=("media",), autoping=True)
+        return WebSocketMediaStream(call.call_id, ws, self.format, call.media_closed, self.timings)

@@ -1,0 +1,182 @@
+"""MediaStream over chan_websocket (`/media/<connection id>`, JSON control messages).
+
+Asterisk paces what we send, so agent audio is written as soon as it comes,
+in frame-aligned messages of at most 64 KB (a bigger message kills the call; a
+trailing partial frame would be dropped). One writer task owns the socket;
+`flush()` also drops what it has not written yet. MEDIA_XOFF pauses the writer
+until MEDIA_XON. Control events from Asterisk are dispatched through a table.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import json
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import aiohttp
+
+from engine.telephony import AudioFormat, AudioReceived, DtmfReceived, MarkPlayed, MediaClosed, MediaEvent
+
+log = logging.getLogger(__name__)
+
+MAX_MESSAGE_BYTES = 65535
+
+
+class MediaTimings:
+    """Optional per-frame latency samples (seconds spent inside our code), for benchmarks."""
+
+    def __init__(self) -> None:
+        self.inbound: list[float] = []
+        self.outbound: list[float] = []
+
+
+class WebSocketMediaStream:
+    def __init__(
+        self,
+        call_id: str,
+        ws: aiohttp.ClientWebSocketResponse,
+        fmt: AudioFormat,
+        on_closed: Callable[[str], None],
+        timings: MediaTimings | None = None,
+    ) -> None:
+        self.call_id = call_id
+        self.format = fmt
+        self._ws = ws
+        self._on_closed = on_closed
+        self._timings = timings
+        self._frame = fmt.frame_bytes
+        self._chunk = MAX_MESSAGE_BYTES - MAX_MESSAGE_BYTES % self._frame
+        self._partial = b""
+        self._outbox: collections.deque[tuple[bytes | str, float]] = collections.deque()
+        self._outbox_ready = asyncio.Event()
+        self._xon = asyncio.Event()
+        self._xon.set()
+        self._events: asyncio.Queue[tuple[MediaEvent, float]] = asyncio.Queue()
+        self._closed = False
+        self._tasks = [
+            asyncio.create_task(self._read(), name=f"media-ws-reader-{call_id}"),
+            asyncio.create_task(self._write(), name=f"media-ws-writer-{call_id}"),
+        ]
+        self._control: dict[str, Callable[[dict[str, Any]], None]] = {
+            "MEDIA_MARK_PROCESSED": lambda m: self._emit(MarkPlayed(str(m.get("correlation_id", "")))),
+            "DTMF_END": lambda m: self._emit(DtmfReceived(str(m.get("digit", "")))),
+            "MEDIA_XOFF": lambda m: self._xon.clear(),
+            "MEDIA_XON": lambda m: self._xon.set(),
+            "MEDIA_START": lambda m: None,
+            "STATUS": lambda m: None,
+            "QUEUE_DRAINED": lambda m: None,
+            "MEDIA_BUFFERING_COMPLETED": lambda m: None,
+            "ERROR": lambda m: log.warning("call %s: media channel error: %s", call_id, m.get("error_text")),
+        }
+
+    # --- MediaStream ------------------------------------------------------------
+
+    async def send_audio(self, audio: bytes) -> None:
+        if self._closed:
+            return
+        data = self._partial + audio
+        usable = len(data) - len(data) % self._frame
+        self._partial = data[usable:]
+        now = time.perf_counter()
+        for start in range(0, usable, self._chunk):
+            self._outbox.append((data[start : min(usable, start + self._chunk)], now))
+        self._outbox_ready.set()
+
+    async def mark(self, name: str) -> None:
+        self._queue_command({"command": "MARK_MEDIA", "correlation_id": name})
+
+    async def flush(self) -> None:
+        self._outbox.clear()
+        self._partial = b""
+        self._queue_command({"command": "FLUSH_MEDIA"})
+
+    async def events(self) -> AsyncIterator[MediaEvent]:
+        while True:
+            event, received = await self._events.get()
+            if self._timings is not None and isinstance(event, AudioReceived):
+                self._timings.inbound.append(time.perf_counter() - received)
+            yield event
+            if isinstance(event, MediaClosed):
+                return
+
+    # --- owned by the call ----------------------------------------------------------
+
+    async def hangup(self) -> None:
+        """Ask Asterisk to hang the media channel up, then close the socket."""
+        if not self._closed:
+            self._queue_command({"command": "HANGUP"})
+        await self.close("hung up")
+
+    async def close(self, reason: str = "closed") -> None:
+        for task in self._tasks:
+            if task is not asyncio.current_task():
+                task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if not self._ws.closed:
+            await self._ws.close()
+        self._finish(reason)
+
+    def _finish(self, reason: str) -> None:
+        if not self._closed:
+            self._closed = True
+            self._emit(MediaClosed(reason))
+            self._on_closed(reason)
+
+    def _queue_command(self, command: dict[str, str]) -> None:
+        if not self._closed:
+            self._outbox.append((json.dumps(command), time.perf_counter()))
+            self._outbox_ready.set()
+
+    def _emit(self, event: MediaEvent) -> None:
+        self._events.put_nowait((event, time.perf_counter()))
+
+    async def _write(self) -> None:
+        try:
+            while True:
+                await self._outbox_ready.wait()
+                while self._outbox:
+                    await self._xon.wait()
+                    item, queued = self._outbox.popleft()
+                    if isinstance(item, bytes):
+                        await self._ws.send_bytes(item)
+                        if self._timings is not None:
+                            self._timings.outbound.append(time.perf_counter() - queued)
+                    else:
+                        await self._ws.send_str(item)
+                self._outbox_ready.clear()
+        except ConnectionError as exc:
+            log.warning("call %s: media socket write failed: %s", self.call_id, type(exc).__name__)
+
+    async def _read(self) -> None:
+        reason = "media socket closed by the PBX"
+        try:
+            async for msg in self._ws:
+                if msg.type is aiohttp.WSMsgType.BINARY:
+                    self._events.put_nowait((AudioReceived(msg.data), time.perf_counter()))
+                elif msg.type is aiohttp.WSMsgType.TEXT:
+                    self._control_message(msg.data)
+                elif msg.type is aiohttp.WSMsgType.ERROR:
+                    reason = "media socket error"
+                    break
+        finally:
+            if not self._closed:
+                for task in self._tasks:
+                    if task is not asyncio.current_task():
+                        task.cancel()
+                self._finish(f"{reason} (code {self._ws.close_code})")
+
+    def _control_message(self, text: str) -> None:
+        try:
+            message = json.loads(text)
+            handler = self._control.get(message.get("event"))
+        except (ValueError, AttributeError):
+            log.warning("call %s: unreadable media control message skipped", self.call_id)
+            return
+        if handler is None:
+            log.info("call %s: unknown media event %r skipped", self.call_id, message.get("event"))
+            return
+        handler(message)

@@ -1,0 +1,126 @@
+"""One simulated callee: what it says, what it hears, the digits it gets.
+
+A persona script drives a `CalleeSession` through these methods; the PBX core
+feeds it the agent's audio (`hear`) and asks it for the next 20 ms it speaks
+(`next_frame`). Tests read `heard`, `digits` and `log` to assert on what the
+agent did.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+from . import audio
+
+if TYPE_CHECKING:
+    from .pbx import Pbx
+
+
+class CalleeSession:
+    def __init__(self, pbx: Pbx, channel_id: str, persona: str) -> None:
+        self.pbx = pbx
+        self.channel_id = channel_id  # our (the agent's) channel; the callee is across it
+        self.persona = persona
+        self.fmt = "ulaw"  # the format of the media channel bridged with us
+        self.heard = bytearray()  # the agent's audio as played to the callee, in `fmt`
+        self.digits: list[str] = []  # DTMF the agent sent
+        self.log: list[str] = []  # what the persona did, for assertions
+        self.message = bytearray()  # what an answering machine recorded (8 kHz PCM)
+        self.echo = False
+        self._outgoing: collections.deque[bytes] = collections.deque()  # 20 ms of 8 kHz PCM each
+        self._digit_queue: asyncio.Queue[str] = asyncio.Queue()
+        self._listeners: list[Callable[[bytes], None]] = []
+        self._said = asyncio.Event()
+        self._said.set()
+
+    # --- fed by the PBX core --------------------------------------------------
+
+    def hear(self, wire_frame: bytes) -> None:
+        self.heard += wire_frame
+        if not self.echo and not self._listeners:
+            return
+        pcm = audio.from_wire(wire_frame, self.fmt)
+        if self.echo:
+            self._outgoing.append(pcm)
+        if self._listeners:
+            for listener in list(self._listeners):
+                listener(pcm)
+
+    def next_frame(self) -> bytes | None:
+        if self._outgoing:
+            frame = self._outgoing.popleft()
+            if not self._outgoing:
+                self._said.set()
+            return audio.to_wire(frame, self.fmt)
+        return None
+
+    def receive_digit(self, digit: str) -> None:
+        self.digits.append(digit)
+        self._digit_queue.put_nowait(digit)
+
+    # --- used by persona scripts ---------------------------------------------
+
+    def say(self, pcm8k: bytes, label: str = "") -> None:
+        if label:
+            self.log.append(f"say {label}")
+        self._said.clear()
+        self._outgoing.extend(audio.frames(pcm8k))
+
+    async def until_said(self) -> None:
+        await self._said.wait()
+
+    async def wait(self, seconds: float) -> None:
+        await asyncio.sleep(seconds * self.pbx.config.time_scale)
+
+    async def send_dtmf(self, digits: str, between_s: float = 0.25) -> None:
+        for digit in digits:
+            await self.pbx.callee_dtmf(self.channel_id, digit)
+            self.log.append(f"dtmf {digit}")
+            await self.wait(between_s)
+
+    async def read_digit(self, timeout_s: float) -> str | None:
+        try:
+            return await asyncio.wait_for(self._digit_queue.get(), timeout_s * self.pbx.config.time_scale)
+        except TimeoutError:
+            return None
+
+    async def hangup(self, cause: int = 16) -> None:
+        self.log.append(f"hangup {cause}")
+        await self.pbx.callee_hangup(self.channel_id, cause)
+
+    async def listen(
+        self, *, until_silence_s: float, max_s: float, keep: bytearray | None = None, need_speech: bool = True
+    ) -> bool:
+        """Wait until the agent spoke and then was quiet for `until_silence_s` (or `max_s`).
+
+        Returns True if it ended on silence. Silence is measured in heard frames,
+        so it follows the media clock, not wall time.
+        """
+        quiet_frames_needed = max(1, round(until_silence_s * self.pbx.config.time_scale / 0.02))
+        state = {"spoke": not need_speech, "quiet": 0}
+        done = asyncio.Event()
+
+        def on_pcm(pcm: bytes) -> None:
+            if keep is not None:
+                keep.extend(pcm)
+            if audio.is_silent(pcm):
+                state["quiet"] += 1
+            else:
+                state["spoke"], state["quiet"] = True, 0
+            if state["spoke"] and state["quiet"] >= quiet_frames_needed:
+                done.set()
+
+        self._listeners.append(on_pcm)
+        try:
+            await asyncio.wait_for(done.wait(), max_s * self.pbx.config.time_scale)
+            return True
+        except TimeoutError:
+            return False
+        finally:
+            self._listeners.remove(on_pcm)
+
+
+PersonaScript = Callable[[CalleeSession], Awaitable[None]]

@@ -1,0 +1,166 @@
+"""Simulated callees, and which dialled endpoint reaches which.
+
+Dialling `Local/s@callee-<persona>/n` reaches the persona of that name, like the
+dialplan contexts of `asterisk/extensions.conf` on a real Asterisk. Dialling
+`PJSIP/<number>@<trunk>` (the production endpoint template) looks the number up
+in `TEST_NUMBERS`; any other number reaches `SimulatorConfig.default_persona`.
+
+| persona | number | what happens |
+|---|---|---|
+| echo | +15550100000 | answers, says a short prompt, then echoes what it hears |
+| talker | +15550100001 | answers, greets, replies after each thing the agent says |
+| busy | +15550100002 | busy: Dial BUSY, cause 17 (SIP 486) |
+| congestion | +15550100003 | congestion: Dial CONGESTION, cause 34 (SIP 503) |
+| noanswer | +15550100004 | rings until the originate timeout: cause 19, no final Dial NOANSWER |
+| unallocated | +15550100005 | number does not exist: cause 1 (SIP 404), Dial NOANSWER |
+| rejected | +15550100006 | declines: cause 21 (SIP 603), Dial NOANSWER |
+| unavailable | +15550100007 | unreachable: cause 20, Dial CHANUNAVAIL |
+| answer-play-hangup | +15550100008 | answers, says a sentence, hangs up (cause 16) |
+| ivr | +15550100009 | reads a menu, answers each digit it gets; 9 or # ends the call |
+| machine | +15550100010 | answering machine: long greeting, beep, records until silence |
+| silence-then-talk | +15550100011 | waits for the agent to be quiet 1.5 s, says a sentence, hangs up |
+| dtmf | +15550100012 | answers, keys 1 2 3 #, then reads up to 4 digits |
+| dtmf-echo | +15550100013 | says a prompt, keys 1 2 3 #, then echoes |
+| record | +15550100014 | records what the agent says until 2 s of silence, hangs up |
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from . import audio
+from .callee import CalleeSession, PersonaScript
+
+
+@dataclass(frozen=True, slots=True)
+class Persona:
+    name: str
+    # How the dial ends when the callee does not answer; None means it answers.
+    dialstatus: str | None = None
+    cause: int = 16
+    sip_code: int | None = None
+    ring_s: float = 0.0  # rings this long before its outcome (scaled by time_scale)
+    script: PersonaScript | None = None
+
+
+async def _echo(s: CalleeSession) -> None:
+    s.say(audio.speech(0.6, seed=2), "hello")
+    await s.until_said()
+    s.echo = True
+    s.log.append("echo")
+
+
+async def _talker(s: CalleeSession) -> None:
+    await s.wait(0.2)
+    s.say(audio.speech(1.2, seed=3), "greeting")
+    await s.until_said()
+    turn = 0
+    while True:
+        await s.listen(until_silence_s=0.5, max_s=3600)
+        turn += 1
+        s.say(audio.speech(0.8, seed=10 + turn % 7), f"reply {turn}")
+        await s.until_said()
+
+
+async def _answer_play_hangup(s: CalleeSession) -> None:
+    await s.wait(0.5)
+    s.say(audio.speech(1.0, seed=4), "hello")
+    await s.until_said()
+    await s.hangup(16)
+
+
+async def _ivr(s: CalleeSession) -> None:
+    s.say(audio.speech(1.0, seed=5), "menu")
+    while True:
+        digit = await s.read_digit(timeout_s=30)
+        if digit is None or digit in "9#":
+            s.say(audio.speech(0.4, seed=6), "goodbye")
+            await s.until_said()
+            await s.hangup(16)
+            return
+        s.log.append(f"menu {digit}")
+        s.say(audio.speech(0.6, seed=100 + ord(digit)), f"option {digit}")
+
+
+async def _machine(s: CalleeSession) -> None:
+    s.say(audio.speech(s.pbx.config.machine_greeting_s, seed=7), "greeting")
+    s.say(audio.tone(1000, 0.4), "beep")
+    await s.until_said()
+    await s.listen(until_silence_s=3, max_s=30, keep=s.message, need_speech=False)
+    s.log.append(f"recorded {len(s.message) // 16} ms")
+    await s.hangup(16)
+
+
+async def _silence_then_talk(s: CalleeSession) -> None:
+    await s.listen(until_silence_s=1.5, max_s=20, need_speech=False)
+    s.say(audio.speech(0.8, seed=8), "hello")
+    await s.until_said()
+    await s.hangup(16)
+
+
+async def _dtmf(s: CalleeSession) -> None:
+    await s.wait(1)
+    await s.send_dtmf("123#")
+    got = ""
+    while len(got) < 4 and (digit := await s.read_digit(timeout_s=5)) is not None:
+        got += digit
+    s.log.append(f"read {got}")
+    await s.wait(20)
+
+
+async def _dtmf_echo(s: CalleeSession) -> None:
+    s.say(audio.speech(0.6, seed=2), "hello")
+    await s.until_said()
+    await s.send_dtmf("123#")
+    s.echo = True
+
+
+async def _record(s: CalleeSession) -> None:
+    await s.listen(until_silence_s=2, max_s=20, keep=s.message)
+    s.log.append(f"recorded {len(s.message) // 16} ms")
+    await s.hangup(16)
+
+
+PERSONAS: dict[str, Persona] = {
+    p.name: p
+    for p in (
+        Persona("echo", script=_echo),
+        Persona("talker", ring_s=0.3, script=_talker),
+        Persona("busy", dialstatus="BUSY", cause=17, sip_code=486),
+        Persona("congestion", dialstatus="CONGESTION", cause=34, sip_code=503),
+        Persona("noanswer", dialstatus="RINGING", cause=19),
+        Persona("unallocated", dialstatus="NOANSWER", cause=1, sip_code=404),
+        Persona("rejected", dialstatus="NOANSWER", cause=21, sip_code=603, ring_s=0.2),
+        Persona("unavailable", dialstatus="CHANUNAVAIL", cause=20),
+        Persona("answer-play-hangup", script=_answer_play_hangup),
+        Persona("ivr", script=_ivr),
+        Persona("machine", ring_s=0.5, script=_machine),
+        Persona("silence-then-talk", script=_silence_then_talk),
+        Persona("dtmf", script=_dtmf),
+        Persona("dtmf-echo", script=_dtmf_echo),
+        Persona("record", script=_record),
+    )
+}
+
+TEST_NUMBER_PREFIX = "+155501000"
+TEST_NUMBERS: dict[str, str] = {
+    f"{TEST_NUMBER_PREFIX}{i:02d}": name for i, name in enumerate(PERSONAS)
+}
+
+
+def persona_for_endpoint(
+    endpoint: str, numbers: dict[str, str], default_persona: str
+) -> tuple[str, str, Persona] | None:
+    """(technology, resource, persona) for a dial string, or None if it cannot be dialled."""
+    tech, _, resource = endpoint.partition("/")
+    if not resource:
+        return None
+    if tech == "Local":
+        context = resource.partition("@")[2].partition("/")[0]
+        persona = PERSONAS.get(context.removeprefix("callee-"))
+        return (tech, resource, persona) if persona else None
+    if tech == "PJSIP":
+        number = resource.partition("@")[0]
+        name = numbers.get(number, default_persona)
+        return tech, resource, PERSONAS[name]
+    return None

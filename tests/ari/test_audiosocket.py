@@ -1,0 +1,122 @@
+"""AudioSocket: framing, strict pacing from an injected clock, and calls through the simulator."""
+
+import asyncio
+import uuid
+
+import pytest
+
+from ari_apps.adapter import AriTelephony
+from ari_apps.audiosocket import AudioSocketMediaStream, frame_message, read_message
+from ari_apps.g711 import pcm16_to_ulaw, ulaw_to_pcm16
+from engine.telephony import AudioFormat, AudioReceived, CallOutcome, DialRequest, DtmfReceived, MarkPlayed
+
+from .fakes import collect_until
+
+
+class ManualClock:
+    """Time moves only when the pacer sleeps; every write is stamped with the clock."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.now += max(0.0, seconds)
+        await asyncio.sleep(0)
+
+
+class StampingWriter:
+    def __init__(self, clock: ManualClock) -> None:
+        self.clock = clock
+        self.writes: list[tuple[float, bytes]] = []
+        self.closing = False
+
+    def write(self, data: bytes) -> None:
+        self.writes.append((self.clock.now, data))
+
+    def is_closing(self) -> bool:
+        return self.closing
+
+    def close(self) -> None:
+        self.closing = True
+
+
+async def test_frame_round_trip():
+    reader = asyncio.StreamReader()
+    reader.feed_data(frame_message(0x12, b"\x01\x02" * 320) + frame_message(0x03, b"#"))
+    assert await read_message(reader) == (0x12, b"\x01\x02" * 320)
+    assert await read_message(reader) == (0x03, b"#")
+    assert frame_message(0x00) == b"\x00\x00\x00"
+
+
+async def test_pacer_sends_one_frame_every_20_ms_and_reports_marks_in_order():
+    clock = ManualClock()
+    writer = StampingWriter(clock)
+    reader = asyncio.StreamReader()
+    stream = AudioSocketMediaStream("c1", reader, writer, AudioFormat.SLIN16, lambda reason: None, clock)
+    await stream.send_audio(b"\x11" * 640 * 5 + b"\x22" * 100)  # 5 frames and a partial one
+    await stream.mark("five")
+    await stream.send_audio(b"\x22" * 540)  # completes the sixth frame
+    events = []
+    while len(writer.writes) < 10:
+        await asyncio.sleep(0)
+    writer.closing = True
+    await stream.close()
+    async for event in stream.events():
+        events.append(event)
+    times = [t for t, _ in writer.writes[:10]]
+    assert [round(b - a, 6) for a, b in zip(times, times[1:])] == [0.02] * 9
+    kinds = {data[0] for _, data in writer.writes[:10]}
+    assert kinds == {0x12}  # only audio, never anything Asterisk would hang up on
+    payloads = [data[3:] for _, data in writer.writes[:7]]
+    assert payloads[:5] == [b"\x11" * 640] * 5 and payloads[5] == b"\x22" * 640 and payloads[6] == bytes(640)
+    assert isinstance(events[0], MarkPlayed) and events[0].name == "five"
+
+
+async def test_flush_drops_queued_frames():
+    clock = ManualClock()
+    writer = StampingWriter(clock)
+    stream = AudioSocketMediaStream("c1", asyncio.StreamReader(), writer, AudioFormat.SLIN16, lambda r: None, clock)
+    await stream.send_audio(b"\x33" * 640 * 50)
+    await stream.flush()
+    while len(writer.writes) < 3:
+        await asyncio.sleep(0)
+    writer.closing = True
+    await stream.close()
+    assert all(data[3:] == bytes(640) for _, data in writer.writes[1:3])
+
+
+@pytest.mark.parametrize("fmt", [AudioFormat.SLIN16, AudioFormat.ULAW])
+async def test_audiosocket_call_through_the_simulator(fmt, sim, sink):
+    adapter = AriTelephony(
+        ari_url=sim.ari_url, user=sim.user, password=sim.password, app="opendeep", sink=sink,
+        media_transport="audiosocket", media_format=fmt,
+    )  # fmt: skip
+    await adapter.start()
+    try:
+        call_id = str(uuid.uuid4())
+        call = await adapter.originate(DialRequest(call_id, "Local/s@callee-dtmf-echo/n"))
+        assert await call.answered()
+        frame = fmt.frame_bytes
+        speech = (pcm16_to_ulaw(b"\x00\x10" * 80) if fmt is AudioFormat.ULAW else b"\x00\x10" * 320) * 50
+        await call.media.send_audio(speech)  # one second, sent at once: the pacer spreads it out
+        await call.media.mark("said")
+        events = await collect_until(
+            call.media,
+            lambda seen: any(isinstance(e, MarkPlayed) for e in seen)
+            and [e.digit for e in seen if isinstance(e, DtmfReceived)] == list("123#"),
+            timeout=15,
+        )
+        assert all(len(e.audio) == frame for e in events if isinstance(e, AudioReceived))
+        link = sim.pbx.media_links[f"{call_id}-media"]
+        assert link.lost_frames == 0
+        heard = bytes(sim.callee(call_id).heard)
+        wire = speech if fmt is AudioFormat.SLIN16 else ulaw_to_pcm16(speech)
+        assert wire in heard
+        await call.hangup()
+        assert (await call.finished()).outcome is CallOutcome.ANSWERED
+        assert sim.leftovers() == {"channels": [], "bridges": []}
+    finally:
+        await adapter.close()
