@@ -1,0 +1,36 @@
+"""The telephony `opendeep serve` uses: a real Asterisk when `ari_url` is set, else the simulator.
+
+Registered as the `telephony` entry point (pyproject), so the engine builds it
+without importing `ari_apps`.
+"""
+
+from __future__ import annotations
+
+from ari_apps.adapter import AriTelephony
+from ari_apps.simulator.server import PbxSimulator, start_simulator
+from engine.settings import Settings
+from engine.telephony import TelephonyEventSink
+
+
+class SimulatedTelephony(AriTelephony):
+    """The ARI adapter talking to an in-process PBX simulator that it owns and closes."""
+
+    simulator: PbxSimulator | None = None
+
+    async def close(self) -> None:
+        try:
+            await super().close()
+        finally:
+            if self.simulator is not None:
+                await self.simulator.close()
+
+
+async def build_telephony(settings: Settings, sink: TelephonyEventSink) -> AriTelephony:
+    if settings.ari_url:
+        return AriTelephony.from_settings(settings, sink)
+    simulator = await start_simulator("127.0.0.1", 0)
+    telephony = SimulatedTelephony.from_settings(
+        settings, sink, mode="simulated", ari_url=simulator.ari_url, user=simulator.user, password=simulator.password
+    )
+    telephony.simulator = simulator
+    return telephony
