@@ -111,7 +111,7 @@ class CallAttempt:
         finally:
             await self._release_agent(preparing)
         result = await self._wait_for_end(call)
-        ended = await call_queries.finish_call(
+        await call_queries.finish_call(
             self.pool, task.user_id, call_row.id, outcome=result.outcome.value,
             ended_at=result.ended_at or self.clock.now(), q850_cause=result.q850_cause, sip_code=result.sip_code,
             hangup_by=result.hangup_by, detail=result.detail, recording=result.recording,
@@ -123,7 +123,7 @@ class CallAttempt:
         window = calling_window(task, user, default_start=self.policy.window_start, default_end=self.policy.window_end)
         moved = await apply_verdict(self.pool, task, user, current=current, call_id=call_row.id, verdict=verdict,
                                     window=window, now=self.clock.now(), rng=self.rng)
-        return AttemptResult(moved, ended, verdict)
+        return AttemptResult(moved, await call_queries.get_call(self.pool, task.user_id, call_row.id), verdict)
 
     async def _run_agent(self, preparing: asyncio.Task[AgentSession], call: OutboundCall) -> AgentReport:
         try:

@@ -131,7 +131,9 @@ class ScriptedAgent:
     prepared: list[tuple[Task, Call]] = field(default_factory=list)
     ran: list[str] = field(default_factory=list)
     closed: int = 0
+    prepared_event: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def prepare(self, task: Task, call: Call) -> ScriptedSession:
         self.prepared.append((task, call))
+        self.prepared_event.set()
         return ScriptedSession(self.script(task), self)
