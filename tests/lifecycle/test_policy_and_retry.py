@@ -4,30 +4,13 @@ from __future__ import annotations
 
 import random
 from datetime import UTC, datetime, timedelta
-from uuid import uuid4
 
 import pytest
 
-from db.models import DndNumber, Task, TaskStatus, User
+from db.models import DndNumber
 from engine.policy import Allow, Block, Defer, DialPolicy, GiveUp, calling_window, callee_time_zone
 from engine.retry import MAX_DELAY, OutOfAttempts, RetryAt, backoff, plan_retry
-
-T0 = datetime(2030, 1, 1, tzinfo=UTC)
-
-
-def task(number: str = "+12125550123", constraints: dict | None = None, max_attempts: int = 5) -> Task:
-    return Task(
-        id=uuid4(), user_id=1, campaign_id=None, phone_number=number, callee_name="", objective="x", facts="",
-        success_criteria="", constraints=constraints or {}, status=TaskStatus.DIALING, priority=0,
-        max_attempts=max_attempts, attempt_count=1, next_attempt_at=None, claimed_by=None, claimed_at=None,
-        context={}, result=None, failure_reason=None, created_at=T0, updated_at=T0,
-    )
-
-
-def user(time_zone: str = "Europe/Berlin", profile: dict | None = None) -> User:
-    return User(id=1, email="a@b.c", display_name="", role="user", time_zone=time_zone, profile=profile or {},
-                created_at=T0)
-
+from tests.lifecycle.builders import T0, task, user
 
 POLICY = DialPolicy(window_start="09:00", window_end="20:00")
 # Monday 2030-01-07 21:14 in New York (= Tuesday 02:14 UTC)
