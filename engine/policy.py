@@ -93,27 +93,36 @@ def callee_time_zone(phone_number: str, fallback: str) -> ZoneInfo:
     return ZoneInfo(fallback)
 
 
-def calling_window(task: Task, user: User, *, default_start: str, default_end: str) -> CallingWindow:
-    """The window for this task: task constraints, then the user's profile, then the defaults."""
-    constraints = task.constraints or {}
-    profile = user.profile or {}
+def _window_parts(constraints: dict[str, Any], profile: dict[str, Any], default_start: str, default_end: str):
     window = constraints.get("window") or profile.get("calling_window") or {}
+    if not isinstance(window, dict):
+        raise PolicyError(f"window: {window!r} must be an object with start and end")
     days = constraints.get("days") or profile.get("calling_days")
     start = _parse_time("window.start", window.get("start", default_start))
     end = _parse_time("window.end", window.get("end", default_end))
     if end <= start:
         raise PolicyError(f"window: the end ({end:%H:%M}) must be after the start ({start:%H:%M})")
-    if "time_zone" in constraints:
-        zone = _parse_zone("time_zone", constraints["time_zone"])
-    else:
-        zone = callee_time_zone(task.phone_number, user.time_zone)
+    zone = _parse_zone("time_zone", constraints["time_zone"]) if "time_zone" in constraints else None
     day_set = frozenset(range(7))
     if days:
         try:
             day_set = frozenset(DAY_NAMES.index(str(d).lower()[:3]) for d in days)
         except ValueError:
             raise PolicyError(f"days: {days!r} must name days such as mon, tue") from None
-    return CallingWindow(start=start, end=end, zone=zone, days=day_set)
+    return start, end, day_set, zone
+
+
+def check_constraints(constraints: dict[str, Any]) -> None:
+    """Raise PolicyError (naming the field) when a task's calling constraints cannot be read."""
+    _window_parts(constraints, {}, "09:00", "20:00")
+
+
+def calling_window(task: Task, user: User, *, default_start: str, default_end: str) -> CallingWindow:
+    """The window for this task: task constraints, then the user's profile, then the defaults."""
+    start, end, days, zone = _window_parts(task.constraints or {}, user.profile or {}, default_start, default_end)
+    if zone is None:
+        zone = callee_time_zone(task.phone_number, user.time_zone)
+    return CallingWindow(start=start, end=end, zone=zone, days=days)
 
 
 # --- decisions -----------------------------------------------------------------
