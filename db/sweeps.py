@@ -70,7 +70,8 @@ async def campaign_task_rows(conn: Executor, user_id: int, campaign_id: UUID) ->
                               WHERE c.task_id = t.id ORDER BY c.attempt DESC, c.originated_at DESC LIMIT 1)
                 last ON true
            WHERE t.campaign_id = $1 AND t.user_id = $2
-           ORDER BY t.created_at, t.id""",
+           -- a plan's tasks share created_at (one transaction); their creation events keep plan order
+           ORDER BY t.created_at, (SELECT min(e.id) FROM task_events e WHERE e.task_id = t.id), t.id""",
         campaign_id,
         user_id,
     )

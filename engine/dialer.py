@@ -50,6 +50,7 @@ class Dialer:
         self.test_mode = test_mode
         self.clock = clock or SystemClock()
         self.on_attempt_done = on_attempt_done
+        self.after_pass: Callable[[], Awaitable[None]] | None = None  # e.g. plan a wake-up for the next due task
         self.claimed_total = 0
         self.last_error = ""
         self._wake = asyncio.Event()
@@ -90,6 +91,8 @@ class Dialer:
             self._wake.clear()
             try:
                 await self.claim_and_dial()
+                if self.after_pass is not None:
+                    await self.after_pass()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # the next tick tries again; the error shows in status()
@@ -128,9 +131,8 @@ class Dialer:
     async def _attempt(self, task: Task) -> None:
         result: AttemptResult | None = None
         try:
-            if await self._refused_at_claim(task):
-                return
-            result = await self.attempt.run(task)
+            refused = await self._refused_at_claim(task)
+            result = AttemptResult(refused, None, None) if refused else await self.attempt.run(task)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -144,15 +146,17 @@ class Dialer:
             except Exception:
                 log.exception("after-attempt hook failed for task %s", task.id)
 
-    async def _refused_at_claim(self, task: Task) -> bool:
-        """Claim-time policy: calling window, do-not-call, budget (the attempt checks again before dialling)."""
+    async def _refused_at_claim(self, task: Task) -> Task | None:
+        """Claim-time policy: calling window, do-not-call, budget (the attempt checks again before dialling).
+
+        The task as moved when the policy refuses, None when it may be dialled.
+        """
         user = await users.get_user(self.pool, task.user_id)
         entry = await dnd.blocking_entry(self.pool, task.user_id, task.phone_number)
         decision = self.policy.decide(task, user, entry, self.clock.now(), attempt=task.attempt_count)
         if isinstance(decision, Allow):
-            return False
-        await apply_refusal(self.pool, task, decision)
-        return True
+            return None
+        return await apply_refusal(self.pool, task, decision)
 
     def status(self) -> dict[str, Any]:
         return {
