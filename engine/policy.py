@@ -94,6 +94,8 @@ def callee_time_zone(phone_number: str, fallback: str) -> ZoneInfo:
 
 
 def _window_parts(constraints: dict[str, Any], profile: dict[str, Any], default_start: str, default_end: str):
+    if not isinstance(constraints, dict):
+        raise PolicyError(f"constraints: {constraints!r} must be an object")
     window = constraints.get("window") or profile.get("calling_window") or {}
     if not isinstance(window, dict):
         raise PolicyError(f"window: {window!r} must be an object with start and end")
