@@ -98,3 +98,31 @@ async def test_without_a_voice_agent_the_node_does_not_dial(db, own_database_url
     finally:
         await lifecycle.close()
     assert phone.originated == []
+
+
+async def test_a_campaign_whose_last_task_ends_gets_its_summary(db, own_database_url, new_user):
+    from db import campaigns, dnd
+    from db.pool import connect
+    from engine.campaigns import create_campaign_with_tasks
+
+    user = await new_user()
+    await dnd.add_number(db, user.id, "+12125550188", reason="asked by phone")
+    campaign, _ = await create_campaign_with_tasks(
+        db, user.id, title="Plumbers", schedule_at=datetime.now(UTC) - timedelta(seconds=1),
+        drafts=[draft("+12125550187"), draft("+12125550188")],
+    )
+    listener = await connect(own_database_url)
+    finished = asyncio.Event()
+    await listener.add_listener("opendeep_events", lambda *a: '"campaign"' in a[3] and finished.set())
+    phone = FakeTelephony()
+    lifecycle = manager(db, own_database_url, phone)
+    await lifecycle.start()
+    try:
+        await asyncio.wait_for(finished.wait(), 20)
+    finally:
+        await lifecycle.close()
+        await listener.close()
+    done = await campaigns.get_campaign(db, user.id, campaign.id)
+    assert done.status == "completed"
+    assert done.summary.startswith("Plumbers: 1 of 2 tasks succeeded; 1 blocked dnd.")
+    assert [r.destination for r in phone.originated] == ["+12125550187"]  # the blocked number was never dialled
