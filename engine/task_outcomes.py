@@ -80,7 +80,8 @@ async def apply_verdict(
         )
     if kind is VerdictKind.DO_NOT_CALL:
         async with pool.acquire() as conn, conn.transaction():
-            await dnd.add_number(conn, task.user_id, task.phone_number, reason="The callee asked not to be called again")
+            await dnd.add_number(conn, task.user_id, task.phone_number,
+                                 reason="The callee asked not to be called again")
             return await move_task(
                 conn, task.user_id, task.id, to=S.BLOCKED_DND, data=data,
                 message=f"{task.phone_number} added to your do-not-call list: {verdict.reason}",

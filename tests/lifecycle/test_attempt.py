@@ -155,7 +155,8 @@ async def test_callback_request_wins_over_backoff(db, new_user):
     ("outcome", "report", "reason"),
     [
         (CallOutcome.UNALLOCATED, AgentReport(), "Wrong number: The number does not exist"),
-        (CallOutcome.ANSWERED, AgentReport(wrong_number=True), "Wrong number: The callee said this is the wrong number"),
+        (CallOutcome.ANSWERED, AgentReport(wrong_number=True),
+         "Wrong number: The callee said this is the wrong number"),
         (CallOutcome.ANSWERED, AgentReport(outcome=RecordedOutcome(False, "No Tuesday slots left")),
          "No Tuesday slots left"),
     ],

@@ -10,8 +10,8 @@ from openai import AsyncOpenAI
 from engine.agent_port import AgentReport, CallbackRequest, Turn
 from engine.analysis import AnalysisInput, ModelAnalyzer, VerdictKind
 from engine.telephony import CallOutcome, TelephonyResult
-from tests.lifecycle.fake_openai import FakeOpenAI
 from tests.lifecycle.builders import task
+from tests.lifecycle.fake_openai import FakeOpenAI
 
 AT = datetime(2030, 1, 8, 15, 0, tzinfo=UTC)
 ANSWERED = TelephonyResult(CallOutcome.ANSWERED, answered_at=AT, ended_at=AT)

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from db.models import DndNumber
-from engine.policy import Allow, Block, Defer, DialPolicy, GiveUp, calling_window, callee_time_zone
+from engine.policy import Allow, Block, Defer, DialPolicy, GiveUp, callee_time_zone, calling_window
 from engine.retry import MAX_DELAY, OutOfAttempts, RetryAt, backoff, plan_retry
 from tests.lifecycle.builders import T0, task, user
 

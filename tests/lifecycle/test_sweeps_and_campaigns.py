@@ -13,7 +13,13 @@ from openai import AsyncOpenAI
 from db import calls, campaigns, dispatch, dnd, events, hitl, tasks
 from db.models import TaskStatus
 from db.tasks import TaskDraft
-from engine.campaigns import CampaignSummarizer, PlanRejected, TaskError, create_campaign_with_tasks, export_campaign_csv
+from engine.campaigns import (
+    CampaignSummarizer,
+    PlanRejected,
+    TaskError,
+    create_campaign_with_tasks,
+    export_campaign_csv,
+)
 from engine.strategy import StrategyAdvisor, accept_strategy
 from engine.sweeps import LifecycleSweeps
 from engine.task_states import move_task
