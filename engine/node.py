@@ -38,6 +38,7 @@ class Node:
     database: Database
     telephony: Telephony | None = None
     voice: VoiceModelService | None = None
+    lifecycle: Any = None  # engine.scheduler.LifecycleManager: the dialer and sweeps, with status()
     components: list[Component] = field(default_factory=list)
     _started: list[Any] = field(default_factory=list)
 
@@ -65,11 +66,14 @@ class Node:
         await self.database.close()
 
     async def health(self) -> dict[str, dict[str, Any]]:
-        return {
+        report = {
             "database": await self._database_status(),
             "pbx": await self._status_of(self.telephony, "no phone system configured"),
             "voice_model": await self._status_of(self.voice, "no voice model configured"),
         }
+        if self.lifecycle is not None:
+            report["dialer"] = await self._status_of(self.lifecycle, "")
+        return report
 
     async def _database_status(self) -> dict[str, Any]:
         try:

@@ -7,6 +7,7 @@ import logging
 from db.database import open_database
 from engine.components import ComponentMissing, load_component
 from engine.node import Node
+from engine.scheduler import build_lifecycle
 from engine.settings import Settings
 from engine.voice.factory import start_voice_model
 
@@ -22,4 +23,11 @@ async def build_node(settings: Settings) -> Node:
         log.warning("%s; calls cannot be placed", exc)
     else:
         node.telephony = build_telephony(settings)
+    try:
+        agent = load_component("agent")(settings)
+    except ComponentMissing as exc:
+        agent = None
+        log.warning("%s; tasks are not dialled", exc)
+    node.lifecycle = build_lifecycle(settings, database.pool, database.url, node.telephony, agent)
+    node.components.append(node.lifecycle)
     return node

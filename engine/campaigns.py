@@ -1,0 +1,153 @@
+"""Campaigns: create a plan's tasks all or nothing, summarise when every task is final, export CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from db import campaigns, sweeps, tasks, users
+from db.errors import DataError, InvalidInput, NotFound
+from db.models import Campaign, Task
+from db.tasks import TaskDraft, validate_draft
+from engine.policy import PolicyError, check_constraints
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class TaskError:
+    index: int
+    field: str
+    message: str
+
+
+class PlanRejected(DataError):
+    """A plan with at least one bad task; nothing was created."""
+
+    def __init__(self, errors: list[TaskError]) -> None:
+        super().__init__("; ".join(f"task {e.index + 1}: {e.field}: {e.message}" for e in errors))
+        self.errors = errors
+
+
+async def create_campaign_with_tasks(
+    pool: asyncpg.Pool,
+    user_id: int,
+    *,
+    title: str,
+    drafts: list[TaskDraft],
+    request: str = "",
+    schedule_at: datetime | None = None,
+    default_region: str | None = None,
+) -> tuple[Campaign, list[Task]]:
+    """Create the campaign and its tasks in one transaction; raise PlanRejected listing every bad task."""
+    await users.get_user(pool, user_id)  # NotFound for an unknown owner
+    errors: list[TaskError] = []
+    if not drafts:
+        errors.append(TaskError(0, "tasks", "a plan needs at least one task"))
+    for index, draft in enumerate(drafts):
+        try:
+            checked = validate_draft(draft, default_region)
+        except InvalidInput as exc:
+            errors.append(TaskError(index, exc.field, exc.message))
+            continue
+        try:
+            check_constraints(checked.constraints)
+        except PolicyError as exc:
+            field, _, message = str(exc).partition(": ")
+            errors.append(TaskError(index, f"constraints.{field}", message))
+    if errors:
+        raise PlanRejected(errors)
+    async with pool.acquire() as conn, conn.transaction():
+        campaign = await campaigns.create_campaign(conn, user_id, title=title, request=request)
+        created = [
+            await tasks.create_task(conn, user_id, draft, campaign_id=campaign.id, schedule_at=schedule_at,
+                                    default_region=default_region)
+            for draft in drafts
+        ]
+    return campaign, created
+
+
+def template_summary(title: str, rows: list[dict[str, Any]]) -> str:
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[row["status"]] = counts.get(row["status"], 0) + 1
+    head = f"{title}: {counts.get('succeeded', 0)} of {len(rows)} tasks succeeded"
+    rest = ", ".join(f"{n} {status.replace('_', ' ')}" for status, n in sorted(counts.items()) if status != "succeeded")
+    lines = [head + (f"; {rest}." if rest else ".")]
+    for row in rows:
+        who = row["callee_name"] or row["phone_number"]
+        if row["status"] == "succeeded":
+            why = (row["result"] or {}).get("summary") or row["verdict_reason"] or ""
+        else:
+            why = row["failure_reason"] or row["verdict_reason"] or ""
+        lines.append(f"- {who}: {row['status'].replace('_', ' ')} after {row['attempt_count']} attempt(s)"
+                     + (f" — {why}" if why else ""))
+    return "\n".join(lines)
+
+
+class CampaignSummarizer:
+    """Templated summaries; with an openai client, a model-written one (template on any failure)."""
+
+    def __init__(self, client: Any = None, model: str = "") -> None:
+        self.client = client
+        self.model = model
+
+    async def summarize(self, campaign: Campaign, rows: list[dict[str, Any]]) -> str:
+        fallback = template_summary(campaign.title, rows)
+        if self.client is None:
+            return fallback
+        try:
+            completion = await self.client.chat.completions.create(
+                model=self.model,
+                messages=[
+                    {"role": "system", "content": "Summarise for the user what these phone calls achieved, "
+                     "task by task, in a few short lines. Do not invent anything."},
+                    {"role": "user", "content": f"Request: {campaign.request}\n\n{fallback}"},
+                ],
+            )
+            text = (completion.choices[0].message.content or "").strip()
+        except Exception as exc:
+            log.warning("summary model failed, using the template: %s", exc)
+            return fallback
+        return text[:20000] or fallback
+
+
+async def finish_if_done(pool: asyncpg.Pool, user_id: int, campaign_id: UUID,
+                         summarizer: CampaignSummarizer) -> Campaign | None:
+    """Write the summary and close the campaign when every task is final (once, whichever node)."""
+    rows = await sweeps.campaign_task_rows(pool, user_id, campaign_id)
+    if not rows or any(r["status"] not in sweeps.TERMINAL for r in rows):
+        return None
+    campaign = await campaigns.get_campaign(pool, user_id, campaign_id)
+    if campaign.status != "active":
+        return None
+    summary = await summarizer.summarize(campaign, rows)
+    status = "cancelled" if all(r["status"] == "cancelled" for r in rows) else "completed"
+    try:
+        return await campaigns.finish_campaign(pool, user_id, campaign_id, status=status, summary=summary)
+    except NotFound:
+        return None  # another node finished it first
+
+
+CSV_COLUMNS = ("task_id", "callee_name", "phone_number", "objective", "status", "attempts", "max_attempts",
+               "last_outcome", "verdict", "verdict_reason", "result")
+
+
+async def export_campaign_csv(pool: asyncpg.Pool, user_id: int, campaign_id: UUID) -> str:
+    await campaigns.get_campaign(pool, user_id, campaign_id)  # NotFound for another user's campaign
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_COLUMNS)
+    for row in await sweeps.campaign_task_rows(pool, user_id, campaign_id):
+        result = (row["result"] or {}).get("summary") or row["failure_reason"] or ""
+        writer.writerow([row["task_id"], row["callee_name"], row["phone_number"], row["objective"], row["status"],
+                         row["attempt_count"], row["max_attempts"], row["last_outcome"] or "",
+                         row["last_verdict"] or "", row["verdict_reason"] or "", result])
+    return out.getvalue()

@@ -1,0 +1,223 @@
+"""The lifecycle component a Node runs: APScheduler owns time, the database owns truth.
+
+Scheduler jobs only wake named loops owned here: an interval tick and date jobs
+(at the earliest `next_attempt_at`) wake the dialer, other intervals wake the
+heartbeat and the sweeps. A LISTEN connection wakes the dialer when another
+node or the web app schedules a task. `close()` stops the scheduler, cancels
+every loop and attempt, recovers this node's unfinished tasks and unregisters
+the node.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from db import dispatch
+from db.notify import CHANNEL
+from db.pool import connect
+from engine.agent_port import AgentRunner
+from engine.analysis import Analyzer
+from engine.attempt import CallAttempt
+from engine.campaigns import CampaignSummarizer, finish_if_done
+from engine.clock import Clock, SystemClock
+from engine.dialer import Dialer
+from engine.policy import DialPolicy
+from engine.settings import Settings
+from engine.strategy import StrategyAdvisor
+from engine.sweeps import LifecycleSweeps
+from engine.telephony import ComponentStatus, Telephony
+
+log = logging.getLogger(__name__)
+WAITING = {"scheduled", "retry_scheduled"}
+
+
+class LifecycleManager:
+    def __init__(
+        self,
+        *,
+        pool: asyncpg.Pool,
+        settings: Settings,
+        telephony: Telephony | None,
+        agent: AgentRunner | None,
+        database_url: str | None = None,
+        analyzer: Analyzer | None = None,
+        advisor: StrategyAdvisor | None = None,
+        summarizer: CampaignSummarizer | None = None,
+        clock: Clock | None = None,
+        sweep_interval_s: float = 15.0,
+        heartbeat_interval_s: float = 5.0,
+        stale_after_s: float = 30.0,
+    ) -> None:
+        self.pool = pool
+        self.settings = settings
+        self.node_id = settings.effective_node_id
+        self.database_url = database_url
+        self.clock = clock or SystemClock()
+        self.dispatch_interval_s = settings.dispatch_interval_s
+        self.sweep_interval_s = sweep_interval_s
+        self.heartbeat_interval_s = heartbeat_interval_s
+        self.summarizer = summarizer or CampaignSummarizer()
+        self.sweeps = LifecycleSweeps(
+            pool, self.node_id, stale_after_s=stale_after_s, global_dnd_threshold=settings.global_dnd_threshold,
+            window_start=settings.calling_window_start, window_end=settings.calling_window_end,
+            advisor=advisor or StrategyAdvisor(), summarizer=self.summarizer,
+        )
+        self.dialer: Dialer | None = None
+        self.why_not_dialling = ""
+        if telephony is None or agent is None:
+            self.why_not_dialling = "no phone system" if telephony is None else "no voice agent"
+        else:
+            policy = DialPolicy(settings.calling_window_start, settings.calling_window_end,
+                                settings.test_mode, settings.test_destination)
+            attempt = CallAttempt(
+                pool=pool, telephony=telephony, agent=agent, policy=policy, node_id=self.node_id,
+                analyzer=analyzer, clock=self.clock, caller_id=settings.caller_id,
+                ring_timeout_s=settings.ring_timeout_s, record=settings.record_calls,
+            )
+            self.dialer = Dialer(
+                pool=pool, attempt=attempt, node_id=self.node_id, max_concurrent_calls=settings.max_concurrent_calls,
+                max_concurrent_calls_per_user=settings.max_concurrent_calls_per_user, test_mode=settings.test_mode,
+                clock=self.clock, on_attempt_done=self._after_attempt,
+            )
+            self.dialer.after_pass = self._plan_next_due
+        self.last_sweep: dict[str, int] = {}
+        self._scheduler: AsyncIOScheduler | None = None
+        self._loops: list[asyncio.Task[None]] = []
+        self._sweep_due = asyncio.Event()
+        self._heartbeat_due = asyncio.Event()
+        self._listener: asyncpg.Connection | None = None
+        self._planned_due: datetime | None = None
+
+    # --- lifetime ------------------------------------------------------------
+
+    async def start(self) -> None:
+        await dispatch.heartbeat(self.pool, self.node_id, self._node_info())
+        recovered = await self.sweeps.recover_own(self.clock.now(), "this engine node restarted")
+        if recovered:
+            log.warning("recovered %d task(s) left by an earlier run of node %s", recovered, self.node_id)
+        self._scheduler = AsyncIOScheduler(timezone=UTC, job_defaults={"coalesce": True, "misfire_grace_time": 30})
+        self._scheduler.add_job(self._wake_dialer, "interval", seconds=self.dispatch_interval_s, id="dispatch")
+        self._scheduler.add_job(self._wake(self._heartbeat_due), "interval", seconds=self.heartbeat_interval_s,
+                                id="heartbeat")
+        self._scheduler.add_job(self._wake(self._sweep_due), "interval", seconds=self.sweep_interval_s, id="sweeps")
+        self._scheduler.start()
+        self._loops = [
+            asyncio.create_task(self._run_on(self._heartbeat_due, self._heartbeat), name=f"heartbeat-{self.node_id}"),
+            asyncio.create_task(self._run_on(self._sweep_due, self._sweep), name=f"sweeps-{self.node_id}"),
+        ]
+        if self.database_url:
+            self._listener = await connect(self.database_url)
+            await self._listener.add_listener(CHANNEL, self._on_notify)
+        if self.dialer is not None:
+            self.dialer.start()
+        self._sweep_due.set()
+
+    async def close(self) -> None:
+        if self._scheduler is not None:
+            self._scheduler.shutdown(wait=False)
+            self._scheduler = None
+        if self._listener is not None:
+            await self._listener.close()
+            self._listener = None
+        for loop in self._loops:
+            loop.cancel()
+        await asyncio.gather(*self._loops, return_exceptions=True)
+        self._loops = []
+        if self.dialer is not None:
+            await self.dialer.close()
+        await self.sweeps.recover_own(self.clock.now(), "this engine node shut down")
+        await dispatch.remove_node(self.pool, self.node_id)
+
+    async def status(self) -> ComponentStatus:
+        details: dict[str, Any] = {"node": self.node_id, "last_sweep": self.last_sweep}
+        if self.dialer is None:
+            return ComponentStatus(ok=True, mode="not dialling", reason=self.why_not_dialling, details=details)
+        details.update(self.dialer.status())
+        return ComponentStatus(ok=True, mode=details["mode"], details=details)
+
+    # --- wake-ups ---------------------------------------------------------------
+
+    @staticmethod
+    def _wake(event: asyncio.Event) -> Callable[[], Awaitable[None]]:
+        async def wake() -> None:  # a coroutine job runs on the loop (a plain one would run in a thread)
+            event.set()
+
+        return wake
+
+    async def _wake_dialer(self) -> None:
+        if self.dialer is not None:
+            self.dialer.wake()
+
+    def _on_notify(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
+        try:
+            message = json.loads(payload)
+        except ValueError:
+            return
+        if message.get("kind") == "task" and message.get("status") in WAITING and self.dialer is not None:
+            self.dialer.wake()
+
+    async def _plan_next_due(self) -> None:
+        """A date job at the earliest waiting task's time, when it comes before the next tick."""
+        due = await dispatch.next_due_at(self.pool)
+        now = self.clock.now()
+        if due is None or due <= now or due >= now + timedelta(seconds=self.dispatch_interval_s):
+            return
+        if self._scheduler is not None and due != self._planned_due:
+            self._planned_due = due
+            self._scheduler.add_job(self._wake_dialer, "date", run_date=due, id="next-due", replace_existing=True)
+
+    # --- loops ----------------------------------------------------------------
+
+    async def _run_on(self, event: asyncio.Event, work: Callable[[], Awaitable[None]]) -> None:
+        while True:
+            await event.wait()
+            event.clear()
+            try:
+                await work()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("%s failed", work.__name__)
+
+    async def _heartbeat(self) -> None:
+        await dispatch.heartbeat(self.pool, self.node_id, self._node_info())
+
+    async def _sweep(self) -> None:
+        self.last_sweep = await self.sweeps.run_all(self.clock.now())
+
+    async def _after_attempt(self, task: Any, result: Any) -> None:
+        final = result is not None and result.task.status in ("succeeded", "failed", "cancelled", "blocked_dnd")
+        if final and task.campaign_id is not None:
+            await finish_if_done(self.pool, task.user_id, task.campaign_id, self.summarizer)
+
+    def _node_info(self) -> dict[str, Any]:
+        info: dict[str, Any] = {"mode": "test" if self.settings.test_mode else "live"}
+        if self.dialer is not None:
+            info["active_calls"] = len(self.dialer.active_task_ids)
+        return info
+
+
+def build_lifecycle(settings: Settings, pool: asyncpg.Pool, database_url: str, telephony: Telephony | None,
+                    agent: AgentRunner | None) -> LifecycleManager:
+    """The lifecycle component from settings: model-backed analysis and notes when an API key is set."""
+    analyzer: Analyzer | None = None
+    advisor, summarizer = StrategyAdvisor(), CampaignSummarizer()
+    if settings.openai_api_key is not None:
+        from openai import AsyncOpenAI
+
+        from engine.analysis import ModelAnalyzer
+
+        client = AsyncOpenAI(api_key=settings.openai_api_key.get_secret_value(), base_url=settings.openai_base_url)
+        analyzer = ModelAnalyzer(client, settings.analysis_model)
+        advisor = StrategyAdvisor(client, settings.analysis_model)
+        summarizer = CampaignSummarizer(client, settings.analysis_model)
+    return LifecycleManager(pool=pool, settings=settings, telephony=telephony, agent=agent, database_url=database_url,
+                            analyzer=analyzer, advisor=advisor, summarizer=summarizer)

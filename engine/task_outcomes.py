@@ -1,0 +1,132 @@
+"""Applying a decision to a task: a policy refusal before dialling, or a verdict after a call.
+
+Each is one guarded transition with an event a person can read; the do-not-call
+verdict also puts the number on the owner's list in the same transaction.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta
+from uuid import UUID
+
+import asyncpg
+
+from db import calls as call_queries
+from db import dnd, hitl
+from db.models import Task, TaskStatus, User
+from engine.analysis import Verdict, VerdictKind
+from engine.policy import Block, CallingWindow, Decision, Defer, GiveUp
+from engine.retry import OutOfAttempts, plan_retry
+from engine.task_states import move_task
+
+S = TaskStatus
+PENDING_INFO_DEADLINE = timedelta(hours=24)
+
+
+async def apply_refusal(pool: asyncpg.Pool, task: Task, decision: Decision, *, actor: str = "policy") -> Task:
+    """Undo a claim the policy refuses: to the next calling window, blocked, or out of attempts."""
+    if isinstance(decision, Defer):
+        return await move_task(
+            pool, task.user_id, task.id, to=S.SCHEDULED, expected=S.DIALING, kind="policy", actor=actor,
+            message=decision.reason, data={"next_attempt_at": decision.until.isoformat()},
+            # the claim counted an attempt that never happened
+            changes={"next_attempt_at": decision.until, "attempt_count": max(task.attempt_count - 1, 0),
+                     "claimed_by": None},
+        )
+    if isinstance(decision, Block):
+        return await move_task(
+            pool, task.user_id, task.id, to=S.BLOCKED_DND, expected=S.DIALING, kind="policy", actor=actor,
+            message=f"Not dialled: {decision.reason}",
+            changes={"attempt_count": max(task.attempt_count - 1, 0), "failure_reason": decision.reason},
+        )
+    if isinstance(decision, GiveUp):
+        return await move_task(
+            pool, task.user_id, task.id, to=S.FAILED, expected=S.DIALING, kind="policy", actor=actor,
+            message=decision.reason,
+            changes={"attempt_count": max(task.attempt_count - 1, 0), "failure_reason": decision.reason},
+        )
+    raise TypeError(f"not a refusal: {decision!r}")
+
+
+async def apply_verdict(
+    pool: asyncpg.Pool,
+    task: Task,
+    user: User,
+    *,
+    current: TaskStatus,
+    call_id: UUID,
+    verdict: Verdict,
+    window: CallingWindow,
+    now: datetime,
+    rng: random.Random | None = None,
+) -> Task:
+    """Record the verdict on the call and move the task (from `current`) accordingly."""
+    await call_queries.set_call_verdict(pool, task.user_id, call_id, verdict=verdict.kind.value, reason=verdict.reason)
+    data = {"verdict": verdict.kind.value, "decided_by": verdict.decided_by}
+    common = {"expected": current, "call_id": call_id, "actor": "analysis", "kind": "verdict"}
+    kind = verdict.kind
+    if kind is VerdictKind.SUCCEEDED:
+        return await move_task(
+            pool, task.user_id, task.id, to=S.SUCCEEDED, message=f"Succeeded: {verdict.reason}", data=data,
+            changes={"result": {"summary": verdict.summary or verdict.reason, "facts": verdict.facts}}, **common,
+        )
+    if kind in (VerdictKind.FAILED, VerdictKind.WRONG_NUMBER):
+        reason = verdict.reason if kind is VerdictKind.FAILED else f"Wrong number: {verdict.reason}"
+        return await move_task(
+            pool, task.user_id, task.id, to=S.FAILED, message=f"Failed: {reason}", data=data,
+            changes={"failure_reason": reason[:2000], "result": {"summary": verdict.summary, "facts": verdict.facts}},
+            **common,
+        )
+    if kind is VerdictKind.DO_NOT_CALL:
+        async with pool.acquire() as conn, conn.transaction():
+            await dnd.add_number(conn, task.user_id, task.phone_number,
+                                 reason="The callee asked not to be called again")
+            return await move_task(
+                conn, task.user_id, task.id, to=S.BLOCKED_DND, data=data,
+                message=f"{task.phone_number} added to your do-not-call list: {verdict.reason}",
+                changes={"failure_reason": verdict.reason}, **common,
+            )
+    if kind is VerdictKind.PENDING_USER_INFO:
+        return await _wait_for_user(pool, task, call_id, verdict, data, now, common)
+    attempt_plan = plan_retry(
+        reason=verdict.retry_reason or "inconclusive", attempt=task.attempt_count, max_attempts=task.max_attempts,
+        now=now, window=window, requested_at=verdict.retry_at, rng=rng,
+    )
+    if isinstance(attempt_plan, OutOfAttempts):
+        reason = f"{attempt_plan.message}: {verdict.reason}"
+        return await move_task(
+            pool, task.user_id, task.id, to=S.FAILED, message=reason, data=data,
+            changes={"failure_reason": reason[:2000]}, **common,
+        )
+    return await move_task(
+        pool, task.user_id, task.id, to=S.RETRY_SCHEDULED, message=f"{verdict.reason}. {attempt_plan.message}",
+        data={**data, "next_attempt_at": attempt_plan.at.isoformat()},
+        changes={"next_attempt_at": attempt_plan.at, "claimed_by": None}, **common,
+    )
+
+
+async def _wait_for_user(pool, task, call_id, verdict, data, now, common) -> Task:  # type: ignore[no-untyped-def]
+    open_requests = await hitl.list_requests(pool, task.user_id, status="open", task_id=task.id)
+    question = verdict.reason.removeprefix("Waiting for your answer: ")
+    async with pool.acquire() as conn, conn.transaction():
+        if not open_requests:
+            await hitl.create_request(
+                conn, task.user_id, task.id, question=question[:2000], deadline=now + PENDING_INFO_DEADLINE,
+                call_id=call_id,
+            )
+        return await move_task(
+            conn, task.user_id, task.id, to=S.PENDING_USER_INFO, message=verdict.reason, data=data,
+            changes={"context": {"pending_question": question}, "claimed_by": None}, **common,
+        )
+
+
+async def resume_after_answer(pool: asyncpg.Pool, user: User, task: Task, answer: str, *, window: CallingWindow,
+                              now: datetime) -> Task:
+    """The owner answered: carry the answer to the next attempt and schedule it inside calling hours."""
+    at = window.place(now)
+    return await move_task(
+        pool, user.id, task.id, to=S.SCHEDULED, expected=S.PENDING_USER_INFO, actor=f"user:{user.id}",
+        message=f"You answered; next attempt {window.local_label(at)}",
+        changes={"context": {"user_answer": answer, "pending_question": None}, "next_attempt_at": at},
+    )

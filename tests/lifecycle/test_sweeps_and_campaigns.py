@@ -1,0 +1,176 @@
+"""Lifecycle sweeps and campaigns against the real database."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from openai import AsyncOpenAI
+
+from db import calls, campaigns, dispatch, dnd, events, hitl, tasks
+from db.models import TaskStatus
+from db.tasks import TaskDraft
+from engine.campaigns import (
+    CampaignSummarizer,
+    PlanRejected,
+    TaskError,
+    create_campaign_with_tasks,
+    export_campaign_csv,
+)
+from engine.strategy import StrategyAdvisor, accept_strategy
+from engine.sweeps import LifecycleSweeps
+from engine.task_states import move_task
+from tests.lifecycle.fake_openai import FakeOpenAI
+
+NOW = datetime(2030, 1, 8, 15, 0, tzinfo=UTC)
+S = TaskStatus
+
+
+async def task_in(db, user_id, status: S, *, number="+12125550123", claimed_by=None, attempts=1, **extra):
+    task = await tasks.create_task(db, user_id, TaskDraft(phone_number=number, objective="Ask", **extra))
+    await db.execute("UPDATE tasks SET status = $2, claimed_by = $3, attempt_count = $4 WHERE id = $1",
+                     task.id, status.value, claimed_by, attempts)
+    return task
+
+
+async def test_tasks_of_a_dead_node_are_recovered_and_live_nodes_are_left_alone(db, new_user):
+    user = await new_user()
+    await dispatch.heartbeat(db, "alive", {})
+    await dispatch.heartbeat(db, "dead", {})
+    await db.execute("UPDATE nodes SET heartbeat_at = now() - interval '10 minutes' WHERE id = 'dead'")
+    lost = await task_in(db, user.id, S.IN_CALL, claimed_by="dead")
+    lost_call = await calls.create_call(db, user.id, lost.id, attempt=1, node_id="dead", destination=lost.phone_number)
+    spent = await task_in(db, user.id, S.DIALING, claimed_by="dead", attempts=5)
+    kept = await task_in(db, user.id, S.DIALING, claimed_by="alive")
+
+    recovered = await LifecycleSweeps(db, node_id="alive").recover_lost_attempts(NOW)
+
+    assert recovered == 2
+    retried = await tasks.get_task(db, user.id, lost.id)
+    assert retried.status == "retry_scheduled" and retried.next_attempt_at > NOW
+    assert (await calls.get_call(db, user.id, lost_call.id)).status == "ended"
+    assert (await tasks.get_task(db, user.id, spent.id)).status == "failed"
+    assert (await tasks.get_task(db, user.id, kept.id)).status == "dialing"
+    messages = [e.message for e in await events.list_task_events(db, user.id, lost.id)]
+    assert messages[-1] == "Attempt lost (engine node dead stopped responding); retrying shortly"
+
+
+async def test_overdue_questions_expire_and_long_waits_get_one_reminder(db, new_user):
+    user = await new_user()
+    task = await task_in(db, user.id, S.PENDING_USER_INFO)
+    await tasks.merge_task_context(db, user.id, task.id, {"pending_question": "Which office?"})
+    await hitl.create_request(db, user.id, task.id, question="Which office?", deadline=NOW - timedelta(seconds=1))
+    sweeper = LifecycleSweeps(db, node_id="n1", reminder_after=timedelta(hours=1))
+    first = await sweeper.run_all(NOW)
+    second = await sweeper.run_all(NOW)
+    assert (first["questions_expired"], first["reminders"]) == (1, 1)
+    assert (second["questions_expired"], second["reminders"]) == (0, 0)
+    kinds = [(e.kind, e.message) for e in await events.list_task_events(db, user.id, task.id)]
+    assert ("hitl_expired", "Your answer did not come in time: Which office?") in kinds
+    assert ("reminder", "Reminder: this task waits for your answer to: Which office?") in kinds
+
+
+async def test_repeated_failures_get_a_strategy_note_the_owner_can_accept(db, new_user):
+    user = await new_user()
+    task = await task_in(db, user.id, S.RETRY_SCHEDULED, attempts=3)
+    for attempt in (1, 2, 3):
+        call = await calls.create_call(db, user.id, task.id, attempt=attempt, node_id="n1",
+                                       destination=task.phone_number)
+        await db.execute("UPDATE calls SET originated_at = $2 WHERE id = $1", call.id,
+                         datetime(2020, 1, attempt, 15, 0, tzinfo=UTC))  # 10:00 New York
+        await calls.finish_call(db, user.id, call.id, outcome="no_answer", ended_at=NOW)
+    sweeper = LifecycleSweeps(db, node_id="n1")
+    assert await sweeper.write_strategy_notes(NOW) == 1
+    assert await sweeper.write_strategy_notes(NOW) == 0  # one note per failing streak
+    note = [e for e in await events.list_task_events(db, user.id, task.id) if e.kind == "strategy"][0]
+    assert note.data == {"suggestion": {"window": {"start": "15:00", "end": "18:00"}}}
+    assert note.message.startswith("3 attempts so far (no answer ×3), mostly in the morning in America/New_York")
+    assert (await tasks.get_task(db, user.id, task.id)).constraints == {}  # nothing applied yet
+    accepted = await accept_strategy(db, user.id, task.id, note.id)
+    assert accepted.constraints == {"window": {"start": "15:00", "end": "18:00"}}
+
+
+async def test_model_strategy_note_uses_the_models_suggestion():
+    reply = {"message": "Try after work.", "window_start": "17:00", "window_end": "19:00", "instructions": None}
+    async with FakeOpenAI([(200, json.dumps(reply))]) as server:
+        advisor = StrategyAdvisor(AsyncOpenAI(api_key="k", base_url=server.base_url, max_retries=0), "m")
+        from engine.policy import calling_window
+        from tests.lifecycle.builders import task, user
+
+        window = calling_window(task(), user(), default_start="09:00", default_end="20:00")
+        message, suggestion = await advisor.suggest(task(), [{"outcome": "no_answer", "originated_at": NOW}], window)
+    assert (message, suggestion) == ("Try after work.", {"window": {"start": "17:00", "end": "19:00"}})
+
+
+async def test_global_dnd_promotion_reaches_the_threshold(db, new_user):
+    owners = [await new_user() for _ in range(3)]
+    for owner in owners[:2]:
+        await dnd.add_number(db, owner.id, "+12125550199")
+    sweeper = LifecycleSweeps(db, node_id="n1", global_dnd_threshold=3)
+    assert await sweeper.promote_global_dnd(NOW) == 0
+    await dnd.add_number(db, owners[2].id, "+12125550199")
+    assert await sweeper.promote_global_dnd(NOW) == 1
+    stranger = await new_user()
+    entry = await dnd.blocking_entry(db, stranger.id, "+12125550199")
+    assert entry is not None and entry.user_id is None
+
+
+async def test_a_plan_with_one_bad_task_is_refused_whole(db, new_user):
+    user = await new_user()
+    drafts = [
+        TaskDraft(phone_number="+12125550123", objective="Book"),
+        TaskDraft(phone_number="12", objective="Book"),
+        TaskDraft(phone_number="+12125550124", objective="Book", constraints={"window": {"start": "9", "end": "x"}}),
+    ]
+    with pytest.raises(PlanRejected) as refused:
+        await create_campaign_with_tasks(db, user.id, title="Dentists", drafts=drafts, schedule_at=NOW)
+    assert [(e.index, e.field) for e in refused.value.errors] == [(1, "phone_number"), (2, "constraints.window.start")]
+    assert isinstance(refused.value.errors[0], TaskError)
+    assert await campaigns.list_campaigns(db, user.id) == []
+    assert await tasks.list_tasks(db, user.id) == []
+
+
+async def test_finished_campaign_gets_a_summary_and_exports_csv(db, new_user):
+    user = await new_user()
+    campaign, created = await create_campaign_with_tasks(
+        db, user.id, title="Dentists", schedule_at=NOW,
+        drafts=[TaskDraft(phone_number="+12125550123", objective="Book", callee_name="Dr. Ada"),
+                TaskDraft(phone_number="+12125550124", objective="Book", callee_name="Dr. Bo")],
+    )
+    assert all(t.campaign_id == campaign.id and t.status == "scheduled" for t in created)
+    sweeper = LifecycleSweeps(db, node_id="n1")
+    ada, bo = created
+    await move_task(db, user.id, ada.id, to=S.DIALING, message="Dialing")
+    call = await calls.create_call(db, user.id, ada.id, attempt=1, node_id="n1", destination=ada.phone_number)
+    await move_task(db, user.id, ada.id, to=S.IN_CALL, message="Call answered")
+    await calls.finish_call(db, user.id, call.id, outcome="answered", ended_at=NOW)
+    await calls.set_call_verdict(db, user.id, call.id, verdict="succeeded", reason="Booked Tue 15:00")
+    await move_task(db, user.id, ada.id, to=S.SUCCEEDED, message="Succeeded",
+                    changes={"result": {"summary": "Booked Tue 15:00"}})
+    assert await sweeper.finish_campaigns(NOW) == 0  # Dr. Bo is still open
+    await move_task(db, user.id, bo.id, to=S.CANCELLED, message="Cancelled by you")
+    assert await sweeper.finish_campaigns(NOW) == 1
+    done = await campaigns.get_campaign(db, user.id, campaign.id)
+    assert done.status == "completed"
+    assert done.summary == (
+        "Dentists: 1 of 2 tasks succeeded; 1 cancelled.\n"
+        "- Dr. Ada: succeeded after 0 attempt(s) — Booked Tue 15:00\n"
+        "- Dr. Bo: cancelled after 0 attempt(s)"
+    )
+    rows = list(csv.DictReader(io.StringIO(await export_campaign_csv(db, user.id, campaign.id))))
+    assert [(r["callee_name"], r["status"], r["last_outcome"], r["verdict_reason"]) for r in rows] == [
+        ("Dr. Ada", "succeeded", "answered", "Booked Tue 15:00"), ("Dr. Bo", "cancelled", "", "")]
+
+
+async def test_model_summary_falls_back_to_the_template_on_failure(db, new_user):
+    user = await new_user()
+    campaign = await campaigns.create_campaign(db, user.id, title="Plumbers")
+    async with FakeOpenAI([(200, "All three plumbers called; one can come Friday."), (500, "down")]) as server:
+        summarizer = CampaignSummarizer(AsyncOpenAI(api_key="k", base_url=server.base_url, max_retries=0), "m")
+        written = await summarizer.summarize(campaign, [])
+        fallback = await summarizer.summarize(campaign, [])
+    assert written == "All three plumbers called; one can come Friday."
+    assert fallback == "Plumbers: 0 of 0 tasks succeeded."
