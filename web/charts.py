@@ -39,7 +39,7 @@ def _legend(keys: list[str], y: int, labels: dict[str, str] | None = None) -> st
         label = (labels or {}).get(key, key.replace("_", " "))
         parts.append(f'<rect x="{x}" y="{y}" width="10" height="10" rx="2" fill="{_colour(key)}"/>'
                      f'<text x="{x + 14}" y="{y + 9}" class="legend">{escape(label)}</text>')
-        x += 22 + 7 * len(label)
+        x += 24 + 7.5 * len(label)
     return "".join(parts)
 
 
@@ -48,14 +48,14 @@ def campaign_outcomes(rows: list[CampaignOutcomes], labels: dict[str, str] | Non
     rows = [r for r in rows if r.counts]
     if not rows:
         return Markup('<p class="empty">No tasks yet.</p>')
-    width, label_w, bar_h, gap = 640, 170, 18, 10
+    width, label_w, bar_h, gap = 560, 150, 20, 10
     keys = _sorted_keys({k: 0 for r in rows for k in r.counts})
     height = len(rows) * (bar_h + gap) + 30
     out = [f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" aria-label="Task outcomes per campaign">']
     for i, row in enumerate(rows):
         y = i * (bar_h + gap)
         total = sum(row.counts.values())
-        title = row.title if len(row.title) <= 26 else row.title[:25] + "…"
+        title = row.title if len(row.title) <= 20 else row.title[:19] + "…"
         out.append(f'<text x="{label_w - 8}" y="{y + 13}" text-anchor="end" class="label">{escape(title)}</text>')
         x = float(label_w)
         span = width - label_w - 40
@@ -74,7 +74,7 @@ def calls_over_time(days: list[DayCount]) -> Markup:
     """Calls per day, stacked by outcome."""
     if not days or not any(d.counts for d in days):
         return Markup('<p class="empty">No calls in the last two weeks.</p>')
-    width, height, left, bottom = 640, 180, 30, 34
+    width, height, left, bottom = 560, 190, 30, 36
     peak = max(sum(d.counts.values()) for d in days) or 1
     slot = (width - left) / len(days)
     plot_h = height - bottom - 10
@@ -123,7 +123,7 @@ def call_timeline(
     start = min([call.originated_at, *[m[1] for m in marks]])
     end = max([call.ended_at or start, *[m[2] or m[1] for m in marks]])
     total = max((end - start).total_seconds(), 1.0)
-    width, left, lane_h = 760, 70, 26
+    width, left, lane_h = 1000, 70, 28
     height = len(LANES) * lane_h + 30
     span = width - left - 10
 

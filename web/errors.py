@@ -26,7 +26,8 @@ def _respond(request: Request, status: int, detail: str, extra: dict[str, Any] |
     if _wants_json(request):
         return Response({"status_code": status, "detail": detail, **(extra or {})}, status_code=status)
     template = request.app.template_engine.get_template("error.html")
-    html = template.render(status=status, title=TITLES.get(status, "Error"), detail=detail, user=request.scope.get("user"))
+    html = template.render(status=status, title=TITLES.get(status, "Error"), detail=detail, user=request.scope.get("user"),
+                           path=request.url.path)
     return Response(html, status_code=status, media_type="text/html")
 
 

@@ -26,7 +26,7 @@ def _pool(request: Request) -> Any:
 async def _inbox(request: Request) -> dict[str, Any]:
     user = current_user(request)
     found = await hitl.list_requests(_pool(request), user.id, limit=50)
-    return {"open": [q for q in found if q.status == "open"], "closed": [q for q in found if q.status != "open"][:20]}
+    return {"open": sorted((q for q in found if q.status == "open"), key=lambda q: q.deadline), "closed": [q for q in found if q.status != "open"][:20]}
 
 
 class HitlPages(Controller):

@@ -39,7 +39,7 @@ class TaskPages(Controller):
     async def dashboard(self, request: Request, status: str | None = None, q: str | None = None, campaign: UUID | None = None) -> Template:
         user, pool = current_user(request), _pool(request)
         listing = await _task_list(request, status, q, campaign)
-        outcome_chart = charts.campaign_outcomes(await stats.task_outcomes_per_campaign(pool, user.id))
+        outcome_chart = charts.campaign_outcomes(await stats.task_outcomes_per_campaign(pool, user.id), STATUS_LABELS)
         calls_chart = charts.calls_over_time(await stats.calls_per_day(pool, user.id, time_zone=user.time_zone))
         counts = await tasks.count_tasks_by_status(pool, user.id)
         return await page(request, "dashboard.html", **listing, counts=counts, statuses=STATUS_LABELS,

@@ -26,6 +26,12 @@
   const timers = new Map();
 
   async function refresh(el) {
+    const active = document.activeElement;
+    if (active && el.contains(active) && active.matches("input, textarea, select")) {
+      // Never replace a field the person is typing in: refresh once they leave it.
+      active.addEventListener("blur", () => soon(el), { once: true });
+      return;
+    }
     const response = await fetch(el.dataset.liveSrc, { credentials: "same-origin", headers: { Accept: "text/html" } });
     if (!response.ok) return;
     el.innerHTML = await response.text();
@@ -57,9 +63,9 @@
   const source = new EventSource(url);
   source.addEventListener("hello", () => {
     // Catch up on anything that changed between rendering the page and subscribing.
-    document.querySelectorAll("[data-live-src]").forEach(soon);
-    updateBadge().catch(() => {});
-    body.dataset.live = "connected";
+    const catchingUp = [...document.querySelectorAll("[data-live-src]")].map((el) => refresh(el));
+    catchingUp.push(updateBadge());
+    Promise.allSettled(catchingUp).then(() => { body.dataset.live = "connected"; });
   });
   source.addEventListener("change", (event) => {
     const change = JSON.parse(event.data);
