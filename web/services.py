@@ -31,18 +31,19 @@ async def cancel_task(conn: Executor, user_id: int, task_id: UUID) -> Task:
 async def call_now(conn: Executor, user_id: int, task_id: UUID) -> Task:
     """Make the task due at once: drafts and waiting tasks become scheduled with next_attempt_at = now."""
     task = await tasks.get_task(conn, user_id, task_id)
+    status = S(task.status)  # rows carry the plain string
     changes = {"next_attempt_at": now()}
-    if task.status in (S.DRAFT, S.RETRY_SCHEDULED, S.PENDING_USER_INFO):
+    if status in (S.DRAFT, S.RETRY_SCHEDULED, S.PENDING_USER_INFO):
         return await move_task(
-            conn, user_id, task_id, to=S.SCHEDULED, expected=task.status, message="Call now requested", actor="user",
+            conn, user_id, task_id, to=S.SCHEDULED, expected=status, message="Call now requested", actor="user",
             kind="call_now", changes=changes,
         )
-    if task.status is S.SCHEDULED:  # already waiting: only the time moves (same guarded statement)
+    if status is S.SCHEDULED:  # already waiting: only the time moves (same guarded statement)
         return await tasks.transition_task(
             conn, user_id, task_id, expected=[S.SCHEDULED.value], new_status=S.SCHEDULED.value,
             message="Call now requested", kind="call_now", actor="user", changes=changes,
         )
-    raise TransitionRefused(task_id, task.status.value, "called now")
+    raise TransitionRefused(task_id, status.value, "called now")
 
 
 async def create_campaign_with_tasks(
