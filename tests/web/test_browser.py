@@ -99,6 +99,9 @@ async def test_sign_in_create_a_task_and_follow_it_live(open_page, make_account,
     await move_task(pool, user.id, task.id, to=TaskStatus.DIALING, message="Dialling +14155550123")
     await expect(page.locator("#task-status")).to_have_text("Dialing")
     await expect(page.locator("ol.timeline")).to_contain_text("Dialling +14155550123")
+    await expect(page.get_by_role("button", name="Call now")).to_have_count(0)  # the actions follow the status too
+    await expect(page.get_by_role("link", name="Edit")).to_have_count(0)
+    await shot(page, "task")
 
     await page.get_by_role("link", name="Dashboard").click()
     row = page.locator(f'tr[data-task-id="{task.id}"]')
@@ -111,6 +114,8 @@ async def test_sign_in_create_a_task_and_follow_it_live(open_page, make_account,
                     changes={"next_attempt_at": datetime.now(UTC) + timedelta(hours=2), "attempt_count": 1})
     await expect(row.locator(".status")).to_have_text("Retry scheduled")
     await expect(row).to_contain_text("1 / 5")
+    await expect(page.locator("#status-chips")).to_contain_text("Retry scheduled 1")
+    await expect(page.locator("#charts svg title")).to_have_text("Retry scheduled: 1")
     assert await page.evaluate("window.__sameDocument") is True  # updated in place, never reloaded
     await shot(page, "dashboard")
 
@@ -183,9 +188,42 @@ async def test_script_and_html_payloads_are_shown_as_text(open_page, make_accoun
     assert await page.evaluate("window.__pwned") is None
 
 
-async def test_another_users_pages_are_not_found(open_page, make_account, pool):
+async def test_plan_with_the_assistant_review_and_confirm(open_page, make_account, pool):
+    user = await make_account()
+    page = await open_page(user)
+    await page.get_by_role("link", name="Assistant", exact=True).click()
+    await page.get_by_label("Message").fill("Please call my dentist and move my cleaning to a Tuesday afternoon")
+    await page.get_by_role("button", name="Send").click()
+    await expect(page.locator(".bubble.assistant")).to_contain_text("Which phone number should I call?")
+    await page.get_by_label("Message").fill("It is +1 415 555 0123")
+    await page.get_by_role("button", name="Send").click()
+    call = page.locator("fieldset.planned-call")
+    await expect(call).to_have_count(1)
+    await expect(call.get_by_label("Number")).to_have_value("+14155550123")
+    await call.get_by_label("Callee").fill("Smile Dental")
+    await call.get_by_label("Success").fill("A confirmed Tuesday slot")
+    await shot(page, "chat")
+    await call.get_by_label("Number").fill("+1 415")
+    await page.get_by_role("button", name="Confirm and schedule").click()
+    await expect(page.locator("fieldset.planned-call.invalid")).to_contain_text("is not a valid phone number")
+    assert await tasks.list_tasks(pool, user.id) == []
+    await page.locator("fieldset.planned-call").get_by_label("Number").fill("+1 415 555 0123")
+    await page.get_by_role("button", name="Confirm and schedule").click()
+    await expect(page.get_by_role("heading", name="Tasks")).to_be_visible()
+    await expect(page.locator("table.tasks")).to_contain_text("Smile Dental")
+    [task] = await tasks.list_tasks(pool, user.id)
+    assert task.campaign_id is not None and task.success_criteria == "A confirmed Tuesday slot"
+
+
+async def test_another_users_pages_are_not_found(open_page, browser, site, make_account, pool):
     alice, bob = await make_account(), await make_account()
     world = await make_world(pool, alice)
+    anonymous = await browser.new_context(base_url=site, viewport={"width": 1280, "height": 720})
+    login = await anonymous.new_page()
+    await login.goto(f"/tasks/{world.task.id}")
+    await expect(login.get_by_role("button", name="Sign in")).to_be_visible()
+    await shot(login, "login")
+    await anonymous.close()
     page = await open_page(bob)
     for path in (f"/tasks/{world.task.id}", f"/calls/{world.call.id}", f"/tasks/{world.task.id}/edit"):
         response = await page.goto(path)
