@@ -13,7 +13,6 @@ import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
 
 from litestar import Litestar, Request, get
 from litestar.config.csrf import CSRFConfig
@@ -44,7 +43,7 @@ from web.recordings import FileRecordings, RecordingSource
 from web.rendering import template_config
 
 STATIC = Path(__file__).parent / "static"
-STREAM_SECONDS = 300  # a live stream ends after this; the browser reconnects (keeps shutdown quick)
+STREAM_SECONDS = 55  # a live stream ends after this and the browser reconnects, so no stream holds up a shutdown for long
 KEEPALIVE_SECONDS = 15
 
 
