@@ -1,12 +1,59 @@
-"""The Litestar application: HTML pages and the JSON API on one app."""
+"""The Litestar application: HTML pages and the JSON API on one app.
+
+`create_app(node)` wires everything from the node and the settings read now:
+the pages, the API (OpenAPI at /schema), CSRF on forms, the live-update hub
+(one LISTEN connection, owned by the app's lifespan), /metrics and /health.
+"""
 
 from __future__ import annotations
 
-from litestar import Litestar, get
-from litestar.datastructures import State
-from litestar.response import Response
+import asyncio
+import json
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
 
+from litestar import Litestar, Request, get
+from litestar.config.csrf import CSRFConfig
+from litestar.datastructures import State
+from litestar.middleware import DefineMiddleware
+from litestar.openapi import OpenAPIConfig
+from litestar.response import Response, ServerSentEvent
+from litestar.response.sse import ServerSentEventMessage
+from litestar.static_files import create_static_files_router
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from engine import metrics
 from engine.node import Node
+from engine.planner import Planner, build_planner
+from web.api import CallApi, CampaignApi, EventApi, TaskApi
+from web.auth import AuthMiddleware, current_user, signed_in
+from web.errors import exception_handlers
+from web.live import LiveHub
+from web.pages.account import AccountPages, AdminPages
+from web.pages.auth import AuthPages
+from web.pages.calls import CallPages
+from web.pages.chat import ChatPages
+from web.pages.hitl import HitlPages
+from web.pages.tasks import TaskPages
+from web.recordings import FileRecordings, RecordingSource
+from web.rendering import template_config
+
+STATIC = Path(__file__).parent / "static"
+STREAM_SECONDS = 55  # a live stream ends after this and the browser reconnects, so no stream holds up a shutdown for long
+KEEPALIVE_SECONDS = 15
+
+
+class WebSettings(BaseSettings):
+    """OPENDEEP_SECRET_KEY signs CSRF tokens: set it when several nodes serve the same site."""
+
+    model_config = SettingsConfigDict(env_prefix="OPENDEEP_", env_file=".env", extra="ignore")
+
+    secret_key: SecretStr | None = None
+    max_body_bytes: int = Field(default=256 * 1024, ge=1024)
 
 
 @get("/health")
@@ -18,5 +65,73 @@ async def health(state: State) -> Response[dict]:
     return Response({"ok": ok, "node": node.node_id, **report}, status_code=200 if ok else 503)
 
 
-def create_app(node: Node) -> Litestar:
-    return Litestar(route_handlers=[health], state=State({"node": node}))
+@get("/metrics", include_in_schema=False)
+async def metrics_endpoint() -> Response[bytes]:
+    """Prometheus text format: active calls, outcomes, latencies, dispatch delay."""
+    return Response(generate_latest(metrics.REGISTRY), media_type=CONTENT_TYPE_LATEST)
+
+
+@get("/live", guards=[signed_in], include_in_schema=False)
+async def live(request: Request) -> ServerSentEvent:
+    """Server-sent events for the signed-in user's own changes (from LISTEN/NOTIFY)."""
+    hub: LiveHub = request.app.state.live
+    return ServerSentEvent(_stream(hub, current_user(request).id), retry_duration=1000)
+
+
+async def _stream(hub: LiveHub, user_id: int) -> AsyncIterator[ServerSentEventMessage]:
+    loop = asyncio.get_running_loop()
+    async with hub.subscribe(user_id) as queue:
+        try:
+            await asyncio.wait_for(hub.connected.wait(), timeout=5)
+        except TimeoutError:
+            pass  # the page still works; it just will not update by itself until the hub reconnects
+        yield ServerSentEventMessage(event="hello", data=json.dumps({"live": hub.connected.is_set()}))
+        ends = loop.time() + STREAM_SECONDS
+        while (left := ends - loop.time()) > 0:
+            try:
+                item = await asyncio.wait_for(queue.get(), timeout=min(KEEPALIVE_SECONDS, left))
+            except TimeoutError:
+                yield ServerSentEventMessage(comment="keepalive")
+                continue
+            if item is None:
+                return
+            yield ServerSentEventMessage(event="change", data=json.dumps(item))
+
+
+def create_app(node: Node, *, planner: Planner | None = None, recordings: RecordingSource | None = None) -> Litestar:
+    web_settings = WebSettings()
+    settings = node.settings
+    hub = LiveHub(node.database.url)
+    if planner is None:
+        key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
+        planner = build_planner(openai_api_key=key, openai_base_url=settings.openai_base_url)
+    if recordings is None:
+        recordings = node.telephony if hasattr(node.telephony, "open_recording") else FileRecordings(settings.data_dir / "recordings")
+
+    @asynccontextmanager
+    async def lifespan(_: Litestar) -> AsyncIterator[None]:
+        await hub.start()
+        try:
+            yield
+        finally:
+            await hub.close()
+
+    secret = web_settings.secret_key.get_secret_value() if web_settings.secret_key else secrets.token_hex(32)
+    return Litestar(
+        route_handlers=[
+            health, metrics_endpoint, live,
+            AuthPages, TaskPages, CallPages, HitlPages, ChatPages, AccountPages, AdminPages,
+            CampaignApi, TaskApi, CallApi, EventApi,
+            create_static_files_router(path="/static", directories=[STATIC], include_in_schema=False),
+        ],
+        state=State({"node": node, "live": hub, "planner": planner, "recordings": recordings}),
+        lifespan=[lifespan],
+        middleware=[DefineMiddleware(AuthMiddleware)],
+        csrf_config=CSRFConfig(secret=secret, exclude=["^/api/", "^/health$", "^/metrics$"], cookie_httponly=True,
+                               cookie_samesite="lax"),
+        template_config=template_config(),
+        exception_handlers=exception_handlers(),
+        openapi_config=OpenAPIConfig(title="OpenDeep API", version="0.1.0", path="/schema",
+                                     description="Campaigns, tasks, calls and events. Send `Authorization: Bearer <API token>`."),
+        request_max_body_size=web_settings.max_body_bytes,
+    )

@@ -1,0 +1,1 @@
+"""Tools the chat planner's model may call; each is enabled only when configured."""

@@ -1,0 +1,157 @@
+"""The JSON API: campaigns, tasks, calls, events and HITL questions (OpenAPI at /schema).
+
+Reads accept a session cookie or an API token; changes need an API token.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+import msgspec
+from litestar import Controller, Request, get, post, put
+
+from db import calls, campaigns, events, hitl, tasks, transcripts
+from db.models import AriEvent, Call, CallEvent, Campaign, HitlRequest, Task, TaskEvent, TranscriptTurn
+from db.tasks import TaskDraft
+from web import services
+from web.auth import api_caller, current_user
+from web.forms import CampaignCreate, HitlAnswer, TaskCreate, TaskUpdate
+
+
+class CampaignDetail(msgspec.Struct, kw_only=True):
+    campaign: Campaign
+    tasks: list[Task]
+
+
+def _pool(request: Request) -> Any:
+    return request.app.state.node.database.pool
+
+
+def _uid(request: Request) -> int:
+    return current_user(request).id
+
+
+def _draft(data: TaskCreate | TaskUpdate) -> TaskDraft:
+    return TaskDraft(phone_number=data.phone_number, objective=data.objective, callee_name=data.callee_name, facts=data.facts,
+                     success_criteria=data.success_criteria, constraints=data.constraints, max_attempts=data.max_attempts,
+                     priority=data.priority)
+
+
+def _schedule(data: TaskCreate) -> Any:
+    return None if data.draft else max(data.schedule_at or services.now(), services.now())
+
+
+class CampaignApi(Controller):
+    path = "/api/campaigns"
+    guards = [api_caller]
+    tags = ["campaigns"]
+
+    @get("/")
+    async def list_campaigns(self, request: Request, limit: int = 100, offset: int = 0) -> list[Campaign]:
+        return await campaigns.list_campaigns(_pool(request), _uid(request), limit=min(limit, 500), offset=offset)
+
+    @post("/")
+    async def create_campaign(self, request: Request, data: CampaignCreate) -> CampaignDetail:
+        """A campaign and all of its tasks, or nothing."""
+        drafts = [(_draft(t), _schedule(t)) for t in data.tasks]
+        campaign = await services.create_campaign_with_tasks(_pool(request), _uid(request), title=data.title, request=data.request, drafts=drafts)
+        return CampaignDetail(campaign=campaign, tasks=await tasks.list_tasks(_pool(request), _uid(request), campaign_id=campaign.id))
+
+    @get("/{campaign_id:uuid}")
+    async def get_campaign(self, request: Request, campaign_id: UUID) -> CampaignDetail:
+        campaign = await campaigns.get_campaign(_pool(request), _uid(request), campaign_id)
+        return CampaignDetail(campaign=campaign, tasks=await tasks.list_tasks(_pool(request), _uid(request), campaign_id=campaign_id))
+
+
+class TaskApi(Controller):
+    path = "/api/tasks"
+    guards = [api_caller]
+    tags = ["tasks"]
+
+    @get("/")
+    async def list_tasks(self, request: Request, status: str | None = None, q: str | None = None,
+                         campaign_id: UUID | None = None, limit: int = 100, offset: int = 0) -> list[Task]:
+        return await tasks.list_tasks(_pool(request), _uid(request), status=status, search=q, campaign_id=campaign_id,
+                                      limit=min(limit, 500), offset=offset)
+
+    @post("/")
+    async def create_task(self, request: Request, data: TaskCreate) -> Task:
+        return await tasks.create_task(_pool(request), _uid(request), _draft(data), campaign_id=data.campaign_id,
+                                       schedule_at=_schedule(data))
+
+    @get("/{task_id:uuid}")
+    async def get_task(self, request: Request, task_id: UUID) -> Task:
+        return await tasks.get_task(_pool(request), _uid(request), task_id)
+
+    @put("/{task_id:uuid}")
+    async def update_task(self, request: Request, task_id: UUID, data: TaskUpdate) -> Task:
+        return await tasks.update_task(_pool(request), _uid(request), task_id, _draft(data))
+
+    @post("/{task_id:uuid}/cancel", status_code=200)
+    async def cancel_task(self, request: Request, task_id: UUID) -> Task:
+        return await services.cancel_task(_pool(request), _uid(request), task_id)
+
+    @post("/{task_id:uuid}/call-now", status_code=200)
+    async def call_now(self, request: Request, task_id: UUID) -> Task:
+        return await services.call_now(_pool(request), _uid(request), task_id)
+
+    @get("/{task_id:uuid}/events")
+    async def task_events(self, request: Request, task_id: UUID) -> list[TaskEvent]:
+        await tasks.get_task(_pool(request), _uid(request), task_id)  # 404 for another user's task
+        return await events.list_task_events(_pool(request), _uid(request), task_id)
+
+
+class CallApi(Controller):
+    path = "/api/calls"
+    guards = [api_caller]
+    tags = ["calls"]
+
+    @get("/")
+    async def list_calls(self, request: Request, task_id: UUID | None = None, limit: int = 100, offset: int = 0) -> list[Call]:
+        return await calls.list_calls(_pool(request), _uid(request), task_id=task_id, limit=min(limit, 500), offset=offset)
+
+    @get("/{call_id:uuid}")
+    async def get_call(self, request: Request, call_id: UUID) -> Call:
+        return await calls.get_call(_pool(request), _uid(request), call_id)
+
+    @get("/{call_id:uuid}/transcript")
+    async def transcript(self, request: Request, call_id: UUID) -> list[TranscriptTurn]:
+        await calls.get_call(_pool(request), _uid(request), call_id)
+        return await transcripts.list_turns(_pool(request), _uid(request), call_id)
+
+    @get("/{call_id:uuid}/events")
+    async def call_events(self, request: Request, call_id: UUID) -> list[CallEvent]:
+        await calls.get_call(_pool(request), _uid(request), call_id)
+        return await events.list_call_events(_pool(request), _uid(request), call_id)
+
+    @get("/{call_id:uuid}/ari-events")
+    async def call_ari_events(self, request: Request, call_id: UUID, event_type: str | None = None,
+                              channel_id: str | None = None) -> list[AriEvent]:
+        await calls.get_call(_pool(request), _uid(request), call_id)
+        return await events.list_ari_events(_pool(request), _uid(request), call_id=call_id, event_type=event_type,
+                                            channel_id=channel_id, limit=5000)
+
+
+class EventApi(Controller):
+    path = "/api"
+    guards = [api_caller]
+    tags = ["events"]
+
+    @get("/ari-events")
+    async def ari_events(self, request: Request, call_id: UUID | None = None, event_type: str | None = None,
+                         channel_id: str | None = None, before_id: int | None = None, limit: int = 500) -> list[AriEvent]:
+        return await events.list_ari_events(_pool(request), _uid(request), call_id=call_id, event_type=event_type,
+                                            channel_id=channel_id, before_id=before_id, limit=min(limit, 5000))
+
+    @get("/hitl")
+    async def questions(self, request: Request, status: str | None = None, task_id: UUID | None = None) -> list[HitlRequest]:
+        return await hitl.list_requests(_pool(request), _uid(request), status=status, task_id=task_id)
+
+    @get("/hitl/{request_id:uuid}")
+    async def question(self, request: Request, request_id: UUID) -> HitlRequest:
+        return await hitl.get_request(_pool(request), _uid(request), request_id)
+
+    @post("/hitl/{request_id:uuid}/answer", status_code=200)
+    async def answer(self, request: Request, request_id: UUID, data: HitlAnswer) -> HitlRequest:
+        return await hitl.answer_request(_pool(request), _uid(request), request_id, data.answer)

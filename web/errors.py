@@ -1,0 +1,71 @@
+"""One place that turns errors into responses: JSON for the API, a readable page for people."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, NotAuthorizedException
+from litestar.response import Redirect
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+
+from db.errors import InvalidInput, NotFound, TransitionRefused
+from engine.task_states import IllegalTransition
+
+TITLES = {400: "That did not work", 401: "Sign in first", 403: "Not allowed", 404: "Not found", 409: "Not possible right now",
+          413: "Too large", 500: "Something went wrong"}
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/") or "application/json" in request.headers.get("accept", "") and \
+        "text/html" not in request.headers.get("accept", "")
+
+
+def _respond(request: Request, status: int, detail: str, extra: dict[str, Any] | None = None) -> Response:
+    if _wants_json(request):
+        return Response({"status_code": status, "detail": detail, **(extra or {})}, status_code=status)
+    template = request.app.template_engine.get_template("error.html")
+    html = template.render(status=status, title=TITLES.get(status, "Error"), detail=detail, user=request.scope.get("user"),
+                           path=request.url.path)
+    return Response(html, status_code=status, media_type="text/html")
+
+
+def _not_found(request: Request, exc: NotFound) -> Response:
+    return _respond(request, 404, f"No such {exc.kind}.")
+
+
+def _invalid(request: Request, exc: InvalidInput) -> Response:
+    return _respond(request, 400, str(exc), {"field": exc.field})
+
+
+def _conflict(request: Request, exc: Exception) -> Response:
+    return _respond(request, 409, str(exc))
+
+
+def _not_signed_in(request: Request, exc: NotAuthorizedException) -> Response:
+    if _wants_json(request):
+        return _respond(request, 401, exc.detail)
+    return Redirect(f"/login?next={quote(request.url.path)}", status_code=303)
+
+
+def _http(request: Request, exc: HTTPException) -> Response:
+    extra = {"extra": exc.extra} if exc.extra else None
+    return _respond(request, exc.status_code, exc.detail, extra)
+
+
+def _crash(request: Request, exc: Exception) -> Response:
+    request.logger.exception("unhandled error on %s %s", request.method, request.url.path)
+    return _respond(request, HTTP_500_INTERNAL_SERVER_ERROR, "The server could not finish this request.")
+
+
+def exception_handlers() -> dict[Any, Any]:
+    return {
+        NotFound: _not_found,
+        InvalidInput: _invalid,
+        TransitionRefused: _conflict,
+        IllegalTransition: _conflict,
+        NotAuthorizedException: _not_signed_in,
+        HTTPException: _http,
+        HTTP_500_INTERNAL_SERVER_ERROR: _crash,
+    }

@@ -1,0 +1,1 @@
+"""HTML pages, one controller module per area."""

@@ -1,0 +1,70 @@
+"""A call: outcome, transcript, recording, timeline; and the ARI event viewer."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from litestar import Controller, Request, get
+from litestar.exceptions import NotFoundException
+from litestar.response import Stream, Template
+
+from db import calls, events, hitl, tasks, transcripts
+from web import charts
+from web.auth import current_user, signed_in
+from web.rendering import fragment, page
+
+
+def _pool(request: Request) -> Any:
+    return request.app.state.node.database.pool
+
+
+async def _call_view(request: Request, call_id: UUID) -> dict[str, Any]:
+    user, pool = current_user(request), _pool(request)
+    call = await calls.get_call(pool, user.id, call_id)
+    ari = await events.list_ari_events(pool, user.id, call_id=call_id, limit=2000)
+    turns = await transcripts.list_turns(pool, user.id, call_id)
+    call_events = await events.list_call_events(pool, user.id, call_id)
+    questions = [q for q in await hitl.list_requests(pool, user.id, task_id=call.task_id) if q.call_id == call_id]
+    return {
+        "call": call, "turns": turns, "call_events": call_events, "questions": questions,
+        "task": await tasks.get_task(pool, user.id, call.task_id),
+        "timeline": charts.call_timeline(call, ari, turns, call_events, questions),
+    }
+
+
+def _filters(event_type: str | None, channel: str | None) -> dict[str, str | None]:
+    return {"event_type": event_type or None, "channel_id": channel or None}
+
+
+class CallPages(Controller):
+    guards = [signed_in]
+    include_in_schema = False
+
+    @get("/calls/{call_id:uuid}")
+    async def call_page(self, request: Request, call_id: UUID, event_type: str | None = None, channel: str | None = None) -> Template:
+        view = await _call_view(request, call_id)
+        ari = await events.list_ari_events(_pool(request), current_user(request).id, call_id=call_id, limit=2000, **_filters(event_type, channel))
+        return await page(request, "call.html", **view, ari_events=ari, event_type=event_type or "", channel=channel or "",
+                          types=sorted({e.event_type for e in ari}))
+
+    @get("/fragments/calls/{call_id:uuid}")
+    async def call_fragment(self, request: Request, call_id: UUID) -> Template:
+        return fragment(request, "_call_live.html", **await _call_view(request, call_id))
+
+    @get("/calls/{call_id:uuid}/recording")
+    async def recording(self, request: Request, call_id: UUID) -> Stream:
+        call = await calls.get_call(_pool(request), current_user(request).id, call_id)
+        found = await request.app.state.recordings.open_recording(call)
+        if found is None:
+            raise NotFoundException("This call has no recording.")
+        headers = {"Content-Length": str(found.size)} if found.size is not None else {}
+        return Stream(found.chunks, media_type=found.media_type, headers=headers)
+
+    @get("/ari-events")
+    async def ari_events(self, request: Request, event_type: str | None = None, channel: str | None = None,
+                         call: UUID | None = None, before: int | None = None) -> Template:
+        found = await events.list_ari_events(_pool(request), current_user(request).id, call_id=call, limit=200,
+                                             before_id=before, **_filters(event_type, channel))
+        return await page(request, "ari_events.html", ari_events=found, event_type=event_type or "", channel=channel or "",
+                          call_filter=call, older=found[0].id if len(found) == 200 else None)

@@ -1,0 +1,134 @@
+"""The chat with the planning assistant, and the review of the plan it proposes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+import msgspec
+from litestar import Controller, Request, get, post
+from litestar.enums import RequestEncodingType
+from litestar.params import Body
+from litestar.response import Redirect, Template
+
+from db import chats
+from db.errors import InvalidInput
+from engine.planner import ChatTurn, Plan, PlannedCall, PlannerError, UserContext, validate_plan
+from web import services
+from web.auth import current_user, signed_in
+from web.forms import ChatForm, parse_local_time
+from web.rendering import page
+
+Form = Body(media_type=RequestEncodingType.URL_ENCODED)
+PLAN_FIELDS = ("phone_number", "callee_name", "objective", "facts", "success_criteria", "earliest", "latest", "max_attempts", "notes")
+
+
+def _pool(request: Request) -> Any:
+    return request.app.state.node.database.pool
+
+
+def _context(user: Any) -> UserContext:
+    p = user.profile
+    return UserContext(display_name=user.display_name, time_zone=user.time_zone, callback_number=p.get("callback_number", ""),
+                       about=p.get("about", ""), agent_notes=p.get("agent_notes", ""), now=services.now())
+
+
+def _local_input(value: str | None, tz: ZoneInfo) -> str:
+    """An ISO time from a plan, as a datetime-local input value in the user's zone."""
+    if not value:
+        return ""
+    try:
+        return datetime.fromisoformat(value).astimezone(tz).strftime("%Y-%m-%dT%H:%M")
+    except ValueError:
+        return value
+
+
+async def _chat_page(request: Request, conversation_id: UUID | None, status_code: int = 200, **extra: Any) -> Template:
+    user, pool = current_user(request), _pool(request)
+    conversation = (await chats.get_conversation(pool, user.id, conversation_id) if conversation_id
+                    else await chats.latest_conversation(pool, user.id))
+    messages = await chats.list_messages(pool, user.id, conversation.id) if conversation else []
+    plan = msgspec.convert(conversation.plan, Plan) if conversation and conversation.plan else None
+    extra.setdefault("plan", plan)
+    extra.setdefault("errors", {})
+    tz = ZoneInfo(user.time_zone)
+    return await page(request, "chat.html", status_code, conversation=conversation, messages=messages,
+                      planner=request.app.state.planner.name, local_input=lambda v: _local_input(v, tz), **extra)
+
+
+def _plan_from_form(form: Any, tz: ZoneInfo) -> tuple[Plan, dict[int, str]]:
+    """The plan as the person edited it on the review page (times typed in their zone)."""
+    calls, errors = [], {}
+    for index in range(int(form.get("count", "0") or 0)):
+        if form.get(f"calls-{index}-remove"):
+            continue
+        values = {f: str(form.get(f"calls-{index}-{f}", "")) for f in PLAN_FIELDS}
+        try:
+            times = {k: parse_local_time(k, values[k], tz) for k in ("earliest", "latest")}
+            attempts = int(values["max_attempts"] or 3)
+        except (InvalidInput, ValueError) as exc:
+            errors[len(calls)] = str(exc) if isinstance(exc, InvalidInput) else "max_attempts: must be a whole number"
+            times, attempts = {"earliest": None, "latest": None}, 3
+        calls.append(PlannedCall(**{**values, "max_attempts": attempts, **{k: v.isoformat() if v else None for k, v in times.items()}}))
+    return Plan(title=str(form.get("title", "")).strip() or "Phone errand", calls=calls), errors
+
+
+async def _send(request: Request, conversation: chats.Conversation | None, message: str) -> Template | Redirect:
+    """Ask the planner with the whole conversation; store the exchange only when it answered."""
+    user, pool = current_user(request), _pool(request)
+    if conversation and conversation.campaign_id:  # a confirmed plan is closed: start a new conversation
+        conversation = None
+    shown = conversation.id if conversation else None
+    text = message.strip()
+    if not text or len(text) > 8000:
+        return await _chat_page(request, shown, 400, error="Write a message (at most 8000 characters).", draft=text[:8000])
+    history = [ChatTurn(role=m.role, content=m.content) for m in await chats.list_messages(pool, user.id, shown)] if shown else []
+    try:
+        reply = await request.app.state.planner.reply([*history, ChatTurn(role="user", content=text)], _context(user))
+    except PlannerError as exc:
+        return await _chat_page(request, shown, 502, error=str(exc), draft=text)
+    conversation_id = await services.save_exchange(pool, user.id, shown, text, reply)
+    return Redirect(f"/chat/{conversation_id}", status_code=303)
+
+
+class ChatPages(Controller):
+    guards = [signed_in]
+    include_in_schema = False
+
+    @get("/chat")
+    async def chat(self, request: Request) -> Template:
+        return await _chat_page(request, None)
+
+    @get("/chat/{conversation_id:uuid}")
+    async def conversation(self, request: Request, conversation_id: UUID) -> Template:
+        return await _chat_page(request, conversation_id)
+
+    @post("/chat/new")
+    async def new_conversation(self, request: Request) -> Redirect:
+        conversation = await chats.create_conversation(_pool(request), current_user(request).id)
+        return Redirect(f"/chat/{conversation.id}", status_code=303)
+
+    @post("/chat/messages")
+    async def start(self, request: Request, data: Annotated[ChatForm, Form]) -> Template | Redirect:
+        """The first message of a new conversation."""
+        return await _send(request, None, data.message)
+
+    @post("/chat/{conversation_id:uuid}/messages")
+    async def send(self, request: Request, conversation_id: UUID, data: Annotated[ChatForm, Form]) -> Template | Redirect:
+        conversation = await chats.get_conversation(_pool(request), current_user(request).id, conversation_id)
+        return await _send(request, conversation, data.message)
+
+    @post("/chat/{conversation_id:uuid}/confirm")
+    async def confirm(self, request: Request, conversation_id: UUID) -> Template | Redirect:
+        user, pool = current_user(request), _pool(request)
+        conversation = await chats.get_conversation(pool, user.id, conversation_id)
+        plan, errors = _plan_from_form(await request.form(), ZoneInfo(user.time_zone))
+        drafts, invalid = validate_plan(plan, services.now())
+        errors = {**invalid, **errors}
+        if errors or conversation.campaign_id:
+            errors = errors or {-1: "This plan was already confirmed."}
+            return await _chat_page(request, conversation.id, 400, plan=plan, errors=errors)
+        campaign = await services.confirm_plan(pool, user.id, conversation.id, plan, drafts)
+        return Redirect(f"/?campaign={campaign.id}", status_code=303)

@@ -1,0 +1,128 @@
+"""The dashboard, the task form, the task page and its actions."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from litestar import Controller, Request, get, post
+from litestar.enums import RequestEncodingType
+from litestar.params import Body
+from litestar.response import Redirect, Template
+
+from db import calls, campaigns, events, hitl, stats, tasks
+from db.errors import InvalidInput
+from web import charts, services
+from web.auth import current_user, signed_in
+from web.forms import TaskForm, draft_from_form, form_from_task
+from web.rendering import STATUS_LABELS, fragment, page
+
+Form = Body(media_type=RequestEncodingType.URL_ENCODED)
+
+
+def _pool(request: Request) -> Any:
+    return request.app.state.node.database.pool
+
+
+async def _task_list(request: Request, status: str | None, q: str | None, campaign: UUID | None) -> dict[str, Any]:
+    user = current_user(request)
+    found = await tasks.list_tasks(_pool(request), user.id, status=status or None, search=q or None, campaign_id=campaign)
+    return {"tasks": found, "status": status or "", "q": q or "", "campaign": campaign}
+
+
+class TaskPages(Controller):
+    guards = [signed_in]
+    include_in_schema = False
+
+    @get("/")
+    async def dashboard(self, request: Request, status: str | None = None, q: str | None = None, campaign: UUID | None = None) -> Template:
+        listing = await _task_list(request, status, q, campaign)
+        return await page(request, "dashboard.html", **listing, **await _summary(request), statuses=STATUS_LABELS,
+                          campaigns=await campaigns.list_campaigns(_pool(request), current_user(request).id, limit=50))
+
+    @get("/fragments/status-chips")
+    async def status_chips(self, request: Request, status: str | None = None, q: str | None = None) -> Template:
+        return fragment(request, "_status_chips.html", **await _summary(request), status=status or "", q=q or "", statuses=STATUS_LABELS)
+
+    @get("/fragments/charts")
+    async def charts(self, request: Request) -> Template:
+        return fragment(request, "_charts.html", **await _summary(request))
+
+    @get("/fragments/task-rows")
+    async def task_rows(self, request: Request, status: str | None = None, q: str | None = None, campaign: UUID | None = None) -> Template:
+        return fragment(request, "_task_rows.html", **await _task_list(request, status, q, campaign))
+
+    @get("/tasks/new")
+    async def new_task(self, request: Request) -> Template:
+        return await page(request, "task_form.html", form=TaskForm(), error=None, task=None)
+
+    @post("/tasks")
+    async def create_task(self, request: Request, data: Annotated[TaskForm, Form]) -> Template | Redirect:
+        user = current_user(request)
+        try:
+            draft, schedule_at = draft_from_form(data, ZoneInfo(user.time_zone), services.now())
+            task = await tasks.create_task(_pool(request), user.id, draft, schedule_at=schedule_at)
+        except InvalidInput as exc:
+            return await page(request, "task_form.html", 400, form=data, error=exc, task=None)
+        return Redirect(f"/tasks/{task.id}", status_code=303)
+
+    @get("/tasks/{task_id:uuid}")
+    async def task_page(self, request: Request, task_id: UUID) -> Template:
+        return await page(request, "task.html", **await _task_view(request, task_id))
+
+    @get("/fragments/tasks/{task_id:uuid}")
+    async def task_fragment(self, request: Request, task_id: UUID) -> Template:
+        return fragment(request, "_task_live.html", **await _task_view(request, task_id))
+
+    @get("/tasks/{task_id:uuid}/edit")
+    async def edit_form(self, request: Request, task_id: UUID) -> Template:
+        user = current_user(request)
+        task = await tasks.get_task(_pool(request), user.id, task_id)
+        return await page(request, "task_form.html", form=form_from_task(task, ZoneInfo(user.time_zone)), error=None, task=task)
+
+    @post("/tasks/{task_id:uuid}/edit")
+    async def edit(self, request: Request, task_id: UUID, data: Annotated[TaskForm, Form]) -> Template | Redirect:
+        user, pool = current_user(request), _pool(request)
+        task = await tasks.get_task(pool, user.id, task_id)
+        try:
+            draft, _ = draft_from_form(data, ZoneInfo(user.time_zone), services.now())
+            await tasks.update_task(pool, user.id, task_id, draft)
+        except InvalidInput as exc:
+            return await page(request, "task_form.html", 400, form=data, error=exc, task=task)
+        return Redirect(f"/tasks/{task_id}", status_code=303)
+
+    @post("/tasks/{task_id:uuid}/cancel")
+    async def cancel(self, request: Request, task_id: UUID) -> Redirect:
+        await services.cancel_task(_pool(request), current_user(request).id, task_id)
+        return Redirect(f"/tasks/{task_id}", status_code=303)
+
+    @post("/tasks/{task_id:uuid}/call-now")
+    async def call_now(self, request: Request, task_id: UUID) -> Redirect:
+        await services.call_now(_pool(request), current_user(request).id, task_id)
+        return Redirect(f"/tasks/{task_id}", status_code=303)
+
+
+async def _summary(request: Request) -> dict[str, Any]:
+    """Counts per status and the two dashboard charts."""
+    user, pool = current_user(request), _pool(request)
+    return {
+        "counts": await tasks.count_tasks_by_status(pool, user.id),
+        "outcome_chart": charts.campaign_outcomes(await stats.task_outcomes_per_campaign(pool, user.id), STATUS_LABELS),
+        "calls_chart": charts.calls_over_time(await stats.calls_per_day(pool, user.id, time_zone=user.time_zone)),
+    }
+
+
+async def _task_view(request: Request, task_id: UUID) -> dict[str, Any]:
+    user, pool = current_user(request), _pool(request)
+    task = await tasks.get_task(pool, user.id, task_id)
+    task_calls = await calls.list_calls(pool, user.id, task_id=task_id)
+    questions = await hitl.list_requests(pool, user.id, task_id=task_id)
+    timeline = sorted(
+        [("event", e.at, e) for e in await events.list_task_events(pool, user.id, task_id)]
+        + [("call", c.originated_at, c) for c in task_calls]
+        + [("question", q.created_at, q) for q in questions],
+        key=lambda item: item[1],
+    )
+    return {"task": task, "calls": task_calls, "questions": questions, "timeline": timeline,
+            "editable": task.status in tasks.EDITABLE_STATUSES}

@@ -1,0 +1,78 @@
+"""Page rendering: the Jinja environment (autoescaping on), filters, and the page helper."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from litestar import Request
+from litestar.contrib.jinja import JinjaTemplateEngine
+from litestar.response import Template
+from litestar.template.config import TemplateConfig
+
+from db import hitl
+from web.auth import current_user
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+STATUS_LABELS = {
+    "draft": "Draft",
+    "scheduled": "Scheduled",
+    "dialing": "Dialing",
+    "in_call": "In call",
+    "succeeded": "Succeeded",
+    "failed": "Failed",
+    "retry_scheduled": "Retry scheduled",
+    "pending_user_info": "Needs your answer",
+    "cancelled": "Cancelled",
+    "blocked_dnd": "Do not call",
+}
+
+
+def _local(value: datetime | None, tz: ZoneInfo | None = None, fmt: str = "%d %b %H:%M") -> str:
+    if value is None:
+        return "—"
+    return value.astimezone(tz or UTC).strftime(fmt)
+
+
+def _duration(start: datetime | None, end: datetime | None) -> str:
+    if start is None or end is None:
+        return "—"
+    seconds = int((end - start).total_seconds())
+    return f"{seconds // 60}:{seconds % 60:02d}"
+
+
+def _pretty_json(value: Any) -> str:
+    return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, default=str)
+
+
+def template_config() -> TemplateConfig:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(local=_local, pretty_json=_pretty_json, status_label=lambda s: STATUS_LABELS.get(str(s), str(s)))
+    env.globals.update(duration=_duration, STATUS_LABELS=STATUS_LABELS)
+    return TemplateConfig(engine=JinjaTemplateEngine.from_environment(env))
+
+
+async def page(request: Request, name: str, status_code: int = 200, **context: Any) -> Template:
+    """A full page: adds the signed-in user, their time zone and the open-question count."""
+    user = request.scope.get("user")
+    if user is not None:
+        pool = request.app.state.node.database.pool
+        context.setdefault("open_questions", len(await hitl.list_requests(pool, user.id, status="open")))
+        context.setdefault("tz", ZoneInfo(user.time_zone))
+    return Template(template_name=name, context={"user": user, "path": request.url.path, **context}, status_code=status_code)
+
+
+def fragment(request: Request, name: str, **context: Any) -> Template:
+    """A piece of a page, fetched by the live-update script (no layout)."""
+    user = current_user(request)
+    return Template(template_name=name, context={"user": user, "tz": ZoneInfo(user.time_zone), **context})

@@ -1,0 +1,95 @@
+"""What the web app does on a user's behalf, on top of the `db` queries and the task state machine."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+import msgspec
+
+from db import campaigns, chats, tasks
+from db.errors import TransitionRefused
+from db.models import Campaign, Executor, Task, TaskStatus
+from db.tasks import TaskDraft
+from engine.task_states import move_task
+
+S = TaskStatus
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+async def cancel_task(conn: Executor, user_id: int, task_id: UUID) -> Task:
+    return await move_task(conn, user_id, task_id, to=S.CANCELLED, message="Cancelled by the user", actor="user")
+
+
+async def call_now(conn: Executor, user_id: int, task_id: UUID) -> Task:
+    """Make the task due at once: drafts and waiting tasks become scheduled with next_attempt_at = now."""
+    task = await tasks.get_task(conn, user_id, task_id)
+    status = S(task.status)  # rows carry the plain string
+    changes = {"next_attempt_at": now()}
+    if status in (S.DRAFT, S.RETRY_SCHEDULED, S.PENDING_USER_INFO):
+        return await move_task(
+            conn, user_id, task_id, to=S.SCHEDULED, expected=status, message="Call now requested", actor="user",
+            kind="call_now", changes=changes,
+        )
+    if status is S.SCHEDULED:  # already waiting: only the time moves (same guarded statement)
+        return await tasks.transition_task(
+            conn, user_id, task_id, expected=[S.SCHEDULED.value], new_status=S.SCHEDULED.value,
+            message="Call now requested", kind="call_now", actor="user", changes=changes,
+        )
+    raise TransitionRefused(task_id, status.value, "called now")
+
+
+async def create_campaign_with_tasks(
+    conn: Executor, user_id: int, *, title: str, request: str, drafts: list[tuple[TaskDraft, datetime | None]]
+) -> Campaign:
+    """The campaign and every task, or nothing (the caller passes a pool; one transaction here)."""
+    async with _transaction(conn) as tx:
+        campaign = await campaigns.create_campaign(tx, user_id, title=title, request=request)
+        for draft, schedule_at in drafts:
+            await tasks.create_task(tx, user_id, draft, campaign_id=campaign.id, schedule_at=schedule_at, actor="user")
+    return campaign
+
+
+@asynccontextmanager
+async def _transaction(conn: Executor) -> AsyncIterator[asyncpg.Connection]:
+    """A transaction on a connection taken from the pool (or on the connection given)."""
+    if isinstance(conn, asyncpg.Pool):
+        async with conn.acquire() as connection, connection.transaction():
+            yield connection
+    else:
+        async with conn.transaction():
+            yield conn
+
+
+async def save_exchange(conn: Executor, user_id: int, conversation_id: UUID | None, text: str, reply: Any) -> UUID:
+    """The person's message, the assistant's reply and the plan it proposes: all or nothing.
+
+    Without a conversation id a new conversation is started (in the same transaction).
+    """
+    async with _transaction(conn) as tx:
+        if conversation_id is None:
+            conversation_id = (await chats.create_conversation(tx, user_id)).id
+        await chats.add_message(tx, user_id, conversation_id, role="user", content=text)
+        await chats.add_message(tx, user_id, conversation_id, role="assistant", content=reply.message[:8000] or "…")
+        await chats.set_plan(tx, user_id, conversation_id, msgspec.to_builtins(reply.plan) if reply.plan else None)
+    return conversation_id
+
+
+async def confirm_plan(
+    conn: Executor, user_id: int, conversation_id: UUID, plan: Any, drafts: list[tuple[TaskDraft, datetime | None]]
+) -> Campaign:
+    """The reviewed plan becomes a campaign with its tasks, and the conversation is closed: all or nothing."""
+    async with _transaction(conn) as tx:
+        messages = await chats.list_messages(tx, user_id, conversation_id)
+        request = "\n".join(m.content for m in messages if m.role == "user")[:10000]
+        campaign = await create_campaign_with_tasks(tx, user_id, title=plan.title[:200], request=request, drafts=drafts)
+        await chats.set_plan(tx, user_id, conversation_id, msgspec.to_builtins(plan))
+        await chats.mark_confirmed(tx, user_id, conversation_id, campaign.id)
+    return campaign
