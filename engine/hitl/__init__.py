@@ -1,0 +1,40 @@
+"""Human in the loop: the agent asks the task's owner while the callee waits.
+
+- `HitlListener`: the node's one LISTEN connection (a component: start/close).
+- `PostgresUserInfoBroker`: the agent's `UserInfoBroker`, one per call, bound to the owner.
+- `answer_question`: what the web app calls when the owner answers; returns an `AnswerResult`.
+- `park_for_user_info`: what the analyzer calls when a call ended with a question open.
+- `with_carried_answers`: puts stored answers into the next call's `AgentTask`.
+- `QuestionPolicy`: default timeout and its bounds (see `engine.hitl.policy` for why 45 s).
+"""
+
+from engine.hitl.answers import (
+    AnswerOutcome,
+    AnswerResult,
+    NextOpening,
+    RefusalReason,
+    answer_question,
+    call_now,
+    park_for_user_info,
+)
+from engine.hitl.broker import PostgresUserInfoBroker
+from engine.hitl.carried import carried_answers, with_carried_answers
+from engine.hitl.listener import HitlListener, Watch
+from engine.hitl.policy import QuestionPolicy, QuestionRefused
+
+__all__ = [
+    "AnswerOutcome",
+    "AnswerResult",
+    "HitlListener",
+    "NextOpening",
+    "PostgresUserInfoBroker",
+    "QuestionPolicy",
+    "QuestionRefused",
+    "RefusalReason",
+    "Watch",
+    "answer_question",
+    "call_now",
+    "carried_answers",
+    "park_for_user_info",
+    "with_carried_answers",
+]
