@@ -139,7 +139,7 @@ async def _answer_live(
         outcome=AnswerOutcome.DELIVERED,
         message="Your answer was sent to the call in progress.",
         request=answered,
-        task_status=task.status,
+        task_status=TaskStatus(task.status),
     )
 
 
@@ -155,9 +155,9 @@ async def _answer_for_next_call(
     if task.status in TERMINAL:
         return _refused(
             RefusalReason.TASK_FINISHED,
-            f"The task is already {task.status.value.replace('_', ' ')}; there will be no next call.",
+            f"The task is already {TaskStatus(task.status).value.replace('_', ' ')}; there will be no next call.",
             request=request,
-            task_status=task.status,
+            task_status=TaskStatus(task.status),
         )
     try:
         async with conn.transaction():
@@ -165,24 +165,24 @@ async def _answer_for_next_call(
             task = await hitl_queries.append_user_answer(
                 conn, user_id, request.task_id, answer_entry(answered, text, now, after_call=True)
             )
-            if task.status is TaskStatus.PENDING_USER_INFO:
+            if task.status == TaskStatus.PENDING_USER_INFO:
                 task = await _schedule(conn, user_id, task, now, next_opening, answered)
     except InvalidInput:
         current = await hitl_queries.get_request(conn, user_id, request.id)
         return _closed_refusal(current) or _refused(RefusalReason.INVALID, "This question can no longer be answered.")
-    if task.status is TaskStatus.SCHEDULED:
+    if task.status == TaskStatus.SCHEDULED:
         return AnswerResult(
             outcome=AnswerOutcome.CALLBACK_SCHEDULED,
             message="Thanks. The assistant will call back with your answer.",
             request=answered,
-            task_status=task.status,
+            task_status=TaskStatus(task.status),
             next_attempt_at=task.next_attempt_at,
         )
     return AnswerResult(
         outcome=AnswerOutcome.STORED_FOR_NEXT_CALL,
         message="Thanks. The next call for this task will use your answer.",
         request=answered,
-        task_status=task.status,
+        task_status=TaskStatus(task.status),
         next_attempt_at=task.next_attempt_at,
     )
 
