@@ -1,6 +1,7 @@
 """Human in the loop: the agent asks the task's owner while the callee waits.
 
-- `HitlListener`: the node's one LISTEN connection (a component: start/close).
+- `HitlService`: the node's component (start/close); owns the `HitlListener` (one LISTEN
+  connection per node) and makes a `PostgresUserInfoBroker` per call with `broker(user_id)`.
 - `PostgresUserInfoBroker`: the agent's `UserInfoBroker`, one per call, bound to the owner.
 - `answer_question`: what the web app calls when the owner answers; returns an `AnswerResult`.
 - `park_for_user_info`: what the analyzer calls when a call ended with a question open.
@@ -21,11 +22,13 @@ from engine.hitl.broker import PostgresUserInfoBroker
 from engine.hitl.carried import carried_answers, with_carried_answers
 from engine.hitl.listener import HitlListener, Watch
 from engine.hitl.policy import QuestionPolicy, QuestionRefused
+from engine.hitl.service import HitlService
 
 __all__ = [
     "AnswerOutcome",
     "AnswerResult",
     "HitlListener",
+    "HitlService",
     "NextOpening",
     "PostgresUserInfoBroker",
     "QuestionPolicy",

@@ -8,9 +8,9 @@ from datetime import timedelta
 import pytest
 
 from db import hitl
+from db.pool import connect, create_pool
 from engine.agent.ports import UserQuestion
 from engine.hitl import AnswerOutcome, HitlListener, PostgresUserInfoBroker, QuestionPolicy, answer_question
-from db.pool import connect
 from tests.agent.fakes import ManualClock
 from tests.hitl.helpers import engine_node, notification_tap, task_on_a_call
 
@@ -173,3 +173,31 @@ async def test_listener_close_cancels_its_task(database_url):
     assert len(tasks) == 1
     await listener.close()
     assert tasks[0].done() and not listener.connected
+
+
+async def test_the_node_component_starts_listens_and_closes(pool, database_url, make_user):
+    from db.database import Database
+    from engine.hitl import HitlService
+    from engine.node import Node
+    from engine.settings import load_settings
+
+    user = await make_user()
+    live = await task_on_a_call(pool, user.id)
+    settings = load_settings(hitl_timeout_s=30, hitl_timeout_min_s=20, hitl_timeout_max_s=60)
+    node_pool = await create_pool(database_url, size=2)
+    hitl_service = HitlService.from_settings(settings, node_pool, database_url)
+    node = Node(settings=settings, database=Database(database_url, node_pool, embedded=False), components=[hitl_service])
+    await node.start()
+    try:
+        assert hitl_service.listener.connected
+        clock = ManualClock()
+        async with notification_tap(database_url) as tap:
+            asking = asyncio.create_task(hitl_service.broker(user.id, clock=clock).ask(_question(live), 5), name="ask")
+            request_id = await tap.question_asked(live.task.id)
+            assert (await hitl.get_request(pool, user.id, request_id)).deadline == clock.now() + timedelta(seconds=20)
+            await answer_question(pool, user.id, request_id, "Tuesday")
+            assert await asyncio.wait_for(asking, 5) == "Tuesday"
+    finally:
+        await node.stop()
+    assert not hitl_service.listener.connected
+    assert not [t for t in asyncio.all_tasks() if t.get_name() == "hitl-listener"]
