@@ -126,7 +126,9 @@ class Settings(BaseSettings):
     def _check_hitl_bounds(cls, value: int, info: ValidationInfo) -> int:
         low, default = info.data.get("hitl_timeout_min_s"), info.data.get("hitl_timeout_s")
         if low is not None and default is not None and not low <= default <= value:
-            raise ValueError(f"needs HITL_TIMEOUT_MIN_S <= HITL_TIMEOUT_S <= HITL_TIMEOUT_MAX_S ({low}, {default}, {value})")
+            raise ValueError(
+                f"needs HITL_TIMEOUT_MIN_S <= HITL_TIMEOUT_S <= HITL_TIMEOUT_MAX_S ({low}, {default}, {value})"
+            )
         return value
 
     @field_validator("ari_url")

@@ -78,7 +78,8 @@ class AnswerResult(msgspec.Struct, kw_only=True):
 
 
 def _refused(reason: RefusalReason, message: str, **fields: object) -> AnswerResult:
-    return AnswerResult(outcome=AnswerOutcome.REFUSED, reason=reason, message=message, **fields)  # type: ignore[arg-type]
+    result = AnswerResult(outcome=AnswerOutcome.REFUSED, reason=reason, message=message)
+    return msgspec.structs.replace(result, **fields)
 
 
 async def answer_question(

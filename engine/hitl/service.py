@@ -39,7 +39,9 @@ class HitlService:
     async def close(self) -> None:
         await self.listener.close()
 
-    def broker(self, user_id: int, *, clock: Clock | None = None, recipient_message: str = "") -> PostgresUserInfoBroker:
+    def broker(
+        self, user_id: int, *, clock: Clock | None = None, recipient_message: str = ""
+    ) -> PostgresUserInfoBroker:
         """The `UserInfoBroker` of one call on a task owned by `user_id`."""
         return PostgresUserInfoBroker(
             self.pool, self.listener, user_id=user_id, policy=self.policy, clock=clock,

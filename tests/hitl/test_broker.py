@@ -186,7 +186,8 @@ async def test_the_node_component_starts_listens_and_closes(pool, database_url, 
     settings = load_settings(hitl_timeout_s=30, hitl_timeout_min_s=20, hitl_timeout_max_s=60)
     node_pool = await create_pool(database_url, size=2)
     hitl_service = HitlService.from_settings(settings, node_pool, database_url)
-    node = Node(settings=settings, database=Database(database_url, node_pool, embedded=False), components=[hitl_service])
+    database = Database(database_url, node_pool, embedded=False)
+    node = Node(settings=settings, database=database, components=[hitl_service])
     await node.start()
     try:
         assert hitl_service.listener.connected
