@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from db.errors import InvalidInput, NotFound
-from db.models import Executor, HitlRequest, columns
+from db.models import Executor, HitlRequest, Task, columns
 from db.notify import publish
 from db.validation import check_length
 
 _HITL = columns(HitlRequest)
+_TASK = columns(Task)
 
 
 async def create_request(
@@ -22,12 +24,14 @@ async def create_request(
     deadline: datetime,
     call_id: UUID | None = None,
     recipient_message: str = "",
+    request_id: UUID | None = None,
 ) -> HitlRequest:
+    """`request_id` lets the asker know the id before the INSERT (to clean up if it is cancelled)."""
     check_length("question", question, 2000, required=True)
     check_length("recipient_message", recipient_message, 2000)
     record = await conn.fetchrow(
-        f"""INSERT INTO hitl_requests (user_id, task_id, call_id, question, recipient_message, deadline)
-            SELECT $1, id, $3, $4, $5, $6 FROM tasks WHERE id = $2 AND user_id = $1
+        f"""INSERT INTO hitl_requests (id, user_id, task_id, call_id, question, recipient_message, deadline)
+            SELECT coalesce($7, gen_random_uuid()), $1, id, $3, $4, $5, $6 FROM tasks WHERE id = $2 AND user_id = $1
             RETURNING {_HITL}""",
         user_id,
         task_id,
@@ -35,6 +39,7 @@ async def create_request(
         question,
         recipient_message,
         deadline,
+        request_id,
     )
     if record is None:
         raise NotFound("task", task_id)
@@ -115,3 +120,47 @@ async def expire_overdue_requests(conn: Executor, now: datetime) -> list[HitlReq
     for request in expired:
         await publish(conn, "hitl", request.user_id, request_id=request.id, task_id=request.task_id, status="expired")
     return expired
+
+
+async def answer_request_after_call(conn: Executor, user_id: int, request_id: UUID, answer: str) -> HitlRequest:
+    """Record an answer that no live call will hear (the call ended, or the question expired).
+
+    Accepts an open or expired request; refuses one already answered or cancelled.
+    The caller carries the answer to the task's next attempt.
+    """
+    check_length("answer", answer, 4000, required=True)
+    record = await conn.fetchrow(
+        f"""WITH current AS (SELECT id, status FROM hitl_requests WHERE id = $1 AND user_id = $2 FOR UPDATE),
+                answered AS (
+                    UPDATE hitl_requests h SET status = 'answered', answer = $3, answered_at = now()
+                    FROM current c WHERE h.id = c.id AND c.status IN ('open', 'expired')
+                    RETURNING {columns(HitlRequest, "h")})
+            SELECT c.status AS current_status, a.* FROM current c LEFT JOIN answered a ON true""",
+        request_id,
+        user_id,
+        answer.strip(),
+    )
+    if record is None:
+        raise NotFound("question", request_id)
+    if record["id"] is None:
+        raise InvalidInput("answer", f"this question is {record['current_status']} and can no longer be answered")
+    await publish(
+        conn, "hitl", user_id, request_id=request_id, task_id=record["task_id"], status="answered", after_call=True
+    )
+    return HitlRequest(**{name: record[name] for name in HitlRequest.__struct_fields__})
+
+
+async def append_user_answer(conn: Executor, user_id: int, task_id: UUID, entry: dict[str, Any]) -> Task:
+    """Append one answer to the task's carried context (`context["user_answers"]`), atomically."""
+    record = await conn.fetchrow(
+        f"""UPDATE tasks SET context = jsonb_set(context, '{{user_answers}}',
+                   COALESCE(context -> 'user_answers', '[]'::jsonb) || jsonb_build_array($3::jsonb)),
+                   updated_at = now()
+            WHERE id = $1 AND user_id = $2 RETURNING {_TASK}""",
+        task_id,
+        user_id,
+        entry,
+    )
+    if record is None:
+        raise NotFound("task", task_id)
+    return Task.from_record(record)

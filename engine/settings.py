@@ -12,7 +12,7 @@ from enum import StrEnum
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -107,7 +107,9 @@ class Settings(BaseSettings):
     test_destination: str = Field(default="", max_length=40)
 
     # --- human in the loop -------------------------------------------------
-    hitl_timeout_s: int = Field(default=45, ge=5, le=600)
+    hitl_timeout_s: int = Field(default=45, ge=5, le=600, description="default wait for the owner's answer")
+    hitl_timeout_min_s: int = Field(default=15, ge=5, le=600, description="shortest wait the agent may ask for")
+    hitl_timeout_max_s: int = Field(default=180, ge=5, le=900, description="longest a callee is kept waiting")
 
     @field_validator("database_url")
     @classmethod
@@ -117,6 +119,16 @@ class Settings(BaseSettings):
         parts = urlsplit(value)
         if parts.scheme not in ("postgres", "postgresql"):
             raise ValueError("must start with postgresql:// (for example postgresql://user@host/db)")
+        return value
+
+    @field_validator("hitl_timeout_max_s")
+    @classmethod
+    def _check_hitl_bounds(cls, value: int, info: ValidationInfo) -> int:
+        low, default = info.data.get("hitl_timeout_min_s"), info.data.get("hitl_timeout_s")
+        if low is not None and default is not None and not low <= default <= value:
+            raise ValueError(
+                f"needs HITL_TIMEOUT_MIN_S <= HITL_TIMEOUT_S <= HITL_TIMEOUT_MAX_S ({low}, {default}, {value})"
+            )
         return value
 
     @field_validator("ari_url")

@@ -92,6 +92,8 @@ async def test_writes_cannot_touch_another_users_rows(pool, world):
         lambda: events.add_ari_events(pool, bob.id, call.id, [(NOW, "X", None, {})]),
         lambda: hitl.create_request(pool, bob.id, task.id, question="x", deadline=NOW),
         lambda: hitl.answer_request(pool, bob.id, question.id, "yes"),
+        lambda: hitl.answer_request_after_call(pool, bob.id, question.id, "yes"),
+        lambda: hitl.append_user_answer(pool, bob.id, task.id, {"question": "x", "answer": "y"}),
         lambda: dnd.remove_number(pool, bob.id, "+14155550199"),
     ):
         with pytest.raises(NotFound):
@@ -111,6 +113,7 @@ async def test_writes_cannot_touch_another_users_rows(pool, world):
         "finish_campaign", "update_task", "transition_task", "merge_task_context", "create_task", "create_call",
         "mark_answered", "finish_call", "set_call_metrics", "set_call_verdict", "add_turn", "add_task_event",
         "add_call_event", "add_ari_events", "create_request", "answer_request", "remove_number", "close_request",
+        "answer_request_after_call", "append_user_answer",
     )
 
 

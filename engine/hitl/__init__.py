@@ -1,0 +1,43 @@
+"""Human in the loop: the agent asks the task's owner while the callee waits.
+
+- `HitlService`: the node's component (start/close); owns the `HitlListener` (one LISTEN
+  connection per node) and makes a `PostgresUserInfoBroker` per call with `broker(user_id)`.
+- `PostgresUserInfoBroker`: the agent's `UserInfoBroker`, one per call, bound to the owner.
+- `answer_question`: what the web app calls when the owner answers; returns an `AnswerResult`.
+- `park_for_user_info`: what the analyzer calls when a call ended with a question open.
+- `with_carried_answers`: puts stored answers into the next call's `AgentTask`.
+- `QuestionPolicy`: default timeout and its bounds (see `engine.hitl.policy` for why 45 s).
+"""
+
+from engine.hitl.answers import (
+    AnswerOutcome,
+    AnswerResult,
+    NextOpening,
+    RefusalReason,
+    answer_question,
+    call_now,
+    park_for_user_info,
+)
+from engine.hitl.broker import PostgresUserInfoBroker
+from engine.hitl.carried import carried_answers, with_carried_answers
+from engine.hitl.listener import HitlListener, Watch
+from engine.hitl.policy import QuestionPolicy, QuestionRefused
+from engine.hitl.service import HitlService
+
+__all__ = [
+    "AnswerOutcome",
+    "AnswerResult",
+    "HitlListener",
+    "HitlService",
+    "NextOpening",
+    "PostgresUserInfoBroker",
+    "QuestionPolicy",
+    "QuestionRefused",
+    "RefusalReason",
+    "Watch",
+    "answer_question",
+    "call_now",
+    "carried_answers",
+    "park_for_user_info",
+    "with_carried_answers",
+]
