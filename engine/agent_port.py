@@ -1,7 +1,7 @@
 """What one call attempt needs from the voice agent, and what the agent reports back.
 
-The attempt calls `AgentRunner.prepare(task, call)` as soon as the phone rings
-(open the model session, render the greeting), then `AgentSession.run(call)`
+The attempt calls `AgentRunner.prepare(task, call_row, call)` as soon as the
+phone rings (open the model session, render the greeting), then `AgentSession.run(call)`
 once the callee answered, and `AgentSession.aclose()` on every path. `run`
 returns when the conversation is over (agent or callee hung up, media closed);
 the attempt hangs up whatever is left.
@@ -80,5 +80,5 @@ class AgentSession(Protocol):
 
 
 class AgentRunner(Protocol):
-    async def prepare(self, task: Task, call: Call) -> AgentSession:
+    async def prepare(self, task: Task, call_row: Call, call: OutboundCall) -> AgentSession:
         """Get ready while the phone rings (open the model session, prepare the greeting)."""

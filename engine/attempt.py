@@ -97,7 +97,7 @@ class CallAttempt:
             raise
 
     async def _converse_and_conclude(self, task: Task, user: User, call_row: Call, call: OutboundCall) -> AttemptResult:
-        preparing = asyncio.create_task(self.agent.prepare(task, call_row), name=f"agent-prepare-{call_row.id}")
+        preparing = asyncio.create_task(self.agent.prepare(task, call_row, call), name=f"agent-prepare-{call_row.id}")
         report: AgentReport | None = None
         current = S.DIALING
         try:

@@ -12,12 +12,12 @@ from engine.agent.records import CallMetrics, TranscriptTurn
 
 
 def metrics_as_json(metrics: CallMetrics) -> dict[str, Any]:
-    report = dataclasses.asdict(metrics)
-    latencies = metrics.turn_latencies_ms
+    """The call's metrics as stored on `calls.metrics` (the keys the call page shows)."""
+    report = {key: value for key, value in dataclasses.asdict(metrics).items() if value is not None}
+    latencies = sorted(metrics.turn_latencies_ms)
     if latencies:
-        ordered = sorted(latencies)
-        report["turn_latency_p50_ms"] = ordered[len(ordered) // 2]
-        report["turn_latency_max_ms"] = ordered[-1]
+        report["turn_latency_ms"] = round(latencies[len(latencies) // 2])
+        report["turn_latency_p95_ms"] = round(latencies[min(len(latencies) - 1, int(len(latencies) * 0.95))])
     return report
 
 

@@ -47,9 +47,7 @@ class Node:
         return self.settings.effective_node_id
 
     async def start(self) -> None:
-        for part in [self.telephony, *self.components]:
-            if part is None:
-                continue
+        for part in self.components:
             await part.start()
             self._started.append(part)
         log.info("node %s started", self.node_id)

@@ -1,33 +1,35 @@
-"""Build a node from settings: the real adapters, or the simulators when none is configured."""
+"""Build a node from settings: the real adapters, or the simulators when none is configured.
+
+Start order matters and is the order of `node.components`: the call log
+(telephony reports into it), the telephony, the HITL listener, then the
+lifecycle that dials through them. The node stops them in reverse.
+"""
 
 from __future__ import annotations
 
 import logging
 
 from db.database import open_database
-from engine.components import ComponentMissing, load_component
+from engine.call_log import DatabaseCallLog
+from engine.components import load_component
+from engine.hitl import HitlService
 from engine.node import Node
 from engine.scheduler import build_lifecycle
 from engine.settings import Settings
 from engine.voice.factory import start_voice_model
+from engine.voice_agent import VoiceAgentRunner
 
 log = logging.getLogger(__name__)
 
 
 async def build_node(settings: Settings) -> Node:
     database = await open_database(settings.database_url, settings.data_dir, pool_size=settings.db_pool_size)
-    node = Node(settings=settings, database=database, voice=await start_voice_model(settings))
-    try:
-        build_telephony = load_component("telephony")
-    except ComponentMissing as exc:
-        log.warning("%s; calls cannot be placed", exc)
-    else:
-        node.telephony = build_telephony(settings)
-    try:
-        agent = load_component("agent")(settings)
-    except ComponentMissing as exc:
-        agent = None
-        log.warning("%s; tasks are not dialled", exc)
+    voice = await start_voice_model(settings)
+    node = Node(settings=settings, database=database, voice=voice)
+    call_log = DatabaseCallLog(database.pool)
+    node.telephony = await load_component("telephony")(settings, call_log)
+    hitl = HitlService.from_settings(settings, database.pool, database.url)
+    agent = VoiceAgentRunner(database.pool, voice.model, settings, hitl)
     node.lifecycle = build_lifecycle(settings, database.pool, database.url, node.telephony, agent)
-    node.components.append(node.lifecycle)
+    node.components.extend([call_log, node.telephony, hitl, node.lifecycle])
     return node

@@ -69,5 +69,5 @@ Objective: {task.objective}
 - Press phone keys only with send_dtmf, and only to reach the right person or department.
 - If the callee asks to be called back at another time, call schedule_callback with that time.
 - If a voicemail greeting or a beep answers instead of a person, call answering_machine_detected; {machine}.
-- Before you end the call, call record_outcome. Then say a short goodbye and call end_call. If the callee asks not to be called again, apologise, record it in record_outcome and end the call.
+- Before you end the call, call record_outcome. Then say a short goodbye and call end_call. If the callee asks not to be called again, apologise, record it in record_outcome (do_not_call) and end the call. If this number does not reach the intended callee, record wrong_number.
 """

@@ -23,6 +23,8 @@ class Outcome:
     achieved: bool
     summary: str
     facts_learned: tuple[str, ...] = ()
+    do_not_call: bool = False  # the callee asked not to be called again
+    wrong_number: bool = False  # the callee is not who the task meant to reach
 
 
 @dataclass(frozen=True, slots=True)

@@ -90,6 +90,8 @@ class RecordOutcomeArgs(_Args):
     facts_learned: Annotated[
         list[Annotated[str, Field(max_length=200)]], Field(max_length=10, description="New facts, one per entry.")
     ] = []
+    do_not_call: Annotated[bool, Field(description="The callee asked not to be called again.")] = False
+    wrong_number: Annotated[bool, Field(description="This number does not reach the intended callee.")] = False
 
 
 class AnsweringMachineArgs(_Args):
@@ -138,7 +140,9 @@ async def schedule_callback(ctx: ToolContext, args: ScheduleCallbackArgs) -> Too
 
 async def record_outcome(ctx: ToolContext, args: RecordOutcomeArgs) -> ToolResult:
     """Record whether the objective was achieved, before ending the call."""
-    ctx.records.outcome = Outcome(args.achieved, args.summary, tuple(args.facts_learned))
+    ctx.records.outcome = Outcome(
+        args.achieved, args.summary, tuple(args.facts_learned), args.do_not_call, args.wrong_number
+    )
     return ToolResult({"recorded": True}, respond=False)
 
 

@@ -13,7 +13,14 @@ from datetime import UTC, datetime
 
 from db.models import Call, Task
 from engine.agent_port import AgentReport
-from engine.telephony import CallOutcome, ComponentStatus, DialRequest, TelephonyResult, TelephonyUnavailable
+from engine.telephony import (
+    CallOutcome,
+    ComponentStatus,
+    DialRequest,
+    OutboundCall,
+    TelephonyResult,
+    TelephonyUnavailable,
+)
 
 
 class FakeCall:
@@ -133,7 +140,7 @@ class ScriptedAgent:
     closed: int = 0
     prepared_event: asyncio.Event = field(default_factory=asyncio.Event)
 
-    async def prepare(self, task: Task, call: Call) -> ScriptedSession:
+    async def prepare(self, task: Task, call: Call, outbound: OutboundCall | None = None) -> ScriptedSession:
         self.prepared.append((task, call))
         self.prepared_event.set()
         return ScriptedSession(self.script(task), self)

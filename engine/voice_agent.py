@@ -1,0 +1,129 @@
+"""The lifecycle's `AgentRunner` over the live voice agent (`engine.agent`).
+
+`prepare()` runs as soon as the phone rings: it builds the agent's task from
+the stored one and starts the call session, which opens the voice-model
+session at once and waits for the answer, so the greeting is ready when the
+callee picks up. `run()` returns the session's result as the report the
+post-call analyzer reads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import asyncpg
+
+from db import users
+from db.models import Call, Task, User
+from engine import metrics
+from engine.agent import AgentCallResult, AgentCallSession, AgentSessionOptions, AgentTask, MachinePolicy
+from engine.agent_port import AgentReport, CallbackRequest, PendingQuestion, RecordedOutcome, Turn
+from engine.call_record import DatabaseCallRecorder, metrics_as_json
+from engine.hitl import HitlService, with_carried_answers
+from engine.settings import Settings
+from engine.telephony import AudioFormat, OutboundCall
+from engine.voice.model import VoiceModel
+
+
+def _lines(text: str) -> tuple[str, ...]:
+    return tuple(line.strip(" -•\t") for line in text.splitlines() if line.strip(" -•\t"))
+
+
+def _describe_constraints(constraints: dict[str, Any]) -> tuple[str, ...]:
+    described = []
+    window = constraints.get("window")
+    if isinstance(window, dict) and window.get("start") and window.get("end"):
+        described.append(f"Only agree to times between {window['start']} and {window['end']}.")
+    if constraints.get("days"):
+        described.append(f"Only agree to these days: {', '.join(map(str, constraints['days']))}.")
+    for note in constraints.get("notes", []) if isinstance(constraints.get("notes"), list) else []:
+        described.append(str(note))
+    return tuple(described)
+
+
+def agent_task_for(task: Task, user: User) -> AgentTask:
+    """What the agent needs to know about a stored task, on behalf of its owner."""
+    constraints = task.constraints or {}
+    policy = constraints.get("answering_machine", MachinePolicy.HANG_UP.value)
+    carried = []
+    if task.context.get("strategy_instructions"):
+        carried.append(str(task.context["strategy_instructions"]))
+    agent_task = AgentTask(
+        task_id=str(task.id),
+        user_name=user.display_name or user.email.split("@")[0],
+        callee_name=task.callee_name or "the person who answers",
+        phone=task.phone_number,
+        objective=task.objective,
+        facts=_lines(task.facts),
+        constraints=_describe_constraints(constraints),
+        success_criteria=_lines(task.success_criteria),
+        carried_context=tuple(carried),
+        machine_policy=MachinePolicy(policy) if policy in set(MachinePolicy) else MachinePolicy.HANG_UP,
+        machine_message=str(constraints.get("machine_message", ""))[:500],
+    )
+    return with_carried_answers(agent_task, task.context)
+
+
+def report_from(result: AgentCallResult) -> AgentReport:
+    tools = result.tools
+    outcome = tools.outcome
+    return AgentReport(
+        transcript=tuple(Turn(t.speaker, t.text, t.started_at, t.ended_at, t.truncated) for t in result.transcript),
+        transcript_stored=True,  # the session's recorder wrote every turn as it ended
+        outcome=RecordedOutcome(outcome.achieved, outcome.summary, {"facts_learned": list(outcome.facts_learned)})
+        if outcome
+        else None,
+        callback=CallbackRequest(tools.callback.at, tools.callback.note) if tools.callback else None,
+        pending_question=PendingQuestion(tools.pending_question) if tools.pending_question else None,
+        answering_machine=tools.answering_machine,
+        do_not_call=bool(outcome and outcome.do_not_call),
+        wrong_number=bool(outcome and outcome.wrong_number),
+        agent_failure=result.agent_failure,
+        failure_detail=result.failure_reason,
+        metrics=metrics_as_json(result.metrics),
+    )
+
+
+def observe(result: AgentCallResult) -> None:
+    if result.metrics.time_to_first_audio_ms is not None:
+        metrics.TIME_TO_FIRST_AGENT_AUDIO.observe(result.metrics.time_to_first_audio_ms / 1000)
+    for latency in result.metrics.turn_latencies_ms:
+        metrics.TURN_LATENCY.observe(latency / 1000)
+
+
+class VoiceAgentSession:
+    def __init__(self, running: asyncio.Task[AgentCallResult]) -> None:
+        self._running = running
+
+    async def run(self, call: OutboundCall) -> AgentReport:
+        result = await self._running
+        observe(result)
+        return report_from(result)
+
+    async def aclose(self) -> None:
+        if not self._running.done():
+            self._running.cancel()
+        await asyncio.gather(self._running, return_exceptions=True)
+
+
+class VoiceAgentRunner:
+    def __init__(self, pool: asyncpg.Pool, model: VoiceModel, settings: Settings, hitl: HitlService) -> None:
+        self._pool = pool
+        self._model = model
+        self._hitl = hitl
+        self._format = AudioFormat(settings.media_format.value)
+        self._options = AgentSessionOptions.from_settings(settings)
+
+    async def prepare(self, task: Task, call_row: Call, call: OutboundCall) -> VoiceAgentSession:
+        user = await users.get_user(self._pool, task.user_id)
+        session = AgentCallSession(
+            call,
+            agent_task_for(task, user),
+            self._model,
+            media_format=self._format,
+            recorder=DatabaseCallRecorder(self._pool, task.user_id),
+            broker=self._hitl.broker(task.user_id),
+            options=self._options,
+        )
+        return VoiceAgentSession(asyncio.create_task(session.run(), name=f"agent-call-{call_row.id}"))
