@@ -7,21 +7,21 @@ in `TEST_NUMBERS`; any other number reaches `SimulatorConfig.default_persona`.
 
 | persona | number | what happens |
 |---|---|---|
-| echo | +15550100000 | answers, says a short prompt, then echoes what it hears |
-| talker | +15550100001 | answers, greets, replies after each thing the agent says |
-| busy | +15550100002 | busy: Dial BUSY, cause 17 (SIP 486) |
-| congestion | +15550100003 | congestion: Dial CONGESTION, cause 34 (SIP 503) |
-| noanswer | +15550100004 | rings until the originate timeout: cause 19, no final Dial NOANSWER |
-| unallocated | +15550100005 | number does not exist: cause 1 (SIP 404), Dial NOANSWER |
-| rejected | +15550100006 | declines: cause 21 (SIP 603), Dial NOANSWER |
-| unavailable | +15550100007 | unreachable: cause 20, Dial CHANUNAVAIL |
-| answer-play-hangup | +15550100008 | answers, says a sentence, hangs up (cause 16) |
-| ivr | +15550100009 | reads a menu, answers each digit it gets; 9 or # ends the call |
-| machine | +15550100010 | answering machine: long greeting, beep, records until silence |
-| silence-then-talk | +15550100011 | waits for the agent to be quiet 1.5 s, says a sentence, hangs up |
-| dtmf | +15550100012 | answers, keys 1 2 3 #, then reads up to 4 digits |
-| dtmf-echo | +15550100013 | says a prompt, keys 1 2 3 #, then echoes |
-| record | +15550100014 | records what the agent says until 2 s of silence, hangs up |
+| echo | +12025550100 | answers, says a short prompt, then echoes what it hears |
+| talker | +12025550101 | answers, greets, replies after each thing the agent says |
+| busy | +12025550102 | busy: Dial BUSY, cause 17 (SIP 486) |
+| congestion | +12025550103 | congestion: Dial CONGESTION, cause 34 (SIP 503) |
+| noanswer | +12025550104 | rings until the originate timeout: cause 19, no final Dial NOANSWER |
+| unallocated | +12025550105 | number does not exist: cause 1 (SIP 404), Dial NOANSWER |
+| rejected | +12025550106 | declines: cause 21 (SIP 603), Dial NOANSWER |
+| unavailable | +12025550107 | unreachable: cause 20, Dial CHANUNAVAIL |
+| answer-play-hangup | +12025550108 | answers, says a sentence, hangs up (cause 16) |
+| ivr | +12025550109 | reads a menu, answers each digit it gets; 9 or # ends the call |
+| machine | +12025550110 | answering machine: long greeting, beep, records until silence |
+| silence-then-talk | +12025550111 | waits for the agent to be quiet 1.5 s, says a sentence, hangs up |
+| dtmf | +12025550112 | answers, keys 1 2 3 #, then reads up to 4 digits |
+| dtmf-echo | +12025550113 | says a prompt, keys 1 2 3 #, then echoes |
+| record | +12025550114 | records what the agent says until 2 s of silence, hangs up |
 """
 
 from __future__ import annotations
@@ -142,7 +142,9 @@ PERSONAS: dict[str, Persona] = {
     )
 }
 
-TEST_NUMBER_PREFIX = "+155501000"
+# 555-0100 to 555-0199 are reserved for fiction in every North American area code,
+# and phonenumbers accepts them as valid, so tasks can be created for them.
+TEST_NUMBER_PREFIX = "+120255501"
 TEST_NUMBERS: dict[str, str] = {
     f"{TEST_NUMBER_PREFIX}{i:02d}": name for i, name in enumerate(PERSONAS)
 }

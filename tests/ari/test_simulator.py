@@ -122,6 +122,6 @@ async def test_pjsip_numbers_reach_the_documented_personas():
     table = [line for line in personas.__doc__.splitlines() if line.startswith("| ") and "+1555" in line]
     documented = {cells[2].strip(): cells[1].strip() for cells in (line.split("|") for line in table)}
     assert documented == personas.TEST_NUMBERS
-    assert personas.persona_for_endpoint("PJSIP/+15550100002@trunk", personas.TEST_NUMBERS, "talker")[2].name == "busy"
+    assert personas.persona_for_endpoint("PJSIP/+12025550102@trunk", personas.TEST_NUMBERS, "talker")[2].name == "busy"
     assert personas.persona_for_endpoint("Local/s@callee-ivr/n", {}, "talker")[2].name == "ivr"
     assert personas.persona_for_endpoint("Bogus/thing", {}, "talker") is None
