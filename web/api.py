@@ -10,10 +10,12 @@ from uuid import UUID
 
 import msgspec
 from litestar import Controller, Request, get, post, put
+from litestar.exceptions import ClientException, NotFoundException
 
 from db import calls, campaigns, events, hitl, tasks, transcripts
 from db.models import AriEvent, Call, CallEvent, Campaign, HitlRequest, Task, TaskEvent, TranscriptTurn
 from db.tasks import TaskDraft
+from engine.hitl import AnswerResult, RefusalReason, answer_question
 from web import services
 from web.auth import api_caller, current_user
 from web.forms import CampaignCreate, HitlAnswer, TaskCreate, TaskUpdate
@@ -153,5 +155,13 @@ class EventApi(Controller):
         return await hitl.get_request(_pool(request), _uid(request), request_id)
 
     @post("/hitl/{request_id:uuid}/answer", status_code=200)
-    async def answer(self, request: Request, request_id: UUID, data: HitlAnswer) -> HitlRequest:
-        return await hitl.answer_request(_pool(request), _uid(request), request_id, data.answer)
+    async def answer(self, request: Request, request_id: UUID, data: HitlAnswer) -> AnswerResult:
+        """Answer a question: delivered to the live call, or kept for the next call (`for_next_call`)."""
+        result = await answer_question(_pool(request), _uid(request), request_id, data.answer,
+                                       for_next_call=data.for_next_call)
+        if result.reason is RefusalReason.NOT_FOUND:
+            raise NotFoundException("No such question.")
+        if not result.accepted:
+            raise ClientException(result.message, status_code=409,
+                                  extra={"can_answer_for_next_call": result.can_answer_for_next_call})
+        return result

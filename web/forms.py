@@ -36,6 +36,7 @@ class TaskForm(msgspec.Struct, kw_only=True):
 
 class AnswerForm(msgspec.Struct, kw_only=True):
     answer: str = ""
+    for_next_call: bool = False  # the call could no longer wait: keep the answer for the next one
 
 
 class ChatForm(msgspec.Struct, kw_only=True):
@@ -160,3 +161,4 @@ class CampaignCreate(msgspec.Struct, kw_only=True):
 
 class HitlAnswer(msgspec.Struct, kw_only=True):
     answer: str
+    for_next_call: bool = False

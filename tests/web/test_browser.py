@@ -160,14 +160,25 @@ async def test_answer_a_hitl_question_and_see_the_badge_live(open_page, make_acc
     card = page.locator(f'[data-question-id="{world.question.id}"]')
     await expect(card.locator(".countdown")).to_contain_text("left")
     await shot(page, "inbox")
+    # A question asked outside a recorded call: the asker is still waiting, the answer goes live.
+    live_card = page.locator(f'[data-question-id="{second.id}"]')
+    await live_card.get_by_label("Your answer").fill("Yes, after 2pm")
+    await live_card.get_by_role("button", name="Answer").click()
+    await expect(page.locator(f'[data-question-id="{second.id}"]')).to_have_count(0)
+    await expect(page.locator("ul.answered")).to_contain_text("Yes, after 2pm")
+    await expect(badge).to_have_text("1")
+    assert (await hitl.get_request(pool, user.id, second.id)).answer == "Yes, after 2pm"
+    # The first question's call has ended: the answer is offered for the next call instead.
     await card.get_by_label("Your answer").fill("Yes, Thursday 3pm is fine")
     await card.get_by_role("button", name="Answer").click()
-    await expect(page.locator(f'[data-question-id="{world.question.id}"]')).to_have_count(0)
+    await expect(page.get_by_role("alert")).to_contain_text("answer it for the next call")
+    await page.get_by_role("button", name="Keep it for the next call").click()
     await expect(page.locator("ul.answered")).to_contain_text("Yes, Thursday 3pm is fine")
-    await expect(badge).to_have_text("1")
+    await expect(badge).to_have_text("0")
     answered = await hitl.get_request(pool, user.id, world.question.id)
     assert answered.status == "answered" and answered.answer == "Yes, Thursday 3pm is fine"
-    assert (await hitl.get_request(pool, user.id, second.id)).status == "open"
+    task = await tasks.get_task(pool, user.id, world.task.id)
+    assert [a["answer"] for a in task.context["user_answers"]] == ["Yes, after 2pm", "Yes, Thursday 3pm is fine"]
 
 
 async def test_script_and_html_payloads_are_shown_as_text(open_page, make_account, pool):

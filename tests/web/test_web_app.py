@@ -220,10 +220,18 @@ async def test_api_reads_calls_transcripts_events_and_answers_questions(signed_i
     assert [e["event_type"] for e in stasis] == ["StasisStart"]
     task_events = (await web.client.get(f"/api/tasks/{world.task.id}/events", headers=bearer)).json()
     assert task_events[0]["kind"] == "created"
-    answered = await web.client.post(f"/api/hitl/{world.question.id}/answer", json={"answer": "Yes"}, headers=bearer)
-    assert answered.status_code == 200 and answered.json()["status"] == "answered"
+    # The question's call has ended: the API says so and offers to keep the answer for the next call.
+    late = await web.client.post(f"/api/hitl/{world.question.id}/answer", json={"answer": "Yes"}, headers=bearer)
+    assert late.status_code == 409 and late.json()["extra"] == {"can_answer_for_next_call": True}
+    answered = await web.client.post(
+        f"/api/hitl/{world.question.id}/answer", json={"answer": "Yes", "for_next_call": True}, headers=bearer
+    )
+    assert answered.status_code == 200, answered.text
+    assert answered.json()["outcome"] == "callback_scheduled"  # the task was waiting for this answer
+    assert answered.json()["task_status"] == "scheduled"
+    assert answered.json()["request"]["status"] == "answered"
     again = await web.client.post(f"/api/hitl/{world.question.id}/answer", json={"answer": "No"}, headers=bearer)
-    assert again.status_code == 400 and "can no longer be answered" in again.json()["detail"]
+    assert again.status_code == 409 and "already answered" in again.json()["detail"]
     cancelled = await web.client.post(f"/api/tasks/{world.task.id}/cancel", headers=bearer)
     assert cancelled.status_code == 200 and cancelled.json()["status"] == TaskStatus.CANCELLED
 

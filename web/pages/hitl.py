@@ -11,7 +11,8 @@ from litestar.params import Body
 from litestar.response import Redirect, Template
 
 from db import hitl
-from db.errors import InvalidInput
+from db.errors import NotFound
+from engine.hitl import RefusalReason, answer_question
 from web.auth import current_user, signed_in
 from web.forms import AnswerForm
 from web.rendering import fragment, page
@@ -35,11 +36,11 @@ class HitlPages(Controller):
 
     @get("/inbox")
     async def inbox(self, request: Request) -> Template:
-        return await page(request, "inbox.html", **await _inbox(request), error=None)
+        return await page(request, "inbox.html", **await _inbox(request), error=None, next_call_question=None)
 
     @get("/fragments/inbox")
     async def inbox_fragment(self, request: Request) -> Template:
-        return fragment(request, "_inbox_items.html", **await _inbox(request), error=None)
+        return fragment(request, "_inbox_items.html", **await _inbox(request), error=None, next_call_question=None)
 
     @get("/inbox/count")
     async def open_count(self, request: Request) -> dict[str, int]:
@@ -47,8 +48,12 @@ class HitlPages(Controller):
 
     @post("/inbox/{request_id:uuid}/answer")
     async def answer(self, request: Request, request_id: UUID, data: Annotated[AnswerForm, Form]) -> Template | Redirect:
-        try:
-            await hitl.answer_request(_pool(request), current_user(request).id, request_id, data.answer)
-        except InvalidInput as exc:
-            return await page(request, "inbox.html", 400, **await _inbox(request), error=exc)
+        result = await answer_question(_pool(request), current_user(request).id, request_id, data.answer,
+                                       for_next_call=data.for_next_call)
+        if result.reason is RefusalReason.NOT_FOUND:
+            raise NotFound("question", request_id)
+        if not result.accepted:
+            return await page(request, "inbox.html", 409, **await _inbox(request), error=result.message,
+                              next_call_question=request_id if result.can_answer_for_next_call else None,
+                              pending_answer=data.answer)
         return Redirect("/inbox", status_code=303)
