@@ -20,6 +20,7 @@ import asyncpg
 from db import calls as call_queries
 from db import dnd, transcripts, users
 from db.models import Call, Task, TaskStatus, User
+from engine import metrics
 from engine.agent_port import AgentReport, AgentRunner, AgentSession
 from engine.analysis import AnalysisInput, Analyzer, RuleAnalyzer, Verdict, decide_by_rules
 from engine.clock import Clock, SystemClock
@@ -86,15 +87,22 @@ class CallAttempt:
             ring_timeout_s=self.ring_timeout_s, record=self.record,
             labels={"task_id": str(task.id), "user_id": str(task.user_id)},
         )
+        if task.next_attempt_at is not None:
+            late = (self.clock.now() - task.next_attempt_at).total_seconds()
+            metrics.DISPATCH_DELAY.observe(max(late, 0.0))
         try:
             call = await self.telephony.originate(request)
         except TelephonyUnavailable as exc:
+            metrics.CALLS.labels(outcome="failed").inc()
             return await self._phone_system_down(task, call_row, str(exc))
+        metrics.ACTIVE_CALLS.inc()
         try:
             return await self._converse_and_conclude(task, user, call_row, call)
         except asyncio.CancelledError:
             await asyncio.shield(self._hang_up(call, "engine shutting down"))
             raise
+        finally:
+            metrics.ACTIVE_CALLS.dec()
 
     async def _converse_and_conclude(self, task: Task, user: User, call_row: Call, call: OutboundCall) -> AttemptResult:
         preparing = asyncio.create_task(self.agent.prepare(task, call_row, call), name=f"agent-prepare-{call_row.id}")
@@ -111,6 +119,7 @@ class CallAttempt:
         finally:
             await self._release_agent(preparing)
         result = await self._wait_for_end(call)
+        metrics.CALLS.labels(outcome=result.outcome.value).inc()
         await call_queries.finish_call(
             self.pool, task.user_id, call_row.id, outcome=result.outcome.value,
             ended_at=result.ended_at or self.clock.now(), q850_cause=result.q850_cause, sip_code=result.sip_code,

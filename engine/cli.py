@@ -31,7 +31,12 @@ async def _serve(settings: Settings) -> None:
     first_admin = await accounts.ensure_first_admin(node.database.pool)
     app = create_app(node)
     config = uvicorn.Config(
-        app, host=settings.host, port=settings.port, log_level=settings.log_level.lower(), lifespan="on"
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level.lower(),
+        lifespan="on",
+        timeout_graceful_shutdown=5,  # live-update streams never end by themselves
     )
     server = uvicorn.Server(config)
     await node.start()

@@ -205,3 +205,22 @@ async def test_test_mode_redirects_and_dials_one_at_a_time(db, new_user):
         assert phone.originated[0].destination == "+15005550006"
     finally:
         await dialer.close()
+
+
+def _sample(name: str, **labels: str) -> float:
+    from engine import metrics
+
+    return metrics.REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+async def test_an_attempt_is_counted_in_the_node_metrics(db, new_user):
+    user = await new_user()
+    task = await claimed_task(db, user.id)
+    busy_before = _sample("opendeep_calls_total", outcome="busy")
+    delays_before = _sample("opendeep_dispatch_delay_seconds_count")
+    await attempt_with(db, FakeTelephony(lambda _: CallOutcome.BUSY), ScriptedAgent()).run(task)
+    assert _sample("opendeep_calls_total", outcome="busy") == busy_before + 1
+    assert _sample("opendeep_dispatch_delay_seconds_count") == delays_before + 1
+    # claimed one minute after it was due (FixedClock): the delay observed is that minute
+    assert _sample("opendeep_dispatch_delay_seconds_bucket", le="60.0") >= 1
+    assert _sample("opendeep_active_calls") == 0  # back to zero once the call is over
