@@ -91,6 +91,7 @@ async def test_a_scheduled_task_is_called_talked_through_and_concluded(make_node
     steps = [e.kind for e in await events.list_call_events(running.pool, user.id, call.id)]
     for kind in ("ringing", "answered", "media_connected", "tool_call", "hangup", "ended"):
         assert kind in steps, (kind, steps)
+    assert not {"voice_error", "agent_failure", "goodbye_mark_lost"} & set(steps), steps
     ari = await events.list_ari_events(running.pool, user.id, call_id=call.id)
     seen = {(e.event_type, e.channel_id) for e in ari}
     media = f"{call_id}-media"
