@@ -136,6 +136,9 @@ async def test_create_a_task_and_watch_its_call_live_then_read_the_call(site, si
     await expect(page.locator(".transcript")).to_contain_text(GOODBYE.text)
     await expect(page.locator("tr.ari-event", has_text="StasisStart").first).to_be_visible()
     await expect(page.locator("tr.ari-event", has_text="ChannelDestroyed").first).to_be_visible()
+    metrics = page.locator("section.card", has=page.get_by_role("heading", name="Metrics"))
+    await expect(metrics).to_contain_text("output audio tokens")
+    await expect(metrics).not_to_contain_text("{'")  # no raw Python reprs
     await shot(page, "call")
 
 
