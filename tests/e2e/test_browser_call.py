@@ -36,7 +36,8 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
 CALL_S = 30_000  # ms a whole simulated call may take before the page must show its end
 
 if not Path(CHROMIUM).exists() or shutil.which("chromium") is None:
-    pytest.skip("Chromium is not installed (scripts/test installs it: apt-get install chromium)", allow_module_level=True)
+    pytest.skip("Chromium is not installed (scripts/test installs it: apt-get install chromium)",
+                allow_module_level=True)
 playwright_api = pytest.importorskip("playwright.async_api")
 expect = playwright_api.expect
 

@@ -16,6 +16,7 @@ from tests.e2e.scenes import NeedsTheOwner
 
 QUESTION = "Is Thursday at 3 pm fine for Ada?"
 ANSWER = "Yes, Thursday at 3 pm is fine"
+OBJECTIVE = "Book Ada's cleaning for Thursday afternoon"
 
 
 def notes(running: RunningNode, session: int | None = None) -> list[str]:
@@ -54,7 +55,7 @@ async def test_an_answer_from_another_node_reaches_the_live_call_and_it_conclude
     scene = NeedsTheOwner(QUESTION)
     running.script(scene)
     user = await running.user("Ada")
-    task = await running.schedule(user, TALKER, "Book Ada's cleaning for Thursday afternoon", callee_name="Smile Dental")
+    task = await running.schedule(user, TALKER, OBJECTIVE, callee_name="Smile Dental")
 
     async with second_node(e2e_database_url) as (other_pool, other_hitl):
         question = await question_of(running, task)
@@ -88,7 +89,7 @@ async def test_no_answer_ends_the_call_politely_and_a_later_answer_calls_back_wi
     scene = NeedsTheOwner(QUESTION, timeout_s=10, known_answer=ANSWER)
     running.script(scene)
     user = await running.user("Ada")
-    task = await running.schedule(user, TALKER, "Book Ada's cleaning for Thursday afternoon", callee_name="Smile Dental")
+    task = await running.schedule(user, TALKER, OBJECTIVE, callee_name="Smile Dental")
 
     # Nobody answers: the question expires, the agent says it will call back and hangs up.
     parked = await running.wait_for_task(task, timeout=60)
