@@ -20,6 +20,7 @@ RATE = 8000
 FRAME_SAMPLES = 160  # 20 ms at 8 kHz
 
 WIRE_FRAME_BYTES = {"ulaw": 160, "slin": 320, "slin16": 640}
+SILENT_FRAME = bytes(2 * FRAME_SAMPLES)  # 20 ms of 8 kHz PCM16 silence
 
 
 @cache

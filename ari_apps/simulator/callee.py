@@ -38,12 +38,14 @@ class CalleeSession:
 
     # --- fed by the PBX core --------------------------------------------------
 
-    def hear(self, wire_frame: bytes) -> None:
-        self.heard += wire_frame
+    def hear(self, wire_frame: bytes | None) -> None:
+        """One 20 ms tick of the line; None: the agent sent nothing, so the callee hears silence."""
+        if wire_frame is not None:
+            self.heard += wire_frame
         if not self.echo and not self._listeners:
             return
-        pcm = audio.from_wire(wire_frame, self.fmt)
-        if self.echo:
+        pcm = audio.from_wire(wire_frame, self.fmt) if wire_frame is not None else audio.SILENT_FRAME
+        if self.echo and wire_frame is not None:
             self._outgoing.append(pcm)
         if self._listeners:
             for listener in list(self._listeners):

@@ -83,8 +83,7 @@ class MediaLink:
         session = self.pbx.session_in_bridge(ch.bridge_id if ch else None)
         callee_frame = None
         if session is not None:
-            if agent_frame is not None:
-                session.hear(agent_frame)
+            session.hear(agent_frame)  # a quiet tick is 20 ms of silence on the media clock
             callee_frame = session.next_frame()
             self.pbx.served.add(session)
         out = callee_frame if callee_frame is not None else SILENCE[self.fmt]
