@@ -96,8 +96,11 @@ async def create_task(
         ), event AS (
             INSERT INTO task_events (user_id, task_id, kind, to_status, actor, message)
             SELECT user_id, id, 'created', status, $13, $14 FROM created
+        ), notified AS (
+            SELECT pg_notify($15, json_build_object(
+                'kind', 'task', 'user_id', user_id, 'task_id', id, 'status', status)::text) FROM created
         )
-        SELECT {_TASK} FROM created
+        SELECT {_TASK}, (SELECT count(*) FROM notified) AS notified FROM created
         """,
         user_id,
         campaign_id,
@@ -113,10 +116,11 @@ async def create_task(
         schedule_at,
         actor,
         f"Task created for {draft.callee_name or draft.phone_number}",
+        CHANNEL,
     )
     if record is None:
         raise NotFound("campaign", campaign_id)
-    return Task.from_record(record)
+    return Task(**{name: record[name] for name in Task.__struct_fields__})
 
 
 async def get_task(conn: Executor, user_id: int, task_id: UUID) -> Task:

@@ -69,9 +69,19 @@ class RuleAnalyzer:
         return decide_by_rules(given)
 
 
+def _cause_detail(result: TelephonyResult) -> str:
+    """" (cause 17, SIP 486)": the codes a person can look up; the outcome itself is in the sentence."""
+    codes = []
+    if result.q850_cause:
+        codes.append(f"cause {result.q850_cause}")
+    if result.sip_code:
+        codes.append(f"SIP {result.sip_code}")
+    return f" ({', '.join(codes)})" if codes else ""
+
+
 def decide_by_rules(given: AnalysisInput) -> Verdict:
     outcome, report = given.telephony.outcome, given.report
-    detail = f" ({given.telephony.detail})" if given.telephony.detail else ""
+    detail = _cause_detail(given.telephony)
     if outcome is CallOutcome.UNALLOCATED:
         return Verdict(VerdictKind.WRONG_NUMBER, f"The number does not exist{detail}")
     if outcome is not CallOutcome.ANSWERED or report is None:

@@ -67,6 +67,8 @@ class PolicyError(ValueError):
 
 
 def _parse_time(field: str, text: Any) -> time:
+    if str(text) == "24:00":
+        return time.max  # "until midnight": the window's end is exclusive
     try:
         hours, minutes = str(text).split(":")
         return time(int(hours), int(minutes))

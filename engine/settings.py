@@ -99,7 +99,7 @@ class Settings(BaseSettings):
     max_concurrent_calls: int = Field(default=20, ge=1, le=10000)
     max_concurrent_calls_per_user: int = Field(default=5, ge=1, le=10000)
     calling_window_start: str = Field(default="09:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
-    calling_window_end: str = Field(default="20:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    calling_window_end: str = Field(default="20:00", pattern=r"^(([01]\d|2[0-3]):[0-5]\d|24:00)$")
     default_max_attempts: int = Field(default=5, ge=1, le=50)
     global_dnd_threshold: int = Field(default=3, ge=2, le=1000)
     dispatch_interval_s: float = Field(default=1.0, gt=0, le=60)

@@ -99,3 +99,18 @@ async def test_two_concurrent_transitions_from_one_state_exactly_one_wins(pool, 
             "SELECT count(*) FROM task_events WHERE task_id = $1 AND kind = 'status'", task.id
         )
         assert status_events == 1
+
+
+async def test_creating_a_scheduled_task_notifies_the_dialers(pool, database_url, make_user):
+    user = await make_user()
+    listener = await connect(database_url)
+    received: asyncio.Queue[str] = asyncio.Queue()
+    await listener.add_listener("opendeep_events", lambda *args: received.put_nowait(args[3]))
+    try:
+        task = await tasks.create_task(
+            pool, user.id, TaskDraft(phone_number="+14155550123", objective="Call"), schedule_at=datetime.now(UTC)
+        )
+        payload = json.loads(await asyncio.wait_for(received.get(), 5))
+        assert payload == {"kind": "task", "user_id": user.id, "task_id": str(task.id), "status": "scheduled"}
+    finally:
+        await listener.close()

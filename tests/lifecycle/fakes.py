@@ -22,6 +22,10 @@ from engine.telephony import (
     TelephonyUnavailable,
 )
 
+# What a real Asterisk reports on the callee's leg for each outcome (asterisk-ari.md §2.4).
+Q850_CAUSES = {CallOutcome.BUSY: 17, CallOutcome.NO_ANSWER: 19, CallOutcome.UNALLOCATED: 1,
+               CallOutcome.REJECTED: 21, CallOutcome.CONGESTION: 34, CallOutcome.UNAVAILABLE: 20}
+
 
 class FakeCall:
     """Rings, then is answered or not (per the script), and finishes once hung up."""
@@ -60,7 +64,7 @@ class FakeCall:
         answered = self.outcome is CallOutcome.ANSWERED
         return TelephonyResult(
             self.outcome,
-            q850_cause=16 if answered else {CallOutcome.BUSY: 17, CallOutcome.NO_ANSWER: 19}.get(self.outcome, 41),
+            q850_cause=16 if answered else Q850_CAUSES.get(self.outcome, 41),
             answered_at=now if answered else None,
             ended_at=now,
             hangup_by="agent" if answered else "system",

@@ -86,7 +86,7 @@ async def test_busy_line_schedules_a_retry_soon(db, new_user):
     last = (await messages(db, user.id, task.id))[-1]
     local = result.task.next_attempt_at.astimezone(calling_window(task, user, default_start="09:00",
                                                                   default_end="20:00").zone)
-    assert last == f"The line was busy. Retry scheduled for Tue {local:%H:%M} (busy, attempt 2 of 5)"
+    assert last == f"The line was busy (cause 17). Retry scheduled for Tue {local:%H:%M} (busy, attempt 2 of 5)"
     assert agent.ran == [] and agent.closed == len(agent.prepared)  # a prepared session is released unused
     assert result.call.verdict == "retry" and result.call.outcome == "busy"
 
@@ -96,7 +96,7 @@ async def test_busy_on_the_last_attempt_fails_with_the_reason(db, new_user):
     task = await claimed_task(db, user.id, max_attempts=1)
     result = await attempt_with(db, FakeTelephony(lambda _: CallOutcome.BUSY), ScriptedAgent()).run(task)
     assert result.task.status == "failed"
-    assert result.task.failure_reason == "Gave up after 1 of 1 attempts (last: busy): The line was busy"
+    assert result.task.failure_reason == "Gave up after 1 of 1 attempts (last: busy): The line was busy (cause 17)"
 
 
 async def test_callee_asking_not_to_be_called_blocks_the_number(db, new_user):
@@ -154,7 +154,7 @@ async def test_callback_request_wins_over_backoff(db, new_user):
 @pytest.mark.parametrize(
     ("outcome", "report", "reason"),
     [
-        (CallOutcome.UNALLOCATED, AgentReport(), "Wrong number: The number does not exist"),
+        (CallOutcome.UNALLOCATED, AgentReport(), "Wrong number: The number does not exist (cause 1)"),
         (CallOutcome.ANSWERED, AgentReport(wrong_number=True),
          "Wrong number: The callee said this is the wrong number"),
         (CallOutcome.ANSWERED, AgentReport(outcome=RecordedOutcome(False, "No Tuesday slots left")),

@@ -15,7 +15,7 @@ from engine.task_states import move_task
 from tests.lifecycle.fakes import FakeTelephony, ScriptedAgent
 
 # Calls are placed at the real time here: a window open all day keeps the test independent of it.
-ALL_DAY = {"window": {"start": "00:00", "end": "23:59"}}
+ALL_DAY = {"window": {"start": "00:00", "end": "24:00"}}
 
 
 def settings(**overrides) -> Settings:

@@ -115,3 +115,11 @@ def test_last_attempt_ends_the_budget():
 def test_window_days_accept_names(days):
     w = calling_window(task(constraints={"days": days}), user(), default_start="09:00", default_end="20:00")
     assert len(w.days) == len(days)
+
+
+def test_a_window_until_24_00_includes_the_last_minute_of_the_day():
+    all_day = DialPolicy(window_start="00:00", window_end="24:00")
+    last_minute = datetime(2030, 1, 8, 4, 59, 30, tzinfo=UTC)  # 23:59:30 in New York
+    assert all_day.decide(task(), user(), None, last_minute, attempt=1) == Allow("+12125550123")
+    until_23_59 = DialPolicy(window_start="00:00", window_end="23:59")
+    assert isinstance(until_23_59.decide(task(), user(), None, last_minute, attempt=1), Defer)
