@@ -110,6 +110,7 @@ class AgentCallSession:
         self._awaiting_reply_since: float | None = None
         self._last_create: str | None = None
         self._rate_limit_retries = 0
+        self._keys_reply: asyncio.Task[None] | None = None
         self._tool_ctx = ToolContext(task, self, self.records, self.clock.now, self.options.hitl_timeout_s)
         self._questions = UserQuestions(self, broker, task, call.call_id, self.records, self.clock, self.options)
 
@@ -346,6 +347,20 @@ class AgentCallSession:
         await self._event("dtmf_received", f"the callee pressed {event.digit}", {"digit": event.digit})
         if self._session is not None:
             await self._session.add_context(f"The callee pressed the key '{event.digit}' on their phone keypad.")
+        if self._keys_reply is not None:
+            self._keys_reply.cancel()
+        self._keys_reply = self._spawn(self._reply_after_keys(), "keys-reply")
+
+    async def _reply_after_keys(self) -> None:
+        """Keys alone trigger no voice activity: once they stop, react unless the agent spoke meanwhile."""
+        heard = len(self._responses_heard)
+        while not self._ending:
+            await self.clock.sleep(self.options.dtmf_reply_after_s)
+            if len(self._responses_heard) != heard:
+                return  # a reply started after the keys: it already took them into account
+            if self.line_quiet and not self._questions.asking:
+                await self._create_response()
+                return
 
     async def _on_mark_played(self, event: MarkPlayed) -> None:
         assert self.playout is not None

@@ -19,6 +19,7 @@ class AgentSessionOptions:
     turn_detection: TurnDetectionConfig = field(default_factory=TurnDetectionConfig)
     transcription_model: str | None = "gpt-4o-mini-transcribe"
     hitl_timeout_s: float = 45.0
+    dtmf_reply_after_s: float = 1.5  # keys pressed, then this long without more keys: the agent reacts
     hitl_reassure_every_s: float = 20.0  # "still checking" while the user is asked
     hitl_give_up_grace_s: float = 30.0  # after a HITL timeout, hang up if the model has not
     goodbye_grace_s: float = 3.0  # waited beyond the goodbye's length for its mark

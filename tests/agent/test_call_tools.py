@@ -138,13 +138,23 @@ async def test_user_info_timeout_ends_the_call_as_pending() -> None:
     assert result.hangup_by == "agent" and not result.agent_failure
 
 
-async def test_incoming_dtmf_becomes_context() -> None:
-    async with call_rig([HELLO]) as rig:
+async def test_incoming_dtmf_becomes_context_and_gets_a_reaction() -> None:
+    async with call_rig([HELLO, Reply("You pressed five.", audio_ms=100)]) as rig:
         await rig.media.wait_sent(200 * 8)
         rig.media.press("5")
         await rig.sim.wait_for(lambda: rig.sent_items("message"))
         assert "pressed the key '5'" in rig.sent_items("message")[0]["content"][0]["text"]
         assert rig.sent_items("message")[0]["role"] == "system"
+        creates = len(rig.sim.received("response.create"))
+        # No voice activity follows keys: once they stop (and the greeting has played), the agent reacts.
+        for _ in range(10):
+            rig.clock.advance(0.5)
+            try:
+                await rig.sim.wait_for(lambda: len(rig.sim.received("response.create")) > creates, timeout=0.2)
+                break
+            except TimeoutError:
+                continue
+        assert len(rig.sim.received("response.create")) == creates + 1
         rig.call.callee_hangs_up()
         await rig.result()
 
