@@ -96,14 +96,24 @@ class EventsSocket:
         await asyncio.wait_for(_wait(), timeout)
 
     async def close(self) -> None:
+        """Close the socket with a full close handshake before returning.
+
+        Asterisk unregisters a closed socket's apps by name, asynchronously. A successor with
+        the same app name (the next adapter or process) that registers while that is still
+        under way can be deactivated and left deaf (seen on 23.4.1: "Replacing Stasis app",
+        then "Deactivating" and "Destroying" it). Closing cleanly, rather than dropping the
+        connection when the task is cancelled, keeps that window short.
+        """
         self._set_state(SocketState.CLOSED)
+        ws = self._ws
+        if ws is not None and not ws.closed:
+            with contextlib.suppress(aiohttp.ClientError, OSError, TimeoutError):
+                await asyncio.wait_for(ws.close(), 5)
         for task in (self._reconcile_task, self._task):
             if task:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
-        if self._ws is not None:
-            await self._ws.close()
 
     def _set_state(self, state: SocketState, reason: str = "") -> None:
         if state is self.state:

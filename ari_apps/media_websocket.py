@@ -24,6 +24,7 @@ from engine.telephony import AudioFormat, AudioReceived, DtmfReceived, MarkPlaye
 log = logging.getLogger(__name__)
 
 MAX_MESSAGE_BYTES = 65535
+GAP_FILL_AFTER_S = 0.1  # no callee audio for this long: hand the agent silence, 20 ms at a time
 
 
 class MediaTimings:
@@ -57,9 +58,12 @@ class WebSocketMediaStream:
         self._xon.set()
         self._events: asyncio.Queue[tuple[MediaEvent, float]] = asyncio.Queue()
         self._closed = False
+        self._silence = (b"\xff" if fmt is AudioFormat.ULAW else b"\x00") * self._frame
+        self._last_audio = time.monotonic()
         self._tasks = [
             asyncio.create_task(self._read(), name=f"media-ws-reader-{call_id}"),
             asyncio.create_task(self._write(), name=f"media-ws-writer-{call_id}"),
+            asyncio.create_task(self._fill_gaps(), name=f"media-ws-gaps-{call_id}"),
         ]
         self._control: dict[str, Callable[[dict[str, Any]], None]] = {
             "MEDIA_MARK_PROCESSED": lambda m: self._emit(MarkPlayed(str(m.get("correlation_id", "")))),
@@ -156,6 +160,7 @@ class WebSocketMediaStream:
         try:
             async for msg in self._ws:
                 if msg.type is aiohttp.WSMsgType.BINARY:
+                    self._last_audio = time.monotonic()
                     self._events.put_nowait((AudioReceived(msg.data), time.perf_counter()))
                 elif msg.type is aiohttp.WSMsgType.TEXT:
                     self._control_message(msg.data)
@@ -168,6 +173,17 @@ class WebSocketMediaStream:
                     if task is not asyncio.current_task():
                         task.cancel()
                 self._finish(f"{reason} (code {self._ws.close_code})")
+
+    async def _fill_gaps(self) -> None:
+        """Asterisk sends nothing while the far end sends nothing (a Local channel in
+        WaitForNoise, a trunk suppressing silence), but voice-activity detection needs to
+        hear the silence to end a turn: after GAP_FILL_AFTER_S without audio, emit silent
+        frames on a 20 ms clock until audio flows again."""
+        frame_s = 0.02
+        while True:
+            await asyncio.sleep(frame_s)
+            if time.monotonic() - self._last_audio >= GAP_FILL_AFTER_S:
+                self._events.put_nowait((AudioReceived(self._silence), time.perf_counter()))
 
     def _control_message(self, text: str) -> None:
         try:

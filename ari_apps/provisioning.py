@@ -91,7 +91,10 @@ def render_config(settings: PbxSettings, out_dir: Path) -> list[Path]:
         written.append(target)
     sounds = out_dir / "sounds"
     sounds.mkdir(exist_ok=True)
-    for name, seconds, seed in (("hello", 1.0, 4), ("greeting", 6.0, 7)):
+    (sounds / "digits").mkdir(exist_ok=True)
+    prompts = [("hello", 1.0, 4), ("greeting", 6.0, 7)]
+    prompts += [(f"digits/{d}", 0.6, 100 + ord(d)) for d in "0123456789"]  # SayDigits in callee-ivr
+    for name, seconds, seed in prompts:
         (sounds / f"{name}.wav").write_bytes(wav_bytes(speech(seconds, seed), 8000))
         written.append(sounds / f"{name}.wav")
     return written

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import itertools
 import os
 from dataclasses import dataclass
 
@@ -9,6 +10,7 @@ import pytest
 from ari_apps.rest_client import AriRestClient
 from ari_apps.simulator import PbxSimulator, SimulatorConfig
 
+_APP_SERIAL = itertools.count(1)
 FAST = 0.05  # persona pauses and ring timeouts run at 1/20 of their nominal length
 
 
@@ -54,6 +56,13 @@ class Target:
     def endpoint(self, persona: str) -> str:
         return f"Local/s@callee-{persona}/n"
 
+    async def callee_hangup(self, rest: AriRestClient, call_id: str) -> None:
+        """The callee hangs up (on Asterisk: the Local ;2 half is hung up, which takes ;1 with it)."""
+        if self.sim:
+            await self.sim.callee_hangup(call_id)
+        else:
+            await rest.hangup(f"{call_id}-callee")
+
 
 @pytest.fixture(params=["simulator", pytest.param("asterisk", marks=pytest.mark.real_asterisk)])
 async def target(request):
@@ -69,18 +78,33 @@ async def target(request):
         url,
         os.environ.get("OPENDEEP_TEST_ARI_USER", "opendeep"),
         os.environ.get("OPENDEEP_TEST_ARI_PASSWORD", ""),
-        os.environ.get("OPENDEEP_TEST_ARI_APP", f"opendeep-test-{os.getpid()}"),
+        # One app name per test: Asterisk unregisters a closed socket's app asynchronously, by
+        # name, and the next test's adapter registering the same name meanwhile was left deaf.
+        f"{os.environ.get('OPENDEEP_TEST_ARI_APP', 'opendeep-test')}-{os.getpid()}-{next(_APP_SERIAL)}",
     )
 
 
 @pytest.fixture
-async def telephony(target, sink):
+async def make_telephony(target, sink):
+    """Start adapters on the target with extra options (media format, transport); all closed at the end."""
     from ari_apps.adapter import AriTelephony
 
-    adapter = AriTelephony(
-        ari_url=target.ari_url, user=target.user, password=target.password, app=target.app, sink=sink,
-        mode="simulated" if target.sim else "asterisk",
-    )  # fmt: skip
-    await adapter.start()
-    yield adapter
-    await adapter.close()
+    started = []
+
+    async def make(**options):
+        adapter = AriTelephony(
+            ari_url=target.ari_url, user=target.user, password=target.password, app=target.app, sink=sink,
+            mode="simulated" if target.sim else "asterisk", **options,
+        )  # fmt: skip
+        await adapter.start()
+        started.append(adapter)
+        return adapter
+
+    yield make
+    for adapter in started:
+        await adapter.close()
+
+
+@pytest.fixture
+async def telephony(make_telephony):
+    return await make_telephony()

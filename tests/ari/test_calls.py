@@ -1,10 +1,12 @@
 """Call scenarios through the adapter, against the simulator (and a real Asterisk when configured)."""
 
+import asyncio
 import uuid
 
 import pytest
 
 from ari_apps.adapter import AriTelephony
+from ari_apps.rest_client import AriError
 from engine.telephony import AudioReceived, CallOutcome, DialRequest, DtmfReceived, MarkPlayed
 
 from .fakes import collect_until
@@ -14,11 +16,32 @@ def new_id() -> str:
     return str(uuid.uuid4())
 
 
+async def wait_for_variable(telephony: AriTelephony, channel_id: str, name: str, value: str, timeout: float) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        try:
+            if await telephony._rest.get_variable(channel_id, name) == value:
+                return
+        except AriError as exc:
+            if exc.status != 404:  # 404: not set yet
+                raise
+        assert loop.time() < deadline, f"{name} never became {value!r} on {channel_id}"
+        await asyncio.sleep(0.25)
+
+
 async def assert_nothing_left(telephony: AriTelephony, target, call_id: str) -> None:
-    channels = await telephony._rest.list_channels()
-    bridges = await telephony._rest.list_bridges()
-    assert [c["id"] for c in channels if c["id"].startswith(call_id)] == []
-    assert [b["id"] for b in bridges if b["id"].startswith(call_id)] == []
+    # Asterisk destroys the Local ;2 half (<id>-callee) a moment after our leg, on its own.
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 3
+    while True:
+        channels = [c["id"] for c in await telephony._rest.list_channels() if c["id"].startswith(call_id)]
+        bridges = [b["id"] for b in await telephony._rest.list_bridges() if b["id"].startswith(call_id)]
+        if (not channels and not bridges) or loop.time() > deadline:
+            break
+        await asyncio.sleep(0.1)
+    assert channels == []
+    assert bridges == []
     if target.sim:
         assert target.sim.leftovers() == {"channels": [], "bridges": []}
     assert call_id not in await telephony.live_call_ids()
@@ -31,6 +54,8 @@ async def assert_nothing_left(telephony: AriTelephony, target, call_id: str) -> 
         ("congestion", CallOutcome.CONGESTION, 34),
         ("noanswer", CallOutcome.NO_ANSWER, 19),
         ("unallocated", CallOutcome.UNALLOCATED, 1),
+        ("rejected", CallOutcome.REJECTED, 21),
+        ("unavailable", CallOutcome.UNAVAILABLE, 20),
     ],
 )
 async def test_unanswered_outcomes(persona, outcome, cause, target, telephony, sink):
@@ -82,9 +107,12 @@ async def test_dtmf_both_ways(target, telephony):
         call.media, lambda seen: [e.digit for e in seen if isinstance(e, DtmfReceived)] == list("123#"), timeout=10
     )
     assert [e.digit for e in events if isinstance(e, DtmfReceived)] == list("123#")
+    await asyncio.sleep(0.5)  # until its Read() starts: on Asterisk a digit sent during SendDTMF is lost
     await call.send_dtmf("42")
     if target.sim:
         await target.sim.wait_until(lambda: target.sim.callee(call_id).digits == ["4", "2"])
+    else:  # the callee's Read() stores what it got in GOT once its 5 s digit timeout runs out
+        await wait_for_variable(telephony, f"{call_id}-callee", "GOT", "42", timeout=10)
     await call.hangup()
     await assert_nothing_left(telephony, target, call_id)
 

@@ -20,6 +20,7 @@ def test_rendered_config_is_complete_and_keeps_secrets_private(tmp_path):
     assert "client_uri = sip:acct@sip.example.net" in (tmp_path / "pjsip.conf").read_text()
     assert stat.S_IMODE((tmp_path / "ari.conf").stat().st_mode) == 0o600
     assert (tmp_path / "sounds" / "hello.wav").read_bytes()[:4] == b"RIFF"
+    assert sorted(p.stem for p in (tmp_path / "sounds" / "digits").glob("*.wav")) == list("0123456789")
 
 
 def test_every_simulator_persona_has_a_dialplan_context():

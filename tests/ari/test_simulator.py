@@ -119,7 +119,7 @@ async def test_events_are_lost_while_the_socket_is_down_and_answered_calls_are_h
 
 
 async def test_pjsip_numbers_reach_the_documented_personas():
-    table = [line for line in personas.__doc__.splitlines() if line.startswith("| ") and personas.TEST_NUMBER_PREFIX in line]
+    table = [line for line in personas.__doc__.splitlines() if line.startswith("| ") and "+1202555" in line]
     documented = {cells[2].strip(): cells[1].strip() for cells in (line.split("|") for line in table)}
     assert documented == personas.TEST_NUMBERS
     assert personas.persona_for_endpoint("PJSIP/+12025550102@trunk", personas.TEST_NUMBERS, "talker")[2].name == "busy"
