@@ -111,6 +111,11 @@ class Settings(BaseSettings):
     hitl_timeout_min_s: int = Field(default=15, ge=5, le=600, description="shortest wait the agent may ask for")
     hitl_timeout_max_s: int = Field(default=180, ge=5, le=900, description="longest a callee is kept waiting")
 
+    @field_validator("openai_api_key")
+    @classmethod
+    def _empty_key_is_no_key(cls, value: SecretStr | None) -> SecretStr | None:
+        return value if value is not None and value.get_secret_value().strip() else None
+
     @field_validator("database_url")
     @classmethod
     def _check_database_url(cls, value: str | None) -> str | None:

@@ -52,3 +52,10 @@ def test_env_file_is_read(monkeypatch, tmp_path):
     assert settings.media_format is MediaFormat.SLIN16
     assert settings.ari_url == "http://pbx:8088/ari"
     assert not settings.simulated_pbx
+
+
+def test_an_empty_openai_key_means_no_key(monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "")
+    assert load_settings().openai_api_key is None
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    assert load_settings().openai_api_key.get_secret_value() == "sk-test"
