@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 from engine.agent.task import MachinePolicy
@@ -115,6 +116,35 @@ async def test_user_info_answer_is_injected_and_the_model_continues() -> None:
     assert result.tools.user_answers == [("Is Tuesday 15:00 fine?", "Yes, Tuesday 15:00 is fine.")]
     assert not result.tools.pending_user_info
     assert {"hitl_asked", "hitl_answered"} <= set(rig.recorder.kinds("call-1"))
+
+
+async def test_an_answer_arriving_mid_reply_is_spoken_after_that_reply() -> None:
+    ask = Reply(
+        "Let me check that with Anna.",
+        audio_ms=200,
+        tool_calls=(SimToolCall("request_user_info", {"question": "Is Tuesday 15:00 fine?"}),),
+    )
+    holding = Reply("One moment please, I am checking.", audio_ms=1000, hold_after_ms=200)
+    async with call_rig([ask, holding, Reply("Yes, 15:00 works.", audio_ms=200)]) as rig:
+        await rig.broker.wait_for_question()
+        await rig.sim.wait_for_event("response.create", count=2)
+        await rig.media.wait_sent((200 + 200) * 8)  # the second reply is streaming, held half-way
+        assert rig.sim.sessions[0].response_active
+        rig.broker.answer("Yes, Tuesday 15:00 is fine.")
+        await rig.sim.wait_for(
+            lambda: any("Tuesday 15:00 is fine" in i["content"][0]["text"] for i in rig.sent_items("message"))
+        )
+        await asyncio.sleep(0.05)
+        # The answer's reply waits for the one in progress instead of being refused by the model.
+        assert len(rig.sim.received("response.create")) == 2
+        rig.sim.sessions[0].release()
+        await rig.sim.wait_for_event("response.create", count=3)
+        await rig.media.wait_sent((200 + 1000 + 200) * 8)
+        rig.call.callee_hangs_up()
+        result = await rig.result()
+    assert "voice_error" not in rig.recorder.kinds("call-1")
+    assert [t.text for t in result.transcript if t.speaker == "agent"][-1] == "Yes, 15:00 works."
+    assert result.tools.user_answers == [("Is Tuesday 15:00 fine?", "Yes, Tuesday 15:00 is fine.")]
 
 
 async def test_user_info_timeout_ends_the_call_as_pending() -> None:
