@@ -120,13 +120,3 @@ async def _wait_for_user(pool, task, call_id, verdict, data, now, common) -> Tas
             changes={"context": {"pending_question": question}, "claimed_by": None}, **common,
         )
 
-
-async def resume_after_answer(pool: asyncpg.Pool, user: User, task: Task, answer: str, *, window: CallingWindow,
-                              now: datetime) -> Task:
-    """The owner answered: carry the answer to the next attempt and schedule it inside calling hours."""
-    at = window.place(now)
-    return await move_task(
-        pool, user.id, task.id, to=S.SCHEDULED, expected=S.PENDING_USER_INFO, actor=f"user:{user.id}",
-        message=f"You answered; next attempt {window.local_label(at)}",
-        changes={"context": {"user_answer": answer, "pending_question": None}, "next_attempt_at": at},
-    )

@@ -14,8 +14,8 @@ from engine.agent_port import AgentReport, CallbackRequest, PendingQuestion, Rec
 from engine.attempt import CallAttempt
 from engine.clock import FixedClock
 from engine.dialer import Dialer
+from engine.hitl import AnswerOutcome, answer_question
 from engine.policy import DialPolicy, calling_window
-from engine.task_outcomes import resume_after_answer
 from engine.telephony import CallOutcome
 from tests.lifecycle.fakes import FakeTelephony, ScriptedAgent
 
@@ -136,9 +136,11 @@ async def test_unanswered_question_waits_for_the_user_then_resumes(db, new_user)
     assert result.task.status == "pending_user_info"
     [request] = await hitl.list_requests(db, user.id, task_id=task.id)
     assert request.question == "Which dentist office?" and request.status == "open"
-    window = calling_window(task, user, default_start="09:00", default_end="20:00")
-    resumed = await resume_after_answer(db, user, result.task, "The one on Main St", window=window, now=NOW)
-    assert resumed.status == "scheduled" and resumed.context["user_answer"] == "The one on Main St"
+    # The owner answers from the web app: the call is over, so the answer is for the next call.
+    answered = await answer_question(db, user.id, request.id, "The one on Main St", for_next_call=True, now=NOW)
+    assert answered.outcome is AnswerOutcome.CALLBACK_SCHEDULED
+    resumed = await tasks.get_task(db, user.id, task.id)
+    assert resumed.status == "scheduled" and resumed.context["user_answers"][-1]["answer"] == "The one on Main St"
     assert resumed.next_attempt_at == NOW
 
 
