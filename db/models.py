@@ -77,6 +77,10 @@ class Task(Row):
     created_at: datetime
     updated_at: datetime
 
+    def __post_init__(self) -> None:
+        # The rows' queries hand over the column's plain text; keep the annotation true.
+        self.status = TaskStatus(self.status)
+
 
 class Call(Row):
     id: UUID

@@ -140,7 +140,7 @@ async def _answer_live(
         outcome=AnswerOutcome.DELIVERED,
         message="Your answer was sent to the call in progress.",
         request=answered,
-        task_status=TaskStatus(task.status),
+        task_status=task.status,
     )
 
 
@@ -156,9 +156,9 @@ async def _answer_for_next_call(
     if task.status in TERMINAL:
         return _refused(
             RefusalReason.TASK_FINISHED,
-            f"The task is already {TaskStatus(task.status).value.replace('_', ' ')}; there will be no next call.",
+            f"The task is already {task.status.value.replace('_', ' ')}; there will be no next call.",
             request=request,
-            task_status=TaskStatus(task.status),
+            task_status=task.status,
         )
     try:
         async with conn.transaction():
@@ -176,14 +176,14 @@ async def _answer_for_next_call(
             outcome=AnswerOutcome.CALLBACK_SCHEDULED,
             message="Thanks. The assistant will call back with your answer.",
             request=answered,
-            task_status=TaskStatus(task.status),
+            task_status=task.status,
             next_attempt_at=task.next_attempt_at,
         )
     return AnswerResult(
         outcome=AnswerOutcome.STORED_FOR_NEXT_CALL,
         message="Thanks. The next call for this task will use your answer.",
         request=answered,
-        task_status=TaskStatus(task.status),
+        task_status=task.status,
         next_attempt_at=task.next_attempt_at,
     )
 
