@@ -93,9 +93,7 @@ class HitlListener:
             with suppress(asyncio.CancelledError):
                 await task
         await self._drop_connection()
-        for watches in self._watches.values():
-            for watch in watches:
-                watch.wake()  # waiters re-read the database themselves; nobody hangs on us
+        self._wake_all()  # waiters re-read the database themselves; nobody hangs on us
 
     @property
     def connected(self) -> bool:
@@ -172,9 +170,7 @@ class HitlListener:
             try:
                 await self._listen(await self._connect())
                 return
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
-                log.warning("HITL listener: reconnect failed (%s); retrying in %.1f s", exc, delay)
-            except Exception as exc:  # e.g. DatabaseUnavailable from db.pool.connect
+            except Exception as exc:  # network and database errors, DatabaseUnavailable from db.pool.connect
                 log.warning("HITL listener: reconnect failed (%s); retrying in %.1f s", exc, delay)
             await asyncio.sleep(delay)
             delay = min(delay * 2, self._max_retry_delay_s)
