@@ -39,7 +39,7 @@ class CallingWindow:
         return local.weekday() in self.days and self.start <= local.time() < self.end
 
     def next_opening(self, now: datetime) -> datetime:
-        """`now` when inside the window, else the start of the next opening (aware, UTC-comparable)."""
+        """`now` when inside the window, else the start of the next opening after it (aware, UTC-comparable)."""
         if self.contains(now):
             return now
         local = now.astimezone(self.zone)
@@ -51,10 +51,6 @@ class CallingWindow:
             if opening > now:
                 return opening
         raise ValueError("a calling window without any day")  # days is never empty (parse_window)
-
-    def place(self, wanted: datetime) -> datetime:
-        """`wanted` if it is inside the window, else the next opening after it."""
-        return self.next_opening(wanted)
 
     def local_label(self, at: datetime) -> str:
         """'Tue 09:00' in the window's time zone."""

@@ -66,7 +66,7 @@ def plan_retry(
         wanted, why = requested_at, "callee asked to be called back"
     else:
         wanted, why = now + backoff(reason, attempt, rng), label
-    at = window.place(wanted)
+    at = window.next_opening(wanted)
     moved = " moved into calling hours" if at != wanted else ""
     return RetryAt(
         at,
