@@ -93,6 +93,8 @@ def observe(result: AgentCallResult) -> None:
 
 
 class VoiceAgentSession:
+    """The lifecycle's `AgentSession` for one call: the running `AgentCallSession`, as a report."""
+
     def __init__(self, running: asyncio.Task[AgentCallResult]) -> None:
         self._running = running
 
@@ -108,6 +110,8 @@ class VoiceAgentSession:
 
 
 class VoiceAgentRunner:
+    """The lifecycle's `AgentRunner`: one `AgentCallSession` per call, started while the phone rings."""
+
     def __init__(self, pool: asyncpg.Pool, model: VoiceModel, settings: Settings, hitl: HitlService) -> None:
         self._pool = pool
         self._model = model

@@ -64,6 +64,11 @@ class _Stop:
 
 
 class AgentCallSession:
+    """One outbound call driven by the voice model; `run()` returns its `AgentCallResult`.
+
+    Tools reach the call through it (`CallControl`), as do owner questions (`QuestionHost`).
+    """
+
     def __init__(
         self,
         call: OutboundCall,

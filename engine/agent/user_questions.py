@@ -33,6 +33,8 @@ class QuestionHost(Protocol):
 
 
 class UserQuestions:
+    """The call's questions to the owner; `asking` is True while one waits for its answer."""
+
     def __init__(
         self,
         host: QuestionHost,

@@ -94,6 +94,8 @@ def parse_usage(raw: dict[str, Any] | None) -> Usage | None:
 
 
 class OpenAIRealtimeSession:
+    """One Realtime WebSocket as a `VoiceSession`; made and started by `OpenAIRealtimeModel.open`."""
+
     def __init__(self, connection: Any, config: VoiceSessionConfig, label: str = "") -> None:
         self.config = config
         self._conn = connection
