@@ -4,7 +4,9 @@
   connection per node) and makes a `PostgresUserInfoBroker` per call with `broker(user_id)`.
 - `PostgresUserInfoBroker`: the agent's `UserInfoBroker`, one per call, bound to the owner.
 - `answer_question`: what the web app calls when the owner answers; returns an `AnswerResult`.
-- `park_for_user_info`: what the analyzer calls when a call ended with a question open.
+- `park_for_user_info`: in_call -> pending_user_info after a call left a question open, scheduling
+  at once if the answer raced the end of the call. Not wired in yet: the lifecycle parks tasks
+  through `engine.task_outcomes.apply_verdict`, which does not look for such an answer.
 - `with_carried_answers`: puts stored answers into the next call's `AgentTask`.
 - `QuestionPolicy`: default timeout and its bounds (see `engine.hitl.policy` for why 45 s).
 """

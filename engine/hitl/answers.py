@@ -221,7 +221,7 @@ async def park_for_user_info(
     now: datetime | None = None,
     next_opening: NextOpening = call_now,
 ) -> Task:
-    """For the analyzer: in_call → pending_user_info after a call left a question open.
+    """in_call → pending_user_info after a call left a question open (see `engine.hitl`: not wired in yet).
 
     If the owner already answered that call's last question (the answer raced the end
     of the call, or came while the call was being analysed), the task is scheduled
