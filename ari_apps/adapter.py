@@ -33,6 +33,7 @@ from .rest_client import AriError, AriRestClient, AriUnreachable
 from .wire_events import AriEvent, StasisStart
 
 log = logging.getLogger(__name__)
+CLOSE_CALLS_TIMEOUT_S = 10.0  # how long close() lets live calls tear down before it goes on
 
 
 class AriTelephony:
@@ -121,11 +122,15 @@ class AriTelephony:
             log.error("ARI not reachable at start-up (%s); retrying in the background", self._socket.last_error)
 
     async def close(self) -> None:
+        """Hang up every live call, then close the socket, media and session, whatever happens."""
         for call in list(self._calls.values()):
             call.stop(CallStop("telephony adapter closing", "system", "normal"))
         calls = [c.finished() for c in self._calls.values()]
         if calls:
-            await asyncio.wait_for(asyncio.gather(*calls, return_exceptions=True), 10)
+            try:
+                await asyncio.wait_for(asyncio.gather(*calls, return_exceptions=True), CLOSE_CALLS_TIMEOUT_S)
+            except TimeoutError:  # their tasks are cancelled below; closing must go on
+                log.error("%d call(s) had not ended %.0f s after closing began", len(self._calls), CLOSE_CALLS_TIMEOUT_S)
         if self._socket is not None:
             await self._socket.close()
         for task in list(self._tasks):
