@@ -33,6 +33,7 @@ from .rest_client import AriError, AriRestClient, AriUnreachable
 from .wire_events import AriEvent, StasisStart
 
 log = logging.getLogger(__name__)
+CLOSE_CALLS_TIMEOUT_S = 10.0  # how long close() lets live calls tear down before it goes on
 
 
 class AriTelephony:
@@ -55,6 +56,8 @@ class AriTelephony:
         connect_timeout_s: float = 5.0,
         reconnect_max_s: float = 10.0,
         timings: MediaTimings | None = None,
+        liveness_interval_s: float = 15.0,
+        liveness_timeout_s: float = 5.0,
     ) -> None:
         self.ari_url = ari_url.rstrip("/")
         self.app = app
@@ -71,6 +74,7 @@ class AriTelephony:
         self._connect_timeout = connect_timeout_s
         self._reconnect_max = reconnect_max_s
         self._timings = timings
+        self._liveness = (liveness_interval_s, liveness_timeout_s)
         self._session: aiohttp.ClientSession | None = None
         self._rest: AriRestClient | None = None
         self._socket: EventsSocket | None = None
@@ -115,17 +119,24 @@ class AriTelephony:
             self._reconcile,
             self._socket_lost,
             backoff_max_s=self._reconnect_max,
+            probe=self._rest.user_event,
+            probe_interval_s=self._liveness[0],
+            probe_timeout_s=self._liveness[1],
         )
         self._socket.start()
         if not await self._socket.wait_up(self._connect_timeout):
             log.error("ARI not reachable at start-up (%s); retrying in the background", self._socket.last_error)
 
     async def close(self) -> None:
+        """Hang up every live call, then close the socket, media and session, whatever happens."""
         for call in list(self._calls.values()):
             call.stop(CallStop("telephony adapter closing", "system", "normal"))
         calls = [c.finished() for c in self._calls.values()]
         if calls:
-            await asyncio.wait_for(asyncio.gather(*calls, return_exceptions=True), 10)
+            try:
+                await asyncio.wait_for(asyncio.gather(*calls, return_exceptions=True), CLOSE_CALLS_TIMEOUT_S)
+            except TimeoutError:  # their tasks are cancelled below; closing must go on
+                log.error("%d call(s) had not ended %.0f s after closing began", len(self._calls), CLOSE_CALLS_TIMEOUT_S)
         if self._socket is not None:
             await self._socket.close()
         for task in list(self._tasks):
@@ -175,6 +186,9 @@ class AriTelephony:
         ok = socket is not None and socket.is_up
         reason = "" if ok else (socket.last_error if socket else "not started")
         details = {"app": self.app, "ari_url": self.ari_url, "live_calls": len(self._calls)}
+        if socket is not None:
+            details["events_socket"] = str(socket.state)
+            details["deaf_sockets_replaced"] = socket.deaf_detected
         return ComponentStatus(ok=ok, mode=self.mode, reason=reason, details=details)
 
     async def live_call_ids(self) -> set[str]:

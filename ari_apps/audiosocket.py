@@ -2,7 +2,9 @@
 
 Frame = kind:u8 | length:u16 big-endian | payload. Asterisk neither paces nor
 buffers what we send, so the pacer writes exactly one 20 ms frame every 20 ms
-from a monotonic clock (silence when the agent has nothing to say), and we only
+from a monotonic clock (silence when the agent has nothing to say). On the same
+tick it hands the agent silence while Asterisk sends no callee audio (media_gaps:
+it sends nothing while the callee is quiet, as over chan_websocket). We only
 ever send audio (0x10-0x18) or hangup (0x00): any other kind kills the call.
 AudioSocket only labels slin formats correctly, so a ulaw call is carried as
 8 kHz slin and transcoded here.
@@ -23,6 +25,7 @@ from engine.telephony import AudioFormat, AudioReceived, DtmfReceived, MarkPlaye
 
 from .clock import SYSTEM_CLOCK, Clock
 from .g711 import pcm16_to_ulaw, ulaw_to_pcm16
+from .media_gaps import SilenceGaps
 
 if TYPE_CHECKING:
     from .outbound_call import AriCall
@@ -74,6 +77,7 @@ class AudioSocketMediaStream:
         self._events: asyncio.Queue[MediaEvent] = asyncio.Queue()
         self._closed = False
         self.frames_sent = 0
+        self._gaps = SilenceGaps(fmt, clock.monotonic())
         self._tasks = [
             asyncio.create_task(self._pace(), name=f"audiosocket-pacer-{call_id}"),
             asyncio.create_task(self._read(), name=f"audiosocket-reader-{call_id}"),
@@ -130,6 +134,9 @@ class AudioSocketMediaStream:
             frame = self._next_frame()
             self._writer.write(frame_message(self._kind, frame))
             self.frames_sent += 1
+            silence = self._gaps.due(self._clock.monotonic())
+            if silence is not None:
+                self._events.put_nowait(AudioReceived(silence))
             due += FRAME_S
             lag = self._clock.monotonic() - due
             if lag > MAX_LAG_S:
@@ -147,6 +154,7 @@ class AudioSocketMediaStream:
                 if kind == KIND_DTMF:
                     self._events.put_nowait(DtmfReceived(payload.decode(errors="replace")))
                 elif 0x10 <= kind <= 0x18:
+                    self._gaps.heard(self._clock.monotonic())
                     audio = pcm16_to_ulaw(payload) if self.format is AudioFormat.ULAW else payload
                     self._events.put_nowait(AudioReceived(audio))
                 elif kind == KIND_ERROR:

@@ -7,6 +7,13 @@ own task (reconciliation) while events keep flowing. Backoff is capped and
 jittered. If another connection takes our application over
 (`ApplicationReplaced`), we stop: two nodes share an app name, which is a
 configuration error that reconnecting would only turn into a tug of war.
+
+A socket can be open and deaf: when it re-registers an app name that Asterisk
+is still tearing down, Asterisk may destroy the app under the new socket. So
+while up, a liveness probe sends itself a user event (`POST /events/user/...`)
+right away and then every `probe_interval_s`; if the REST call fails (404: the
+app is gone) or the `ChannelUserevent` does not come back within
+`probe_timeout_s`, the socket is declared dead, closed and reconnected.
 """
 
 from __future__ import annotations
@@ -22,9 +29,11 @@ from typing import Any
 import aiohttp
 
 from .clock import SYSTEM_CLOCK, Clock
-from .wire_events import AriEvent, ApplicationReplaced, parse_event
+from .wire_events import AriEvent, ApplicationReplaced, ChannelUserevent, parse_event
 
 log = logging.getLogger(__name__)
+PROBE_EVENT = "opendeep-liveness"
+Probe = Callable[[str, str, dict[str, str]], Awaitable[None]]  # (event name, app, variables): POST /events/user
 
 
 class SocketState(enum.StrEnum):
@@ -50,6 +59,9 @@ class EventsSocket:
         backoff_min_s: float = 0.1,
         backoff_max_s: float = 10.0,
         clock: Clock = SYSTEM_CLOCK,
+        probe: Probe | None = None,
+        probe_interval_s: float = 15.0,
+        probe_timeout_s: float = 5.0,
     ) -> None:
         ws_base = base_url.replace("http://", "ws://", 1).replace("https://", "wss://", 1)
         self._url = f"{ws_base}/events"
@@ -70,6 +82,13 @@ class EventsSocket:
         self._task: asyncio.Task[None] | None = None
         self._reconcile_task: asyncio.Task[None] | None = None
         self._ws: aiohttp.ClientWebSocketResponse | None = None
+        self._probe = probe
+        self._probe_every = (probe_interval_s, probe_timeout_s)
+        self._probe_task: asyncio.Task[None] | None = None
+        self._probe_replies: dict[str, asyncio.Future[None]] = {}
+        self._probes_sent = 0
+        self.deaf_detected = 0  # how many times the probe found the socket open but deaf
+        self.probes_answered = 0
 
     @property
     def is_up(self) -> bool:
@@ -87,7 +106,7 @@ class EventsSocket:
         await self.wait_until(lambda: self.state in states, timeout)
 
     async def wait_until(self, predicate: Callable[[], bool], timeout: float) -> None:
-        """Wait until predicate() holds, re-checking on every state change."""
+        """Wait until predicate() holds, re-checking on every state change and answered probe."""
 
         async def _wait() -> None:
             while not predicate():
@@ -109,7 +128,7 @@ class EventsSocket:
         if ws is not None and not ws.closed:
             with contextlib.suppress(aiohttp.ClientError, OSError, TimeoutError):
                 await asyncio.wait_for(ws.close(), 5)
-        for task in (self._reconcile_task, self._task):
+        for task in (self._probe_task, self._reconcile_task, self._task):
             if task:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -124,6 +143,9 @@ class EventsSocket:
             self._up.set()
         else:
             self._up.clear()
+        self._notify_change()
+
+    def _notify_change(self) -> None:
         self._state_changed.set()
         self._state_changed = asyncio.Event()
 
@@ -161,6 +183,8 @@ class EventsSocket:
             self.connections += 1
             self._set_state(SocketState.UP)
             self._reconcile_task = asyncio.create_task(self._on_connected(), name=f"ari-reconcile-{self._app}")
+            if self._probe is not None:
+                self._probe_task = asyncio.create_task(self._probe_while_up(ws), name=f"ari-liveness-{self._app}")
             try:
                 async for msg in ws:
                     if msg.type is aiohttp.WSMsgType.TEXT:
@@ -172,12 +196,59 @@ class EventsSocket:
             finally:
                 self._ws = None
                 self._reconcile_task.cancel()
+                if self._probe_task is not None:
+                    self._probe_task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await self._probe_task
+                    self._probe_task = None
+
+    async def _probe_while_up(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        """Send ourselves a user event now and every interval; a socket that misses one is closed."""
+        interval, bound = self._probe_every
+        while self.state is SocketState.UP:
+            failure = await self._probe_once(bound)
+            if failure:
+                self.deaf_detected += 1
+                self.last_error = f"events socket deaf: {failure}; reconnecting"
+                log.error("ARI %s", self.last_error)
+                self._set_state(SocketState.DOWN, self.last_error)
+                await ws.close()  # the reader ends and the supervisor reconnects with backoff
+                return
+            await self._clock.sleep(interval)
+
+    async def _probe_once(self, bound: float) -> str:
+        """'' when our user event came back on the socket within `bound`, else what went wrong."""
+        assert self._probe is not None
+        self._probes_sent += 1
+        token = f"{self.connections}.{self._probes_sent}"
+        reply: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._probe_replies[token] = reply
+        timer = asyncio.create_task(self._clock.sleep(bound), name=f"ari-liveness-timer-{self._app}")
+        try:
+            try:
+                await self._probe(PROBE_EVENT, self._app, {"probe": token})
+            except Exception as exc:  # 404 "Application not found" is the deaf case; any failure counts
+                return f"liveness probe refused ({exc})"
+            await asyncio.wait({reply, timer}, return_when=asyncio.FIRST_COMPLETED)
+            return "" if reply.done() else f"liveness probe not answered within {bound:g} s"
+        finally:
+            del self._probe_replies[token]
+            timer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await timer
 
     def _dispatch(self, data: str) -> None:
         parsed = parse_event(data)
         if parsed is None:
             return
         raw, event = parsed
+        if isinstance(event, ChannelUserevent) and event.eventname == PROBE_EVENT:
+            reply = self._probe_replies.get(str(event.userevent.get("probe", "")))
+            if reply is not None and not reply.done():
+                reply.set_result(None)
+                self.probes_answered += 1
+                self._notify_change()
+            return  # our own probe: not a call's business
         if isinstance(event, ApplicationReplaced):
             self.last_error = f"ARI application '{self._app}' was taken over by another connection"
             log.error("%s; not reconnecting (does another node use the same app name?)", self.last_error)

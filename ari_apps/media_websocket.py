@@ -21,10 +21,12 @@ import aiohttp
 
 from engine.telephony import AudioFormat, AudioReceived, DtmfReceived, MarkPlayed, MediaClosed, MediaEvent
 
+from .clock import SYSTEM_CLOCK, Clock
+from .media_gaps import SilenceGaps
+
 log = logging.getLogger(__name__)
 
 MAX_MESSAGE_BYTES = 65535
-GAP_FILL_AFTER_S = 0.1  # no callee audio for this long: hand the agent silence, 20 ms at a time
 
 
 class MediaTimings:
@@ -43,6 +45,7 @@ class WebSocketMediaStream:
         fmt: AudioFormat,
         on_closed: Callable[[str], None],
         timings: MediaTimings | None = None,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.call_id = call_id
         self.format = fmt
@@ -58,12 +61,12 @@ class WebSocketMediaStream:
         self._xon.set()
         self._events: asyncio.Queue[tuple[MediaEvent, float]] = asyncio.Queue()
         self._closed = False
-        self._silence = (b"\xff" if fmt is AudioFormat.ULAW else b"\x00") * self._frame
-        self._last_audio = time.monotonic()
+        self._clock = clock
+        self._gaps = SilenceGaps(fmt, clock.monotonic())
         self._tasks = [
             asyncio.create_task(self._read(), name=f"media-ws-reader-{call_id}"),
             asyncio.create_task(self._write(), name=f"media-ws-writer-{call_id}"),
-            asyncio.create_task(self._fill_gaps(), name=f"media-ws-gaps-{call_id}"),
+            asyncio.create_task(self._gaps.run(clock, self._emit_silence), name=f"media-ws-gaps-{call_id}"),
         ]
         self._control: dict[str, Callable[[dict[str, Any]], None]] = {
             "MEDIA_MARK_PROCESSED": lambda m: self._emit(MarkPlayed(str(m.get("correlation_id", "")))),
@@ -160,7 +163,7 @@ class WebSocketMediaStream:
         try:
             async for msg in self._ws:
                 if msg.type is aiohttp.WSMsgType.BINARY:
-                    self._last_audio = time.monotonic()
+                    self._gaps.heard(self._clock.monotonic())
                     self._events.put_nowait((AudioReceived(msg.data), time.perf_counter()))
                 elif msg.type is aiohttp.WSMsgType.TEXT:
                     self._control_message(msg.data)
@@ -174,16 +177,9 @@ class WebSocketMediaStream:
                         task.cancel()
                 self._finish(f"{reason} (code {self._ws.close_code})")
 
-    async def _fill_gaps(self) -> None:
-        """Asterisk sends nothing while the far end sends nothing (a Local channel in
-        WaitForNoise, a trunk suppressing silence), but voice-activity detection needs to
-        hear the silence to end a turn: after GAP_FILL_AFTER_S without audio, emit silent
-        frames on a 20 ms clock until audio flows again."""
-        frame_s = 0.02
-        while True:
-            await asyncio.sleep(frame_s)
-            if time.monotonic() - self._last_audio >= GAP_FILL_AFTER_S:
-                self._events.put_nowait((AudioReceived(self._silence), time.perf_counter()))
+    def _emit_silence(self, frame: bytes) -> None:
+        """Asterisk sends nothing while the callee is quiet; the agent hears silence (media_gaps)."""
+        self._events.put_nowait((AudioReceived(frame), time.perf_counter()))
 
     def _control_message(self, text: str) -> None:
         try:

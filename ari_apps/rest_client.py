@@ -223,6 +223,10 @@ class AriRestClient:
     async def download_recording(self, name: str) -> bytes:
         return await self.request("GET", f"/recordings/stored/{seg(name)}/file", raw=True)
 
+    async def user_event(self, name: str, app: str, variables: Mapping[str, str] | None = None) -> None:
+        """Send `ChannelUserevent` `name` to `app`'s events socket (404: no such application)."""
+        await self.request("POST", f"/events/user/{seg(name)}", {"application": app}, {"variables": dict(variables or {})})
+
     async def get_application(self, app: str) -> JsonDict:
         return await self.request("GET", f"/applications/{seg(app)}")
 

@@ -104,6 +104,13 @@ class ChannelNotice(_OnChannel, frozen=True):
     """A channel event we only log and store (ChannelVarset, ChannelDialplan, ...)."""
 
 
+class ChannelUserevent(_OnChannel, frozen=True):
+    """`POST /events/user/{eventName}`: the variables come back in `userevent` (with `eventname`)."""
+
+    eventname: str = ""
+    userevent: dict[str, Any] = {}
+
+
 class Dial(AriEvent, frozen=True):
     peer: Channel | None = None
     caller: Channel | None = None
@@ -191,7 +198,7 @@ EVENT_MODELS: dict[str, type[AriEvent]] = {
     "ChannelDialplan": ChannelNotice,
     "ChannelCallerId": ChannelNotice,
     "ChannelConnectedLine": ChannelNotice,
-    "ChannelUserevent": ChannelNotice,
+    "ChannelUserevent": ChannelUserevent,
     "ChannelHold": ChannelNotice,
     "ChannelUnhold": ChannelNotice,
     "ChannelToneDetected": ChannelNotice,

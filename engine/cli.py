@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import getpass
 import logging
+import signal
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 from db.database import migrate, open_database, resolve_database_url
@@ -41,18 +43,44 @@ async def _serve(settings: Settings) -> None:
     server = uvicorn.Server(config)
     await node.start()
     serving = asyncio.create_task(server.serve(), name="http-server")
+    with _stop_signals_end_serving(server):
+        try:
+            await _serve_until_stopped(server, serving, first_admin, settings)
+        finally:
+            serving.cancel()
+            await node.stop()
+
+
+@contextlib.contextmanager
+def _stop_signals_end_serving(server: Any) -> Iterator[None]:
+    """SIGTERM and SIGINT end serving; the node is then stopped to the end.
+
+    uvicorn catches these signals while it serves and raises them again once it has stopped,
+    under the handlers it found: the default for SIGTERM kills the process, asyncio's for SIGINT
+    cancels the main task. Either cut `node.stop()` short, which left live calls up in Asterisk
+    and their tasks in `in_call`. Under these handlers a signal only asks the server to exit.
+    """
+
+    def ask_to_exit(_signum: int, _frame: Any) -> None:
+        server.should_exit = True  # uvicorn's serve loop checks this; nothing else is safe in a handler
+
+    previous = {sig: signal.signal(sig, ask_to_exit) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
-        while not server.started and not serving.done():
-            await asyncio.sleep(0.05)  # uvicorn offers no "listening" callback
-        if server.started:
-            if first_admin:
-                user, password = first_admin
-                print(f"First start: created the admin {user.email} with the one-time password {password}", flush=True)
-            print(f"OpenDeep is serving on http://{settings.host}:{settings.port}", flush=True)
-        await serving
+        yield
     finally:
-        serving.cancel()
-        await node.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+async def _serve_until_stopped(server: Any, serving: asyncio.Task[None], first_admin: Any, settings: Settings) -> None:
+    while not server.started and not serving.done():
+        await asyncio.sleep(0.05)  # uvicorn offers no "listening" callback
+    if server.started:
+        if first_admin:
+            user, password = first_admin
+            print(f"First start: created the admin {user.email} with the one-time password {password}", flush=True)
+        print(f"OpenDeep is serving on http://{settings.host}:{settings.port}", flush=True)
+    await serving
 
 
 async def _migrate(settings: Settings) -> None:

@@ -2,8 +2,10 @@
 
 Dialling `Local/s@callee-<persona>/n` reaches the persona of that name, like the
 dialplan contexts of `asterisk/extensions.conf` on a real Asterisk. Dialling
-`PJSIP/<number>@<trunk>` (the production endpoint template) looks the number up
-in `TEST_NUMBERS`; any other number reaches `SimulatorConfig.default_persona`.
+`PJSIP/<number>@<trunk>` (the production endpoint template) or
+`Local/<number>@callee-numbers/n` (its context in extensions.conf) looks the
+number up in `TEST_NUMBERS`; any other number reaches
+`SimulatorConfig.default_persona`.
 
 | persona | number | what happens |
 |---|---|---|
@@ -150,6 +152,9 @@ TEST_NUMBERS: dict[str, str] = {
 }
 
 
+NUMBERS_CONTEXT = "callee-numbers"
+
+
 def persona_for_endpoint(
     endpoint: str, numbers: dict[str, str], default_persona: str
 ) -> tuple[str, str, Persona] | None:
@@ -158,7 +163,10 @@ def persona_for_endpoint(
     if not resource:
         return None
     if tech == "Local":
-        context = resource.partition("@")[2].partition("/")[0]
+        exten, _, rest = resource.partition("@")
+        context = rest.partition("/")[0]
+        if context == NUMBERS_CONTEXT:  # asterisk/extensions.conf maps the test numbers here
+            return tech, resource, PERSONAS[numbers.get(exten, default_persona)]
         persona = PERSONAS.get(context.removeprefix("callee-"))
         return (tech, resource, persona) if persona else None
     if tech == "PJSIP":

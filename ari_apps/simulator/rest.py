@@ -298,6 +298,28 @@ def _application(pbx: Pbx, app: str) -> dict[str, Any]:
             "events_allowed": [], "events_disallowed": []}  # fmt: skip
 
 
+async def user_event(pbx: Pbx, req: MatchedRequest) -> Reply:
+    """`ChannelUserevent` to one application, with the body's variables (and `eventname`) in `userevent`."""
+    app = req.params["application"]
+    if app not in pbx.senders:
+        raise SimError(404, "Application not found")
+    name = req.path_params["eventName"]
+    variables = req.variables if isinstance(req.variables, dict) else {}
+    fields: dict[str, Any] = {"eventname": name, "userevent": {**variables, "eventname": name}}
+    for source in filter(None, req.params.get("source", "").split(",")):
+        scheme, _, ident = source.partition(":")
+        if scheme == "channel" and ident in pbx.channels:
+            fields["channel"] = pbx.channels[ident].to_json()
+        elif scheme == "bridge" and ident in pbx.bridges:
+            fields["bridge"] = pbx.bridges[ident].to_json()
+        elif scheme in ("channel", "bridge", "endpoint", "deviceState"):
+            raise SimError(422, "Event source not found")
+        else:
+            raise SimError(400, "Invalid event source URI or userevent data")
+    pbx.emit(app, "ChannelUserevent", **fields)
+    return 204, None
+
+
 SIMULATED_MODULES = (
     "res_ari.so", "res_stasis.so", "res_http_websocket.so", "chan_websocket.so", "res_timing_timerfd.so",
     "chan_bridge_media.so", "bridge_simple.so", "bridge_softmix.so", "res_stasis_recording.so",
@@ -344,6 +366,7 @@ HANDLERS: dict[tuple[str, str], Handler] = {
     ("recordings", "getStored"): get_stored,
     ("recordings", "getStoredFile"): get_stored_file,
     ("recordings", "deleteStored"): delete_stored,
+    ("events", "userEvent"): user_event,
     ("applications", "list"): list_applications,
     ("applications", "get"): get_application,
     ("asterisk", "listModules"): list_modules,

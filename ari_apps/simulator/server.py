@@ -132,6 +132,24 @@ class PbxSimulator:
 
         await asyncio.wait_for(_wait(), timeout)
 
+    async def deafen_events_socket(self, app: str, *, keep_app: bool = False) -> None:
+        """The app's events socket stays open but hears nothing more.
+
+        As on Asterisk 23.4.1 after a same-name re-registration raced the teardown of the
+        old one ("Replacing", then "Deactivating" and "Destroying" the app): the app is gone,
+        so `POST /events/user` answers 404. With `keep_app` the app stays registered and its
+        events are simply lost, so only a missing reply can tell.
+        """
+        conn = self._connections.pop(app, None)
+        if conn is None:
+            return
+        conn.queue.put_nowait(None)  # its writer stops; the connection stays open
+        if keep_app:
+            self.pbx.senders[app] = lambda _event: None
+        else:
+            del self.pbx.senders[app]
+        await self.pbx.notify()
+
     async def drop_events_socket(self, app: str) -> None:
         """Close the app's events socket from the PBX side, as a network failure would."""
         conn = self._connections.get(app)
