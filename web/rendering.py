@@ -15,6 +15,7 @@ from litestar.response import Template
 from litestar.template.config import TemplateConfig
 
 from db import hitl
+from db.models import CallEvent
 from web.auth import current_user
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -46,6 +47,43 @@ def _duration(start: datetime | None, end: datetime | None) -> str:
     return f"{seconds // 60}:{seconds % 60:02d}"
 
 
+def _without_status(message: str, status: str | None) -> str:
+    """A status event's message without the status word its chip already shows.
+
+    "Succeeded: Cleaning moved" beside a "Succeeded" chip reads "Cleaning moved";
+    "Dialing (attempt 1 of 5)" beside "Dialing" reads "attempt 1 of 5".
+    """
+    label = STATUS_LABELS.get(str(status), "") if status else ""
+    if not label or not message.lower().startswith(label.lower()):
+        return message
+    rest = message[len(label):]
+    if rest[:1].isalnum():
+        return message  # the label is only the start of a longer word
+    rest = rest.lstrip(" :—–-")
+    if rest.startswith("(") and rest.endswith(")"):
+        rest = rest[1:-1]
+    return rest
+
+
+def _call_event_rows(events: list[CallEvent]) -> list[tuple[datetime, str, str]]:
+    """(at, kind, message) rows of a call's events list.
+
+    The phone system and the agent both report some steps: the agent's
+    "answered" repeats the phone's "the callee answered" and says what it does
+    next. Such a repeat (same kind, a message that continues the earlier one)
+    completes the earlier row instead of showing the kind twice.
+    """
+    rows: list[tuple[datetime, str, str]] = []
+    for event in events:
+        for i, (at, kind, message) in enumerate(rows):
+            if kind == event.kind and event.message != message and event.message.startswith(message):
+                rows[i] = (at, kind, event.message)
+                break
+        else:
+            rows.append((event.at, event.kind, event.message))
+    return rows
+
+
 def _pretty_json(value: Any) -> str:
     return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, default=str)
 
@@ -57,7 +95,8 @@ def template_config() -> TemplateConfig:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(local=_local, pretty_json=_pretty_json, status_label=lambda s: STATUS_LABELS.get(str(s), str(s)))
+    env.filters.update(local=_local, pretty_json=_pretty_json, without_status=_without_status,
+                       call_event_rows=_call_event_rows, status_label=lambda s: STATUS_LABELS.get(str(s), str(s)))
     env.globals.update(duration=_duration, STATUS_LABELS=STATUS_LABELS)
     return TemplateConfig(engine=JinjaTemplateEngine.from_environment(env))
 
