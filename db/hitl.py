@@ -71,6 +71,11 @@ async def list_requests(
     return [HitlRequest.from_record(r) for r in records]
 
 
+async def count_open_requests(conn: Executor, user_id: int) -> int:
+    """How many of the user's questions wait for an answer (the inbox badge)."""
+    return await conn.fetchval("SELECT count(*) FROM hitl_requests WHERE user_id = $1 AND status = 'open'", user_id)
+
+
 async def answer_request(conn: Executor, user_id: int, request_id: UUID, answer: str) -> HitlRequest:
     """Record the owner's answer; refused for a request that is not theirs or not open."""
     check_length("answer", answer, 4000, required=True)

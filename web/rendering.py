@@ -106,7 +106,7 @@ async def page(request: Request, name: str, status_code: int = 200, **context: A
     user = request.scope.get("user")
     if user is not None:
         pool = request.app.state.node.database.pool
-        context.setdefault("open_questions", len(await hitl.list_requests(pool, user.id, status="open")))
+        context.setdefault("open_questions", await hitl.count_open_requests(pool, user.id))
         context.setdefault("tz", ZoneInfo(user.time_zone))
     return Template(template_name=name, context={"user": user, "path": request.url.path, **context}, status_code=status_code)
 

@@ -44,7 +44,7 @@ class HitlPages(Controller):
 
     @get("/inbox/count")
     async def open_count(self, request: Request) -> dict[str, int]:
-        return {"open": len(await hitl.list_requests(_pool(request), current_user(request).id, status="open"))}
+        return {"open": await hitl.count_open_requests(_pool(request), current_user(request).id)}
 
     @post("/inbox/{request_id:uuid}/answer")
     async def answer(self, request: Request, request_id: UUID, data: Annotated[AnswerForm, Form]) -> Template | Redirect:
