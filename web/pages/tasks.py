@@ -38,16 +38,17 @@ class TaskPages(Controller):
     @get("/")
     async def dashboard(self, request: Request, status: str | None = None, q: str | None = None, campaign: UUID | None = None) -> Template:
         listing = await _task_list(request, status, q, campaign)
-        return await page(request, "dashboard.html", **listing, **await _summary(request), statuses=STATUS_LABELS,
+        return await page(request, "dashboard.html", **listing, **await _counts(request), **await _charts(request),
+                          statuses=STATUS_LABELS,
                           campaigns=await campaigns.list_campaigns(_pool(request), current_user(request).id, limit=50))
 
     @get("/fragments/status-chips")
     async def status_chips(self, request: Request, status: str | None = None, q: str | None = None) -> Template:
-        return fragment(request, "_status_chips.html", **await _summary(request), status=status or "", q=q or "", statuses=STATUS_LABELS)
+        return fragment(request, "_status_chips.html", **await _counts(request), status=status or "", q=q or "", statuses=STATUS_LABELS)
 
     @get("/fragments/charts")
     async def charts(self, request: Request) -> Template:
-        return fragment(request, "_charts.html", **await _summary(request))
+        return fragment(request, "_charts.html", **await _charts(request))
 
     @get("/fragments/task-rows")
     async def task_rows(self, request: Request, status: str | None = None, q: str | None = None, campaign: UUID | None = None) -> Template:
@@ -103,11 +104,15 @@ class TaskPages(Controller):
         return Redirect(f"/tasks/{task_id}", status_code=303)
 
 
-async def _summary(request: Request) -> dict[str, Any]:
-    """Counts per status and the two dashboard charts."""
+async def _counts(request: Request) -> dict[str, Any]:
+    """Tasks per status (the status chips)."""
+    return {"counts": await tasks.count_tasks_by_status(_pool(request), current_user(request).id)}
+
+
+async def _charts(request: Request) -> dict[str, Any]:
+    """The two dashboard charts."""
     user, pool = current_user(request), _pool(request)
     return {
-        "counts": await tasks.count_tasks_by_status(pool, user.id),
         "outcome_chart": charts.campaign_outcomes(await stats.task_outcomes_per_campaign(pool, user.id), STATUS_LABELS),
         "calls_chart": charts.calls_over_time(await stats.calls_per_day(pool, user.id, time_zone=user.time_zone)),
     }
