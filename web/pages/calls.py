@@ -27,7 +27,7 @@ async def _call_view(request: Request, call_id: UUID) -> dict[str, Any]:
     call_events = await events.list_call_events(pool, user.id, call_id)
     questions = [q for q in await hitl.list_requests(pool, user.id, task_id=call.task_id) if q.call_id == call_id]
     return {
-        "call": call, "turns": turns, "call_events": call_events, "questions": questions,
+        "call": call, "turns": turns, "call_events": call_events, "questions": questions, "all_ari_events": ari,
         "task": await tasks.get_task(pool, user.id, call.task_id),
         "timeline": charts.call_timeline(call, ari, turns, call_events, questions),
     }
@@ -44,9 +44,12 @@ class CallPages(Controller):
     @get("/calls/{call_id:uuid}")
     async def call_page(self, request: Request, call_id: UUID, event_type: str | None = None, channel: str | None = None) -> Template:
         view = await _call_view(request, call_id)
-        ari = await events.list_ari_events(_pool(request), current_user(request).id, call_id=call_id, limit=2000, **_filters(event_type, channel))
+        filters = _filters(event_type, channel)
+        ari = view["all_ari_events"]  # the timeline's events serve the table too, unless it is filtered
+        if any(filters.values()):
+            ari = await events.list_ari_events(_pool(request), current_user(request).id, call_id=call_id, limit=2000, **filters)
         return await page(request, "call.html", **view, ari_events=ari, event_type=event_type or "", channel=channel or "",
-                          types=sorted({e.event_type for e in ari}))
+                          types=sorted({e.event_type for e in view["all_ari_events"]}))
 
     @get("/fragments/calls/{call_id:uuid}")
     async def call_fragment(self, request: Request, call_id: UUID) -> Template:
