@@ -8,9 +8,14 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 import msgspec
+from litestar.enums import RequestEncodingType
+from litestar.params import Body
 
 from db.errors import InvalidInput
 from db.tasks import TaskDraft
+
+# How the pages' handlers take a form: `data: Annotated[SomeForm, Form]`.
+Form = Body(media_type=RequestEncodingType.URL_ENCODED)
 
 
 class LoginForm(msgspec.Struct, kw_only=True):

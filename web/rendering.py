@@ -16,7 +16,7 @@ from litestar.template.config import TemplateConfig
 
 from db import hitl
 from db.models import CallEvent
-from web.auth import current_user
+from web.auth import current_user, db_pool
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -105,7 +105,7 @@ async def page(request: Request, name: str, status_code: int = 200, **context: A
     """A full page: adds the signed-in user, their time zone and the open-question count."""
     user = request.scope.get("user")
     if user is not None:
-        pool = request.app.state.node.database.pool
+        pool = db_pool(request)
         context.setdefault("open_questions", await hitl.count_open_requests(pool, user.id))
         context.setdefault("tz", ZoneInfo(user.time_zone))
     return Template(template_name=name, context={"user": user, "path": request.url.path, **context}, status_code=status_code)

@@ -9,24 +9,17 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 from litestar import Controller, Request, get, post
-from litestar.enums import RequestEncodingType
-from litestar.params import Body
 from litestar.response import Redirect, Template
 
 from db import chats
 from db.errors import InvalidInput
 from engine.planner import ChatTurn, Plan, PlannedCall, PlannerError, UserContext, validate_plan
 from web import services
-from web.auth import current_user, signed_in
-from web.forms import ChatForm, parse_local_time
+from web.auth import current_user, db_pool, signed_in
+from web.forms import ChatForm, Form, parse_local_time
 from web.rendering import page
 
-Form = Body(media_type=RequestEncodingType.URL_ENCODED)
 PLAN_FIELDS = ("phone_number", "callee_name", "objective", "facts", "success_criteria", "earliest", "latest", "max_attempts", "notes")
-
-
-def _pool(request: Request) -> Any:
-    return request.app.state.node.database.pool
 
 
 def _context(user: Any) -> UserContext:
@@ -46,7 +39,7 @@ def _local_input(value: str | None, tz: ZoneInfo) -> str:
 
 
 async def _chat_page(request: Request, conversation_id: UUID | None, status_code: int = 200, **extra: Any) -> Template:
-    user, pool = current_user(request), _pool(request)
+    user, pool = current_user(request), db_pool(request)
     conversation = (await chats.get_conversation(pool, user.id, conversation_id) if conversation_id
                     else await chats.latest_conversation(pool, user.id))
     messages = await chats.list_messages(pool, user.id, conversation.id) if conversation else []
@@ -77,7 +70,7 @@ def _plan_from_form(form: Any, tz: ZoneInfo) -> tuple[Plan, dict[int, str]]:
 
 async def _send(request: Request, conversation: chats.Conversation | None, message: str) -> Template | Redirect:
     """Ask the planner with the whole conversation; store the exchange only when it answered."""
-    user, pool = current_user(request), _pool(request)
+    user, pool = current_user(request), db_pool(request)
     if conversation and conversation.campaign_id:  # a confirmed plan is closed: start a new conversation
         conversation = None
     shown = conversation.id if conversation else None
@@ -107,7 +100,7 @@ class ChatPages(Controller):
 
     @post("/chat/new")
     async def new_conversation(self, request: Request) -> Redirect:
-        conversation = await chats.create_conversation(_pool(request), current_user(request).id)
+        conversation = await chats.create_conversation(db_pool(request), current_user(request).id)
         return Redirect(f"/chat/{conversation.id}", status_code=303)
 
     @post("/chat/messages")
@@ -117,12 +110,12 @@ class ChatPages(Controller):
 
     @post("/chat/{conversation_id:uuid}/messages")
     async def send(self, request: Request, conversation_id: UUID, data: Annotated[ChatForm, Form]) -> Template | Redirect:
-        conversation = await chats.get_conversation(_pool(request), current_user(request).id, conversation_id)
+        conversation = await chats.get_conversation(db_pool(request), current_user(request).id, conversation_id)
         return await _send(request, conversation, data.message)
 
     @post("/chat/{conversation_id:uuid}/confirm")
     async def confirm(self, request: Request, conversation_id: UUID) -> Template | Redirect:
-        user, pool = current_user(request), _pool(request)
+        user, pool = current_user(request), db_pool(request)
         conversation = await chats.get_conversation(pool, user.id, conversation_id)
         plan, errors = _plan_from_form(await request.form(), ZoneInfo(user.time_zone))
         drafts, invalid = validate_plan(plan, services.now())
