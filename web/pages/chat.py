@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -16,7 +15,7 @@ from db.errors import InvalidInput
 from engine.planner import ChatTurn, Plan, PlannedCall, PlannerError, UserContext, validate_plan
 from web import services
 from web.auth import current_user, db_pool, signed_in
-from web.forms import ChatForm, Form, parse_local_time
+from web.forms import ChatForm, Form, local_input, parse_local_time
 from web.rendering import page
 
 PLAN_FIELDS = ("phone_number", "callee_name", "objective", "facts", "success_criteria", "earliest", "latest", "max_attempts", "notes")
@@ -26,16 +25,6 @@ def _context(user: Any) -> UserContext:
     p = user.profile
     return UserContext(display_name=user.display_name, time_zone=user.time_zone, callback_number=p.get("callback_number", ""),
                        about=p.get("about", ""), agent_notes=p.get("agent_notes", ""), now=services.now())
-
-
-def _local_input(value: str | None, tz: ZoneInfo) -> str:
-    """An ISO time from a plan, as a datetime-local input value in the user's zone."""
-    if not value:
-        return ""
-    try:
-        return datetime.fromisoformat(value).astimezone(tz).strftime("%Y-%m-%dT%H:%M")
-    except ValueError:
-        return value
 
 
 async def _chat_page(request: Request, conversation_id: UUID | None, status_code: int = 200, **extra: Any) -> Template:
@@ -48,7 +37,7 @@ async def _chat_page(request: Request, conversation_id: UUID | None, status_code
     extra.setdefault("errors", {})
     tz = ZoneInfo(user.time_zone)
     return await page(request, "chat.html", status_code, conversation=conversation, messages=messages,
-                      planner=request.app.state.planner.name, local_input=lambda v: _local_input(v, tz), **extra)
+                      planner=request.app.state.planner.name, local_input=lambda v: local_input(v, tz), **extra)
 
 
 def _plan_from_form(form: Any, tz: ZoneInfo) -> tuple[Plan, dict[int, str]]:
