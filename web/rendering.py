@@ -40,6 +40,14 @@ def _local(value: datetime | None, tz: ZoneInfo | None = None, fmt: str = "%d %b
     return value.astimezone(tz or UTC).strftime(fmt)
 
 
+def _local_iso(value: str, tz: ZoneInfo | None = None) -> str:
+    """A stored ISO time (a task's constraint) in the user's zone, like every other time on the page."""
+    try:
+        return _local(datetime.fromisoformat(value), tz, "%d %b %Y %H:%M")
+    except (TypeError, ValueError):
+        return str(value)
+
+
 def _duration(start: datetime | None, end: datetime | None) -> str:
     if start is None or end is None:
         return "—"
@@ -95,7 +103,7 @@ def template_config() -> TemplateConfig:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(local=_local, pretty_json=_pretty_json, without_status=_without_status,
+    env.filters.update(local=_local, local_iso=_local_iso, pretty_json=_pretty_json, without_status=_without_status,
                        call_event_rows=_call_event_rows, status_label=lambda s: STATUS_LABELS.get(str(s), str(s)))
     env.globals.update(duration=_duration, STATUS_LABELS=STATUS_LABELS)
     return TemplateConfig(engine=JinjaTemplateEngine.from_environment(env))
