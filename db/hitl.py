@@ -71,25 +71,14 @@ async def list_requests(
     return [HitlRequest.from_record(r) for r in records]
 
 
+async def count_open_requests(conn: Executor, user_id: int) -> int:
+    """How many of the user's questions wait for an answer (the inbox badge)."""
+    return await conn.fetchval("SELECT count(*) FROM hitl_requests WHERE user_id = $1 AND status = 'open'", user_id)
+
+
 async def answer_request(conn: Executor, user_id: int, request_id: UUID, answer: str) -> HitlRequest:
     """Record the owner's answer; refused for a request that is not theirs or not open."""
-    check_length("answer", answer, 4000, required=True)
-    record = await conn.fetchrow(
-        f"""WITH current AS (SELECT id, status FROM hitl_requests WHERE id = $1 AND user_id = $2 FOR UPDATE),
-                answered AS (
-                    UPDATE hitl_requests h SET status = 'answered', answer = $3, answered_at = now()
-                    FROM current c WHERE h.id = c.id AND c.status = 'open' RETURNING {columns(HitlRequest, "h")})
-            SELECT c.status AS current_status, a.* FROM current c LEFT JOIN answered a ON true""",
-        request_id,
-        user_id,
-        answer.strip(),
-    )
-    if record is None:
-        raise NotFound("question", request_id)
-    if record["id"] is None:
-        raise InvalidInput("answer", f"this question is {record['current_status']} and can no longer be answered")
-    await publish(conn, "hitl", user_id, request_id=request_id, task_id=record["task_id"], status="answered")
-    return HitlRequest(**{name: record[name] for name in HitlRequest.__struct_fields__})
+    return await _answer(conn, user_id, request_id, answer, answerable=("open",))
 
 
 async def close_request(conn: Executor, user_id: int, request_id: UUID, *, status: str) -> bool:
@@ -128,25 +117,31 @@ async def answer_request_after_call(conn: Executor, user_id: int, request_id: UU
     Accepts an open or expired request; refuses one already answered or cancelled.
     The caller carries the answer to the task's next attempt.
     """
+    return await _answer(conn, user_id, request_id, answer, answerable=("open", "expired"), after_call=True)
+
+
+async def _answer(
+    conn: Executor, user_id: int, request_id: UUID, answer: str, *, answerable: tuple[str, ...], **notice: Any
+) -> HitlRequest:
+    """Answer the request if its status is one of `answerable`, in one guarded statement."""
     check_length("answer", answer, 4000, required=True)
     record = await conn.fetchrow(
         f"""WITH current AS (SELECT id, status FROM hitl_requests WHERE id = $1 AND user_id = $2 FOR UPDATE),
                 answered AS (
                     UPDATE hitl_requests h SET status = 'answered', answer = $3, answered_at = now()
-                    FROM current c WHERE h.id = c.id AND c.status IN ('open', 'expired')
+                    FROM current c WHERE h.id = c.id AND c.status = ANY($4::text[])
                     RETURNING {columns(HitlRequest, "h")})
             SELECT c.status AS current_status, a.* FROM current c LEFT JOIN answered a ON true""",
         request_id,
         user_id,
         answer.strip(),
+        list(answerable),
     )
     if record is None:
         raise NotFound("question", request_id)
     if record["id"] is None:
         raise InvalidInput("answer", f"this question is {record['current_status']} and can no longer be answered")
-    await publish(
-        conn, "hitl", user_id, request_id=request_id, task_id=record["task_id"], status="answered", after_call=True
-    )
+    await publish(conn, "hitl", user_id, request_id=request_id, task_id=record["task_id"], status="answered", **notice)
     return HitlRequest(**{name: record[name] for name in HitlRequest.__struct_fields__})
 
 

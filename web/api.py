@@ -17,17 +17,13 @@ from db.models import AriEvent, Call, CallEvent, Campaign, HitlRequest, Task, Ta
 from db.tasks import TaskDraft
 from engine.hitl import AnswerResult, RefusalReason, answer_question
 from web import services
-from web.auth import api_caller, current_user
+from web.auth import api_caller, current_user, db_pool
 from web.forms import CampaignCreate, HitlAnswer, TaskCreate, TaskUpdate
 
 
 class CampaignDetail(msgspec.Struct, kw_only=True):
     campaign: Campaign
     tasks: list[Task]
-
-
-def _pool(request: Request) -> Any:
-    return request.app.state.node.database.pool
 
 
 def _uid(request: Request) -> int:
@@ -51,19 +47,19 @@ class CampaignApi(Controller):
 
     @get("/")
     async def list_campaigns(self, request: Request, limit: int = 100, offset: int = 0) -> list[Campaign]:
-        return await campaigns.list_campaigns(_pool(request), _uid(request), limit=min(limit, 500), offset=offset)
+        return await campaigns.list_campaigns(db_pool(request), _uid(request), limit=min(limit, 500), offset=offset)
 
     @post("/")
     async def create_campaign(self, request: Request, data: CampaignCreate) -> CampaignDetail:
         """A campaign and all of its tasks, or nothing."""
         drafts = [(_draft(t), _schedule(t)) for t in data.tasks]
-        campaign = await services.create_campaign_with_tasks(_pool(request), _uid(request), title=data.title, request=data.request, drafts=drafts)
-        return CampaignDetail(campaign=campaign, tasks=await tasks.list_tasks(_pool(request), _uid(request), campaign_id=campaign.id))
+        campaign = await services.create_campaign_with_tasks(db_pool(request), _uid(request), title=data.title, request=data.request, drafts=drafts)
+        return CampaignDetail(campaign=campaign, tasks=await tasks.list_tasks(db_pool(request), _uid(request), campaign_id=campaign.id))
 
     @get("/{campaign_id:uuid}")
     async def get_campaign(self, request: Request, campaign_id: UUID) -> CampaignDetail:
-        campaign = await campaigns.get_campaign(_pool(request), _uid(request), campaign_id)
-        return CampaignDetail(campaign=campaign, tasks=await tasks.list_tasks(_pool(request), _uid(request), campaign_id=campaign_id))
+        campaign = await campaigns.get_campaign(db_pool(request), _uid(request), campaign_id)
+        return CampaignDetail(campaign=campaign, tasks=await tasks.list_tasks(db_pool(request), _uid(request), campaign_id=campaign_id))
 
 
 class TaskApi(Controller):
@@ -74,34 +70,34 @@ class TaskApi(Controller):
     @get("/")
     async def list_tasks(self, request: Request, status: str | None = None, q: str | None = None,
                          campaign_id: UUID | None = None, limit: int = 100, offset: int = 0) -> list[Task]:
-        return await tasks.list_tasks(_pool(request), _uid(request), status=status, search=q, campaign_id=campaign_id,
+        return await tasks.list_tasks(db_pool(request), _uid(request), status=status, search=q, campaign_id=campaign_id,
                                       limit=min(limit, 500), offset=offset)
 
     @post("/")
     async def create_task(self, request: Request, data: TaskCreate) -> Task:
-        return await tasks.create_task(_pool(request), _uid(request), _draft(data), campaign_id=data.campaign_id,
+        return await tasks.create_task(db_pool(request), _uid(request), _draft(data), campaign_id=data.campaign_id,
                                        schedule_at=_schedule(data))
 
     @get("/{task_id:uuid}")
     async def get_task(self, request: Request, task_id: UUID) -> Task:
-        return await tasks.get_task(_pool(request), _uid(request), task_id)
+        return await tasks.get_task(db_pool(request), _uid(request), task_id)
 
     @put("/{task_id:uuid}")
     async def update_task(self, request: Request, task_id: UUID, data: TaskUpdate) -> Task:
-        return await tasks.update_task(_pool(request), _uid(request), task_id, _draft(data))
+        return await tasks.update_task(db_pool(request), _uid(request), task_id, _draft(data))
 
     @post("/{task_id:uuid}/cancel", status_code=200)
     async def cancel_task(self, request: Request, task_id: UUID) -> Task:
-        return await services.cancel_task(_pool(request), _uid(request), task_id)
+        return await services.cancel_task(db_pool(request), _uid(request), task_id)
 
     @post("/{task_id:uuid}/call-now", status_code=200)
     async def call_now(self, request: Request, task_id: UUID) -> Task:
-        return await services.call_now(_pool(request), _uid(request), task_id)
+        return await services.call_now(db_pool(request), _uid(request), task_id)
 
     @get("/{task_id:uuid}/events")
     async def task_events(self, request: Request, task_id: UUID) -> list[TaskEvent]:
-        await tasks.get_task(_pool(request), _uid(request), task_id)  # 404 for another user's task
-        return await events.list_task_events(_pool(request), _uid(request), task_id)
+        await tasks.get_task(db_pool(request), _uid(request), task_id)  # 404 for another user's task
+        return await events.list_task_events(db_pool(request), _uid(request), task_id)
 
 
 class CallApi(Controller):
@@ -111,27 +107,27 @@ class CallApi(Controller):
 
     @get("/")
     async def list_calls(self, request: Request, task_id: UUID | None = None, limit: int = 100, offset: int = 0) -> list[Call]:
-        return await calls.list_calls(_pool(request), _uid(request), task_id=task_id, limit=min(limit, 500), offset=offset)
+        return await calls.list_calls(db_pool(request), _uid(request), task_id=task_id, limit=min(limit, 500), offset=offset)
 
     @get("/{call_id:uuid}")
     async def get_call(self, request: Request, call_id: UUID) -> Call:
-        return await calls.get_call(_pool(request), _uid(request), call_id)
+        return await calls.get_call(db_pool(request), _uid(request), call_id)
 
     @get("/{call_id:uuid}/transcript")
     async def transcript(self, request: Request, call_id: UUID) -> list[TranscriptTurn]:
-        await calls.get_call(_pool(request), _uid(request), call_id)
-        return await transcripts.list_turns(_pool(request), _uid(request), call_id)
+        await calls.get_call(db_pool(request), _uid(request), call_id)
+        return await transcripts.list_turns(db_pool(request), _uid(request), call_id)
 
     @get("/{call_id:uuid}/events")
     async def call_events(self, request: Request, call_id: UUID) -> list[CallEvent]:
-        await calls.get_call(_pool(request), _uid(request), call_id)
-        return await events.list_call_events(_pool(request), _uid(request), call_id)
+        await calls.get_call(db_pool(request), _uid(request), call_id)
+        return await events.list_call_events(db_pool(request), _uid(request), call_id)
 
     @get("/{call_id:uuid}/ari-events")
     async def call_ari_events(self, request: Request, call_id: UUID, event_type: str | None = None,
                               channel_id: str | None = None) -> list[AriEvent]:
-        await calls.get_call(_pool(request), _uid(request), call_id)
-        return await events.list_ari_events(_pool(request), _uid(request), call_id=call_id, event_type=event_type,
+        await calls.get_call(db_pool(request), _uid(request), call_id)
+        return await events.list_ari_events(db_pool(request), _uid(request), call_id=call_id, event_type=event_type,
                                             channel_id=channel_id, limit=5000)
 
 
@@ -143,21 +139,21 @@ class EventApi(Controller):
     @get("/ari-events")
     async def ari_events(self, request: Request, call_id: UUID | None = None, event_type: str | None = None,
                          channel_id: str | None = None, before_id: int | None = None, limit: int = 500) -> list[AriEvent]:
-        return await events.list_ari_events(_pool(request), _uid(request), call_id=call_id, event_type=event_type,
+        return await events.list_ari_events(db_pool(request), _uid(request), call_id=call_id, event_type=event_type,
                                             channel_id=channel_id, before_id=before_id, limit=min(limit, 5000))
 
     @get("/hitl")
     async def questions(self, request: Request, status: str | None = None, task_id: UUID | None = None) -> list[HitlRequest]:
-        return await hitl.list_requests(_pool(request), _uid(request), status=status, task_id=task_id)
+        return await hitl.list_requests(db_pool(request), _uid(request), status=status, task_id=task_id)
 
     @get("/hitl/{request_id:uuid}")
     async def question(self, request: Request, request_id: UUID) -> HitlRequest:
-        return await hitl.get_request(_pool(request), _uid(request), request_id)
+        return await hitl.get_request(db_pool(request), _uid(request), request_id)
 
     @post("/hitl/{request_id:uuid}/answer", status_code=200)
     async def answer(self, request: Request, request_id: UUID, data: HitlAnswer) -> AnswerResult:
         """Answer a question: delivered to the live call, or kept for the next call (`for_next_call`)."""
-        result = await answer_question(_pool(request), _uid(request), request_id, data.answer,
+        result = await answer_question(db_pool(request), _uid(request), request_id, data.answer,
                                        for_next_call=data.for_next_call)
         if result.reason is RefusalReason.NOT_FOUND:
             raise NotFoundException("No such question.")

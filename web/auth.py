@@ -8,6 +8,7 @@ the signed-in user's id.
 
 from __future__ import annotations
 
+import asyncpg
 from litestar import Litestar, Request
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
@@ -42,6 +43,11 @@ class AuthMiddleware(AbstractMiddleware):
         scope["user"] = user
         scope["auth"] = how
         await self.app(scope, receive, send)
+
+
+def db_pool(request: Request) -> asyncpg.Pool:
+    """The node's connection pool, which every query of a request goes through."""
+    return request.app.state.node.database.pool
 
 
 def current_user(request: Request) -> User:

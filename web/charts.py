@@ -5,7 +5,9 @@ Each function takes plain rows and returns `Markup` the templates embed as is.
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
+
 from markupsafe import Markup, escape
 
 from db.models import AriEvent, Call, CallEvent, HitlRequest, TranscriptTurn
@@ -98,6 +100,21 @@ def calls_over_time(days: list[DayCount]) -> Markup:
     return Markup("".join(out))
 
 
+TICK_STEPS = (0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600)
+
+
+def _tick_step(total: float, most: int = 6) -> float:
+    """A round number of seconds between axis ticks, so that at most `most` + 1 ticks fit."""
+    longest = TICK_STEPS[-1]
+    return next((step for step in TICK_STEPS if total / step <= most), longest * math.ceil(total / (longest * most)))
+
+
+def _tick_label(seconds: float, total: float) -> str:
+    if total >= 120:
+        return f"{int(seconds) // 60}:{int(seconds) % 60:02d}"
+    return f"{seconds:g}s"
+
+
 LANES = ("ARI", "Agent", "Callee", "DTMF", "Tools", "HITL")
 
 
@@ -146,10 +163,11 @@ def call_timeline(
         else:
             out.append(f'<circle cx="{x0:.1f}" cy="{y + lane_h / 2}" r="4" fill="{colours[lane]}">{tip}</circle>')
     axis_y = len(LANES) * lane_h + 14
-    for k in range(6):
-        seconds = total * k / 5
-        x = left + span * k / 5
-        out.append(f'<text x="{x:.1f}" y="{axis_y}" text-anchor="middle" class="tick">{seconds:.0f}s</text>')
+    step = _tick_step(total)
+    for k in range(int(total / step + 1e-9) + 1):
+        seconds = k * step
+        out.append(f'<text x="{left + span * seconds / total:.1f}" y="{axis_y}" text-anchor="middle" '
+                   f'class="tick">{_tick_label(seconds, total)}</text>')
     out.append("</svg>")
     return Markup("".join(out))
 

@@ -8,9 +8,14 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 import msgspec
+from litestar.enums import RequestEncodingType
+from litestar.params import Body
 
 from db.errors import InvalidInput
 from db.tasks import TaskDraft
+
+# How the pages' handlers take a form: `data: Annotated[SomeForm, Form]`.
+Form = Body(media_type=RequestEncodingType.URL_ENCODED)
 
 
 class LoginForm(msgspec.Struct, kw_only=True):
@@ -106,19 +111,25 @@ def draft_from_form(form: TaskForm, tz: ZoneInfo, now: datetime) -> tuple[TaskDr
     return draft, max(earliest, now) if earliest else now
 
 
-def form_from_task(task: Any, tz: ZoneInfo) -> TaskForm:
-    def local(key: str) -> str:
-        value = task.constraints.get(key)
-        return datetime.fromisoformat(value).astimezone(tz).strftime("%Y-%m-%dT%H:%M") if value else ""
+def local_input(value: str | None, tz: ZoneInfo) -> str:
+    """An ISO time (a task's or a plan's constraint) as a datetime-local value in the user's zone."""
+    if not value:
+        return ""
+    try:
+        return datetime.fromisoformat(value).astimezone(tz).strftime("%Y-%m-%dT%H:%M")
+    except ValueError:
+        return value
 
+
+def form_from_task(task: Any, tz: ZoneInfo) -> TaskForm:
     return TaskForm(
         phone_number=task.phone_number,
         callee_name=task.callee_name,
         objective=task.objective,
         facts=task.facts,
         success_criteria=task.success_criteria,
-        earliest=local("earliest"),
-        latest=local("latest"),
+        earliest=local_input(task.constraints.get("earliest"), tz),
+        latest=local_input(task.constraints.get("latest"), tz),
         max_attempts=str(task.max_attempts),
         notes=str(task.constraints.get("notes", "")),
     )

@@ -15,7 +15,8 @@ from litestar.response import Template
 from litestar.template.config import TemplateConfig
 
 from db import hitl
-from web.auth import current_user
+from db.models import CallEvent
+from web.auth import current_user, db_pool
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -39,11 +40,56 @@ def _local(value: datetime | None, tz: ZoneInfo | None = None, fmt: str = "%d %b
     return value.astimezone(tz or UTC).strftime(fmt)
 
 
+def _local_iso(value: str, tz: ZoneInfo | None = None) -> str:
+    """A stored ISO time (a task's constraint) in the user's zone, like every other time on the page."""
+    try:
+        return _local(datetime.fromisoformat(value), tz, "%d %b %Y %H:%M")
+    except (TypeError, ValueError):
+        return str(value)
+
+
 def _duration(start: datetime | None, end: datetime | None) -> str:
     if start is None or end is None:
         return "—"
     seconds = int((end - start).total_seconds())
     return f"{seconds // 60}:{seconds % 60:02d}"
+
+
+def _without_status(message: str, status: str | None) -> str:
+    """A status event's message without the status word its chip already shows.
+
+    "Succeeded: Cleaning moved" beside a "Succeeded" chip reads "Cleaning moved";
+    "Dialing (attempt 1 of 5)" beside "Dialing" reads "attempt 1 of 5".
+    """
+    label = STATUS_LABELS.get(str(status), "") if status else ""
+    if not label or not message.lower().startswith(label.lower()):
+        return message
+    rest = message[len(label):]
+    if rest[:1].isalnum():
+        return message  # the label is only the start of a longer word
+    rest = rest.lstrip(" :—–-")
+    if rest.startswith("(") and rest.endswith(")"):
+        rest = rest[1:-1]
+    return rest
+
+
+def _call_event_rows(events: list[CallEvent]) -> list[tuple[datetime, str, str]]:
+    """(at, kind, message) rows of a call's events list.
+
+    The phone system and the agent both report some steps: the agent's
+    "answered" repeats the phone's "the callee answered" and says what it does
+    next. Such a repeat (same kind, a message that continues the earlier one)
+    completes the earlier row instead of showing the kind twice.
+    """
+    rows: list[tuple[datetime, str, str]] = []
+    for event in events:
+        for i, (at, kind, message) in enumerate(rows):
+            if kind == event.kind and event.message != message and event.message.startswith(message):
+                rows[i] = (at, kind, event.message)
+                break
+        else:
+            rows.append((event.at, event.kind, event.message))
+    return rows
 
 
 def _pretty_json(value: Any) -> str:
@@ -57,7 +103,8 @@ def template_config() -> TemplateConfig:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(local=_local, pretty_json=_pretty_json, status_label=lambda s: STATUS_LABELS.get(str(s), str(s)))
+    env.filters.update(local=_local, local_iso=_local_iso, pretty_json=_pretty_json, without_status=_without_status,
+                       call_event_rows=_call_event_rows, status_label=lambda s: STATUS_LABELS.get(str(s), str(s)))
     env.globals.update(duration=_duration, STATUS_LABELS=STATUS_LABELS)
     return TemplateConfig(engine=JinjaTemplateEngine.from_environment(env))
 
@@ -66,8 +113,8 @@ async def page(request: Request, name: str, status_code: int = 200, **context: A
     """A full page: adds the signed-in user, their time zone and the open-question count."""
     user = request.scope.get("user")
     if user is not None:
-        pool = request.app.state.node.database.pool
-        context.setdefault("open_questions", len(await hitl.list_requests(pool, user.id, status="open")))
+        pool = db_pool(request)
+        context.setdefault("open_questions", await hitl.count_open_requests(pool, user.id))
         context.setdefault("tz", ZoneInfo(user.time_zone))
     return Template(template_name=name, context={"user": user, "path": request.url.path, **context}, status_code=status_code)
 

@@ -122,7 +122,10 @@ async def test_create_a_task_and_watch_its_call_live_then_read_the_call(site, si
 
     await expect(page.locator("#task-status")).to_have_text("Succeeded", timeout=CALL_S)
     await expect(page.locator("ol.timeline")).to_contain_text("Call answered")
-    await expect(page.locator("ol.timeline")).to_contain_text("Succeeded: Cleaning moved to Tuesday at 3 pm")
+    # The status chip says "Succeeded"; the message beside it does not say it again.
+    outcome = page.locator("ol.timeline li.ev").filter(has_text="Cleaning moved to Tuesday at 3 pm")
+    await expect(outcome.locator(".status")).to_have_text("Succeeded")
+    await expect(outcome.locator(".msg")).to_have_text("Cleaning moved to Tuesday at 3 pm")
     await expect(page.locator("ol.timeline li.call")).to_contain_text("answered")
     shown = await page.evaluate("window.__statuses")
     assert await page.evaluate("window.__sameDocument") is True  # followed live, never reloaded

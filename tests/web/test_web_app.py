@@ -249,3 +249,37 @@ async def test_health_still_answers(client_factory):
     web = await client_factory()
     response = await web.client.get("/health")
     assert response.json()["database"]["ok"] is True
+
+
+def test_timeline_messages_do_not_repeat_what_their_chips_say():
+    from uuid import uuid4
+
+    from db.models import CallEvent
+    from web.rendering import _call_event_rows, _without_status
+
+    assert _without_status("Succeeded: Cleaning moved to Tuesday at 3 pm", "succeeded") == "Cleaning moved to Tuesday at 3 pm"
+    assert _without_status("Dialing (attempt 1 of 5)", "dialing") == "attempt 1 of 5"
+    assert _without_status("Call answered", "in_call") == "Call answered"
+    assert _without_status("Failedover to the backup line", "failed") == "Failedover to the backup line"
+    assert _without_status("Task details edited", None) == "Task details edited"
+
+    at = datetime.now(UTC)
+    call_id = uuid4()
+
+    def event(i: int, kind: str, message: str) -> CallEvent:
+        return CallEvent(id=i, user_id=1, call_id=call_id, at=at + timedelta(seconds=i), kind=kind, message=message, data={})
+
+    rows = _call_event_rows([
+        event(1, "answered", "the callee answered"),
+        event(2, "media_connected", "audio connected"),
+        event(3, "answered", "the callee answered; the agent starts speaking"),
+        event(4, "tool_call", "end_call done"),
+        event(5, "tool_call", "end_call done"),
+    ])
+    assert [(kind, message) for _, kind, message in rows] == [
+        ("answered", "the callee answered; the agent starts speaking"),
+        ("media_connected", "audio connected"),
+        ("tool_call", "end_call done"),
+        ("tool_call", "end_call done"),
+    ]
+    assert rows[0][0] == at + timedelta(seconds=1)

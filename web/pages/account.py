@@ -5,23 +5,16 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
-from litestar.enums import RequestEncodingType
-from litestar.params import Body
 from litestar.response import Redirect, Template
 
 from db import api_tokens, users
 from db.errors import InvalidInput
 from db.validation import normalize_phone_number
 from engine import accounts
-from web.auth import admin_only, current_user, signed_in
-from web.forms import NewUserForm, ProfileForm, TokenForm
+from web.auth import admin_only, current_user, db_pool, signed_in
+from web.forms import Form, NewUserForm, ProfileForm, TokenForm
 from web.rendering import page
 
-Form = Body(media_type=RequestEncodingType.URL_ENCODED)
-
-
-def _pool(request: Request) -> Any:
-    return request.app.state.node.database.pool
 
 
 def _profile_form(user: users.User) -> ProfileForm:
@@ -44,19 +37,19 @@ class AccountPages(Controller):
         try:
             number = normalize_phone_number(data.callback_number, field="callback_number") if data.callback_number.strip() else ""
             profile = {"callback_number": number, "about": data.about.strip()[:4000], "agent_notes": data.agent_notes.strip()[:4000]}
-            await users.update_profile(_pool(request), user.id, display_name=data.display_name.strip(), time_zone=data.time_zone.strip(), profile=profile)
+            await users.update_profile(db_pool(request), user.id, display_name=data.display_name.strip(), time_zone=data.time_zone.strip(), profile=profile)
         except InvalidInput as exc:
             return await page(request, "profile.html", 400, form=data, error=exc, saved=False)
         return Redirect("/profile?saved=true", status_code=303)
 
     @get("/tokens")
     async def tokens(self, request: Request) -> Template:
-        found = await api_tokens.list_tokens(_pool(request), current_user(request).id)
+        found = await api_tokens.list_tokens(db_pool(request), current_user(request).id)
         return await page(request, "tokens.html", tokens=found, created=None, error=None)
 
     @post("/tokens")
     async def create_token(self, request: Request, data: Annotated[TokenForm, Form]) -> Template:
-        pool, user = _pool(request), current_user(request)
+        pool, user = db_pool(request), current_user(request)
         try:
             created, error = await api_tokens.create_token(pool, user.id, data.name), None
         except InvalidInput as exc:
@@ -66,7 +59,7 @@ class AccountPages(Controller):
 
     @post("/tokens/{token_id:int}/revoke")
     async def revoke_token(self, request: Request, token_id: int) -> Redirect:
-        await api_tokens.revoke_token(_pool(request), current_user(request).id, token_id)
+        await api_tokens.revoke_token(db_pool(request), current_user(request).id, token_id)
         return Redirect("/tokens", status_code=303)
 
 
@@ -76,11 +69,11 @@ class AdminPages(Controller):
 
     @get("/admin/users")
     async def users_page(self, request: Request) -> Template:
-        return await page(request, "admin_users.html", users=await users.list_users(_pool(request)), created=None, error=None, form=NewUserForm())
+        return await page(request, "admin_users.html", users=await users.list_users(db_pool(request)), created=None, error=None, form=NewUserForm())
 
     @post("/admin/users")
     async def create_user(self, request: Request, data: Annotated[NewUserForm, Form]) -> Template:
-        pool, password = _pool(request), accounts.generate_password()
+        pool, password = db_pool(request), accounts.generate_password()
         try:
             created = await accounts.create_account(pool, email=data.email, password=password, role=data.role,
                                                     display_name=data.display_name.strip(), time_zone=data.time_zone.strip())

@@ -6,17 +6,14 @@ from typing import Annotated
 
 from litestar import Controller, Request, get, post
 from litestar.datastructures import Cookie
-from litestar.enums import RequestEncodingType
-from litestar.params import Body
 from litestar.response import Redirect, Template
 
 from db import sessions
 from engine import accounts
-from web.auth import SESSION_COOKIE
-from web.forms import LoginForm
+from web.auth import SESSION_COOKIE, db_pool
+from web.forms import Form, LoginForm
 from web.rendering import page
 
-Form = Body(media_type=RequestEncodingType.URL_ENCODED)
 
 
 def _safe_next(target: str) -> str:
@@ -33,7 +30,7 @@ class AuthPages(Controller):
 
     @post("/login")
     async def login(self, request: Request, data: Annotated[LoginForm, Form]) -> Template | Redirect:
-        pool = request.app.state.node.database.pool
+        pool = db_pool(request)
         user = await accounts.authenticate(pool, data.email, data.password)
         if user is None:
             return await page(request, "login.html", 401, next=_safe_next(data.next), error="Wrong email or password.", email=data.email)
@@ -48,7 +45,7 @@ class AuthPages(Controller):
     async def logout(self, request: Request) -> Redirect:
         token = request.cookies.get(SESSION_COOKIE)
         if token:
-            await sessions.end_session(request.app.state.node.database.pool, token)
+            await sessions.end_session(db_pool(request), token)
         response = Redirect("/login", status_code=303)
         response.delete_cookie(SESSION_COOKIE, path="/")
         return response

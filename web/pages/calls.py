@@ -11,23 +11,19 @@ from litestar.response import Stream, Template
 
 from db import calls, events, hitl, tasks, transcripts
 from web import charts
-from web.auth import current_user, signed_in
+from web.auth import current_user, db_pool, signed_in
 from web.rendering import fragment, page
 
 
-def _pool(request: Request) -> Any:
-    return request.app.state.node.database.pool
-
-
 async def _call_view(request: Request, call_id: UUID) -> dict[str, Any]:
-    user, pool = current_user(request), _pool(request)
+    user, pool = current_user(request), db_pool(request)
     call = await calls.get_call(pool, user.id, call_id)
     ari = await events.list_ari_events(pool, user.id, call_id=call_id, limit=2000)
     turns = await transcripts.list_turns(pool, user.id, call_id)
     call_events = await events.list_call_events(pool, user.id, call_id)
     questions = [q for q in await hitl.list_requests(pool, user.id, task_id=call.task_id) if q.call_id == call_id]
     return {
-        "call": call, "turns": turns, "call_events": call_events, "questions": questions,
+        "call": call, "turns": turns, "call_events": call_events, "questions": questions, "all_ari_events": ari,
         "task": await tasks.get_task(pool, user.id, call.task_id),
         "timeline": charts.call_timeline(call, ari, turns, call_events, questions),
     }
@@ -44,9 +40,12 @@ class CallPages(Controller):
     @get("/calls/{call_id:uuid}")
     async def call_page(self, request: Request, call_id: UUID, event_type: str | None = None, channel: str | None = None) -> Template:
         view = await _call_view(request, call_id)
-        ari = await events.list_ari_events(_pool(request), current_user(request).id, call_id=call_id, limit=2000, **_filters(event_type, channel))
+        filters = _filters(event_type, channel)
+        ari = view["all_ari_events"]  # the timeline's events serve the table too, unless it is filtered
+        if any(filters.values()):
+            ari = await events.list_ari_events(db_pool(request), current_user(request).id, call_id=call_id, limit=2000, **filters)
         return await page(request, "call.html", **view, ari_events=ari, event_type=event_type or "", channel=channel or "",
-                          types=sorted({e.event_type for e in ari}))
+                          types=sorted({e.event_type for e in view["all_ari_events"]}))
 
     @get("/fragments/calls/{call_id:uuid}")
     async def call_fragment(self, request: Request, call_id: UUID) -> Template:
@@ -54,7 +53,7 @@ class CallPages(Controller):
 
     @get("/calls/{call_id:uuid}/recording")
     async def recording(self, request: Request, call_id: UUID) -> Stream:
-        call = await calls.get_call(_pool(request), current_user(request).id, call_id)
+        call = await calls.get_call(db_pool(request), current_user(request).id, call_id)
         found = await request.app.state.recordings.open_recording(call)
         if found is None:
             raise NotFoundException("This call has no recording.")
@@ -64,7 +63,7 @@ class CallPages(Controller):
     @get("/ari-events")
     async def ari_events(self, request: Request, event_type: str | None = None, channel: str | None = None,
                          call: UUID | None = None, before: int | None = None) -> Template:
-        found = await events.list_ari_events(_pool(request), current_user(request).id, call_id=call, limit=200,
+        found = await events.list_ari_events(db_pool(request), current_user(request).id, call_id=call, limit=200,
                                              before_id=before, **_filters(event_type, channel))
         return await page(request, "ari_events.html", ari_events=found, event_type=event_type or "", channel=channel or "",
                           call_filter=call, older=found[0].id if len(found) == 200 else None)

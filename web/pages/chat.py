@@ -2,31 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
 import msgspec
 from litestar import Controller, Request, get, post
-from litestar.enums import RequestEncodingType
-from litestar.params import Body
 from litestar.response import Redirect, Template
 
 from db import chats
 from db.errors import InvalidInput
 from engine.planner import ChatTurn, Plan, PlannedCall, PlannerError, UserContext, validate_plan
 from web import services
-from web.auth import current_user, signed_in
-from web.forms import ChatForm, parse_local_time
+from web.auth import current_user, db_pool, signed_in
+from web.forms import ChatForm, Form, local_input, parse_local_time
 from web.rendering import page
 
-Form = Body(media_type=RequestEncodingType.URL_ENCODED)
 PLAN_FIELDS = ("phone_number", "callee_name", "objective", "facts", "success_criteria", "earliest", "latest", "max_attempts", "notes")
-
-
-def _pool(request: Request) -> Any:
-    return request.app.state.node.database.pool
 
 
 def _context(user: Any) -> UserContext:
@@ -35,18 +27,8 @@ def _context(user: Any) -> UserContext:
                        about=p.get("about", ""), agent_notes=p.get("agent_notes", ""), now=services.now())
 
 
-def _local_input(value: str | None, tz: ZoneInfo) -> str:
-    """An ISO time from a plan, as a datetime-local input value in the user's zone."""
-    if not value:
-        return ""
-    try:
-        return datetime.fromisoformat(value).astimezone(tz).strftime("%Y-%m-%dT%H:%M")
-    except ValueError:
-        return value
-
-
 async def _chat_page(request: Request, conversation_id: UUID | None, status_code: int = 200, **extra: Any) -> Template:
-    user, pool = current_user(request), _pool(request)
+    user, pool = current_user(request), db_pool(request)
     conversation = (await chats.get_conversation(pool, user.id, conversation_id) if conversation_id
                     else await chats.latest_conversation(pool, user.id))
     messages = await chats.list_messages(pool, user.id, conversation.id) if conversation else []
@@ -55,7 +37,7 @@ async def _chat_page(request: Request, conversation_id: UUID | None, status_code
     extra.setdefault("errors", {})
     tz = ZoneInfo(user.time_zone)
     return await page(request, "chat.html", status_code, conversation=conversation, messages=messages,
-                      planner=request.app.state.planner.name, local_input=lambda v: _local_input(v, tz), **extra)
+                      planner=request.app.state.planner.name, local_input=lambda v: local_input(v, tz), **extra)
 
 
 def _plan_from_form(form: Any, tz: ZoneInfo) -> tuple[Plan, dict[int, str]]:
@@ -77,7 +59,7 @@ def _plan_from_form(form: Any, tz: ZoneInfo) -> tuple[Plan, dict[int, str]]:
 
 async def _send(request: Request, conversation: chats.Conversation | None, message: str) -> Template | Redirect:
     """Ask the planner with the whole conversation; store the exchange only when it answered."""
-    user, pool = current_user(request), _pool(request)
+    user, pool = current_user(request), db_pool(request)
     if conversation and conversation.campaign_id:  # a confirmed plan is closed: start a new conversation
         conversation = None
     shown = conversation.id if conversation else None
@@ -107,7 +89,7 @@ class ChatPages(Controller):
 
     @post("/chat/new")
     async def new_conversation(self, request: Request) -> Redirect:
-        conversation = await chats.create_conversation(_pool(request), current_user(request).id)
+        conversation = await chats.create_conversation(db_pool(request), current_user(request).id)
         return Redirect(f"/chat/{conversation.id}", status_code=303)
 
     @post("/chat/messages")
@@ -117,12 +99,12 @@ class ChatPages(Controller):
 
     @post("/chat/{conversation_id:uuid}/messages")
     async def send(self, request: Request, conversation_id: UUID, data: Annotated[ChatForm, Form]) -> Template | Redirect:
-        conversation = await chats.get_conversation(_pool(request), current_user(request).id, conversation_id)
+        conversation = await chats.get_conversation(db_pool(request), current_user(request).id, conversation_id)
         return await _send(request, conversation, data.message)
 
     @post("/chat/{conversation_id:uuid}/confirm")
     async def confirm(self, request: Request, conversation_id: UUID) -> Template | Redirect:
-        user, pool = current_user(request), _pool(request)
+        user, pool = current_user(request), db_pool(request)
         conversation = await chats.get_conversation(pool, user.id, conversation_id)
         plan, errors = _plan_from_form(await request.form(), ZoneInfo(user.time_zone))
         drafts, invalid = validate_plan(plan, services.now())

@@ -6,27 +6,20 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from litestar import Controller, Request, get, post
-from litestar.enums import RequestEncodingType
-from litestar.params import Body
 from litestar.response import Redirect, Template
 
 from db import hitl
 from db.errors import NotFound
 from engine.hitl import RefusalReason, answer_question
-from web.auth import current_user, signed_in
-from web.forms import AnswerForm
+from web.auth import current_user, db_pool, signed_in
+from web.forms import AnswerForm, Form
 from web.rendering import fragment, page
 
-Form = Body(media_type=RequestEncodingType.URL_ENCODED)
-
-
-def _pool(request: Request) -> Any:
-    return request.app.state.node.database.pool
 
 
 async def _inbox(request: Request) -> dict[str, Any]:
     user = current_user(request)
-    found = await hitl.list_requests(_pool(request), user.id, limit=50)
+    found = await hitl.list_requests(db_pool(request), user.id, limit=50)
     return {"open": sorted((q for q in found if q.status == "open"), key=lambda q: q.deadline), "closed": [q for q in found if q.status != "open"][:20]}
 
 
@@ -44,11 +37,11 @@ class HitlPages(Controller):
 
     @get("/inbox/count")
     async def open_count(self, request: Request) -> dict[str, int]:
-        return {"open": len(await hitl.list_requests(_pool(request), current_user(request).id, status="open"))}
+        return {"open": await hitl.count_open_requests(db_pool(request), current_user(request).id)}
 
     @post("/inbox/{request_id:uuid}/answer")
     async def answer(self, request: Request, request_id: UUID, data: Annotated[AnswerForm, Form]) -> Template | Redirect:
-        result = await answer_question(_pool(request), current_user(request).id, request_id, data.answer,
+        result = await answer_question(db_pool(request), current_user(request).id, request_id, data.answer,
                                        for_next_call=data.for_next_call)
         if result.reason is RefusalReason.NOT_FOUND:
             raise NotFound("question", request_id)

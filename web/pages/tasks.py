@@ -7,27 +7,20 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from litestar import Controller, Request, get, post
-from litestar.enums import RequestEncodingType
-from litestar.params import Body
 from litestar.response import Redirect, Template
 
 from db import calls, campaigns, events, hitl, stats, tasks
 from db.errors import InvalidInput
 from web import charts, services
-from web.auth import current_user, signed_in
-from web.forms import TaskForm, draft_from_form, form_from_task
+from web.auth import current_user, db_pool, signed_in
+from web.forms import Form, TaskForm, draft_from_form, form_from_task
 from web.rendering import STATUS_LABELS, fragment, page
 
-Form = Body(media_type=RequestEncodingType.URL_ENCODED)
-
-
-def _pool(request: Request) -> Any:
-    return request.app.state.node.database.pool
 
 
 async def _task_list(request: Request, status: str | None, q: str | None, campaign: UUID | None) -> dict[str, Any]:
     user = current_user(request)
-    found = await tasks.list_tasks(_pool(request), user.id, status=status or None, search=q or None, campaign_id=campaign)
+    found = await tasks.list_tasks(db_pool(request), user.id, status=status or None, search=q or None, campaign_id=campaign)
     return {"tasks": found, "status": status or "", "q": q or "", "campaign": campaign}
 
 
@@ -38,16 +31,17 @@ class TaskPages(Controller):
     @get("/")
     async def dashboard(self, request: Request, status: str | None = None, q: str | None = None, campaign: UUID | None = None) -> Template:
         listing = await _task_list(request, status, q, campaign)
-        return await page(request, "dashboard.html", **listing, **await _summary(request), statuses=STATUS_LABELS,
-                          campaigns=await campaigns.list_campaigns(_pool(request), current_user(request).id, limit=50))
+        return await page(request, "dashboard.html", **listing, **await _counts(request), **await _charts(request),
+                          statuses=STATUS_LABELS,
+                          campaigns=await campaigns.list_campaigns(db_pool(request), current_user(request).id, limit=50))
 
     @get("/fragments/status-chips")
     async def status_chips(self, request: Request, status: str | None = None, q: str | None = None) -> Template:
-        return fragment(request, "_status_chips.html", **await _summary(request), status=status or "", q=q or "", statuses=STATUS_LABELS)
+        return fragment(request, "_status_chips.html", **await _counts(request), status=status or "", q=q or "", statuses=STATUS_LABELS)
 
     @get("/fragments/charts")
     async def charts(self, request: Request) -> Template:
-        return fragment(request, "_charts.html", **await _summary(request))
+        return fragment(request, "_charts.html", **await _charts(request))
 
     @get("/fragments/task-rows")
     async def task_rows(self, request: Request, status: str | None = None, q: str | None = None, campaign: UUID | None = None) -> Template:
@@ -62,7 +56,7 @@ class TaskPages(Controller):
         user = current_user(request)
         try:
             draft, schedule_at = draft_from_form(data, ZoneInfo(user.time_zone), services.now())
-            task = await tasks.create_task(_pool(request), user.id, draft, schedule_at=schedule_at)
+            task = await tasks.create_task(db_pool(request), user.id, draft, schedule_at=schedule_at)
         except InvalidInput as exc:
             return await page(request, "task_form.html", 400, form=data, error=exc, task=None)
         return Redirect(f"/tasks/{task.id}", status_code=303)
@@ -78,12 +72,12 @@ class TaskPages(Controller):
     @get("/tasks/{task_id:uuid}/edit")
     async def edit_form(self, request: Request, task_id: UUID) -> Template:
         user = current_user(request)
-        task = await tasks.get_task(_pool(request), user.id, task_id)
+        task = await tasks.get_task(db_pool(request), user.id, task_id)
         return await page(request, "task_form.html", form=form_from_task(task, ZoneInfo(user.time_zone)), error=None, task=task)
 
     @post("/tasks/{task_id:uuid}/edit")
     async def edit(self, request: Request, task_id: UUID, data: Annotated[TaskForm, Form]) -> Template | Redirect:
-        user, pool = current_user(request), _pool(request)
+        user, pool = current_user(request), db_pool(request)
         task = await tasks.get_task(pool, user.id, task_id)
         try:
             draft, _ = draft_from_form(data, ZoneInfo(user.time_zone), services.now())
@@ -94,27 +88,31 @@ class TaskPages(Controller):
 
     @post("/tasks/{task_id:uuid}/cancel")
     async def cancel(self, request: Request, task_id: UUID) -> Redirect:
-        await services.cancel_task(_pool(request), current_user(request).id, task_id)
+        await services.cancel_task(db_pool(request), current_user(request).id, task_id)
         return Redirect(f"/tasks/{task_id}", status_code=303)
 
     @post("/tasks/{task_id:uuid}/call-now")
     async def call_now(self, request: Request, task_id: UUID) -> Redirect:
-        await services.call_now(_pool(request), current_user(request).id, task_id)
+        await services.call_now(db_pool(request), current_user(request).id, task_id)
         return Redirect(f"/tasks/{task_id}", status_code=303)
 
 
-async def _summary(request: Request) -> dict[str, Any]:
-    """Counts per status and the two dashboard charts."""
-    user, pool = current_user(request), _pool(request)
+async def _counts(request: Request) -> dict[str, Any]:
+    """Tasks per status (the status chips)."""
+    return {"counts": await tasks.count_tasks_by_status(db_pool(request), current_user(request).id)}
+
+
+async def _charts(request: Request) -> dict[str, Any]:
+    """The two dashboard charts."""
+    user, pool = current_user(request), db_pool(request)
     return {
-        "counts": await tasks.count_tasks_by_status(pool, user.id),
         "outcome_chart": charts.campaign_outcomes(await stats.task_outcomes_per_campaign(pool, user.id), STATUS_LABELS),
         "calls_chart": charts.calls_over_time(await stats.calls_per_day(pool, user.id, time_zone=user.time_zone)),
     }
 
 
 async def _task_view(request: Request, task_id: UUID) -> dict[str, Any]:
-    user, pool = current_user(request), _pool(request)
+    user, pool = current_user(request), db_pool(request)
     task = await tasks.get_task(pool, user.id, task_id)
     task_calls = await calls.list_calls(pool, user.id, task_id=task_id)
     questions = await hitl.list_requests(pool, user.id, task_id=task_id)

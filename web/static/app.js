@@ -25,16 +25,20 @@
   if (!url || !window.EventSource) return;
   const timers = new Map();
 
-  async function refresh(el) {
+  function typingIn(el) {
+    // Never replace a field the person is typing in: refresh once they leave it.
     const active = document.activeElement;
-    if (active && el.contains(active) && active.matches("input, textarea, select")) {
-      // Never replace a field the person is typing in: refresh once they leave it.
-      active.addEventListener("blur", () => soon(el), { once: true });
-      return;
-    }
+    if (!active || !el.contains(active) || !active.matches("input, textarea, select")) return false;
+    active.addEventListener("blur", () => soon(el), { once: true });
+    return true;
+  }
+  async function refresh(el) {
+    if (typingIn(el)) return;
     const response = await fetch(el.dataset.liveSrc, { credentials: "same-origin", headers: { Accept: "text/html" } });
     if (!response.ok) return;
-    el.innerHTML = await response.text();
+    const html = await response.text();
+    if (typingIn(el)) return;  // they started typing while the fragment was on its way
+    el.innerHTML = html;
     tick();
     el.dispatchEvent(new CustomEvent("live-refreshed", { bubbles: true }));
   }
