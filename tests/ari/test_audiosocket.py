@@ -112,11 +112,14 @@ async def test_audiosocket_call_through_the_simulator(fmt, sim, sink):
         assert all(len(e.audio) == frame for e in events if isinstance(e, AudioReceived))
         link = sim.pbx.media_links[f"{call_id}-media"]
         assert link.lost_frames == 0
+        # The mark means our last frame went out; the PBX plays it on its next tick: wait for
+        # the silence that follows it before hanging up.
+        assert await sim.callee(call_id).listen(until_silence_s=0.06, max_s=5, need_speech=False)
+        await call.hangup()
+        assert (await call.finished()).outcome is CallOutcome.ANSWERED
         heard = bytes(sim.callee(call_id).heard)
         wire = speech if fmt is AudioFormat.SLIN16 else ulaw_to_pcm16(speech)
         assert wire in heard
-        await call.hangup()
-        assert (await call.finished()).outcome is CallOutcome.ANSWERED
         assert sim.leftovers() == {"channels": [], "bridges": []}
     finally:
         await adapter.close()
