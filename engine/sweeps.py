@@ -1,5 +1,5 @@
 """Periodic lifecycle sweeps: lost attempts, overdue questions, reminders, strategy notes,
-global do-not-call promotion and finished campaigns.
+global do-not-call promotion, finished campaigns and expired web sessions.
 
 Each sweep is safe to run on every node at once: the guarded transitions and
 "once" queries make a second node's work a no-op.
@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 import asyncpg
 
-from db import dispatch, dnd, events, hitl, sweeps, users
+from db import dispatch, dnd, events, hitl, sessions, sweeps, users
 from engine.campaigns import CampaignSummarizer, finish_if_done
 from engine.policy import calling_window
 from engine.recovery import recover_task
@@ -46,6 +46,7 @@ class LifecycleSweeps:
             "strategy_notes": self.write_strategy_notes,
             "dnd_promoted": self.promote_global_dnd,
             "campaigns_finished": self.finish_campaigns,
+            "sessions_purged": self.purge_expired_sessions,
         }
         for name, step in steps.items():
             try:
@@ -115,3 +116,7 @@ class LifecycleSweeps:
             if await finish_if_done(self.pool, user_id, campaign_id, self.summarizer):
                 finished += 1
         return finished
+
+    async def purge_expired_sessions(self, now: datetime) -> int:
+        """Web sign-in sessions past their expiry: no longer valid, and the table would only grow."""
+        return await sessions.purge_expired_sessions(self.pool, now)

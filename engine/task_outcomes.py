@@ -1,27 +1,29 @@
 """Applying a decision to a task: a policy refusal before dialling, or a verdict after a call.
 
 Each is one guarded transition with an event a person can read; the do-not-call
-verdict also puts the number on the owner's list in the same transaction.
+verdict also puts the number on the owner's list in the same transaction. A verdict
+that waits for the owner goes through `engine.hitl.park_for_user_info`, which opens the
+owner's question, or schedules the task at once if the answer already arrived.
 """
 
 from __future__ import annotations
 
 import random
-from datetime import datetime, timedelta
+from datetime import datetime
 from uuid import UUID
 
 import asyncpg
 
 from db import calls as call_queries
-from db import dnd, hitl
+from db import dnd
 from db.models import Task, TaskStatus, User
 from engine.analysis import Verdict, VerdictKind
+from engine.hitl.answers import park_for_user_info
 from engine.policy import Block, CallingWindow, Decision, Defer, GiveUp
 from engine.retry import OutOfAttempts, plan_retry
 from engine.task_states import move_task
 
 S = TaskStatus
-PENDING_INFO_DEADLINE = timedelta(hours=24)
 
 
 async def apply_refusal(pool: asyncpg.Pool, task: Task, decision: Decision, *, actor: str = "policy") -> Task:
@@ -88,7 +90,11 @@ async def apply_verdict(
                 changes={"failure_reason": verdict.reason}, **common,
             )
     if kind is VerdictKind.PENDING_USER_INFO:
-        return await _wait_for_user(pool, task, call_id, verdict, data, now, common)
+        # Waits for the owner, or is scheduled at once if the answer already came (see park_for_user_info).
+        return await park_for_user_info(
+            pool, task.user_id, task.id, question=verdict.reason.removeprefix("Waiting for your answer: "),
+            message=verdict.reason, data=data, now=now, **common,
+        )
     attempt_plan = plan_retry(
         reason=verdict.retry_reason or "inconclusive", attempt=task.attempt_count, max_attempts=task.max_attempts,
         now=now, window=window, requested_at=verdict.retry_at, rng=rng,
@@ -104,19 +110,3 @@ async def apply_verdict(
         data={**data, "next_attempt_at": attempt_plan.at.isoformat()},
         changes={"next_attempt_at": attempt_plan.at, "claimed_by": None}, **common,
     )
-
-
-async def _wait_for_user(pool, task, call_id, verdict, data, now, common) -> Task:  # type: ignore[no-untyped-def]
-    open_requests = await hitl.list_requests(pool, task.user_id, status="open", task_id=task.id)
-    question = verdict.reason.removeprefix("Waiting for your answer: ")
-    async with pool.acquire() as conn, conn.transaction():
-        if not open_requests:
-            await hitl.create_request(
-                conn, task.user_id, task.id, question=question[:2000], deadline=now + PENDING_INFO_DEADLINE,
-                call_id=call_id,
-            )
-        return await move_task(
-            conn, task.user_id, task.id, to=S.PENDING_USER_INFO, message=verdict.reason, data=data,
-            changes={"context": {"pending_question": question}, "claimed_by": None}, **common,
-        )
-

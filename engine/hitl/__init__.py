@@ -4,9 +4,9 @@
   connection per node) and makes a `PostgresUserInfoBroker` per call with `broker(user_id)`.
 - `PostgresUserInfoBroker`: the agent's `UserInfoBroker`, one per call, bound to the owner.
 - `answer_question`: what the web app calls when the owner answers; returns an `AnswerResult`.
-- `park_for_user_info`: in_call -> pending_user_info after a call left a question open, scheduling
-  at once if the answer raced the end of the call. Not wired in yet: the lifecycle parks tasks
-  through `engine.task_outcomes.apply_verdict`, which does not look for such an answer.
+- `park_for_user_info`: in_call -> pending_user_info after a call left a question open (the
+  lifecycle's `apply_verdict` parks tasks through it): opens the owner's question, or schedules
+  at once, carrying the answer, if the answer raced the end of the call.
 - `with_carried_answers`: puts stored answers into the next call's `AgentTask`.
 - `QuestionPolicy`: default timeout and its bounds (see `engine.hitl.policy` for why 45 s).
 """

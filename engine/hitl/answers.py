@@ -10,7 +10,8 @@
   task's carried context and, if the task waits for the owner (`pending_user_info`), a
   new attempt is scheduled at `next_opening(task, now)` (`CALLBACK_SCHEDULED`); if the
   task is elsewhere (its call is still being analysed, or a retry is already planned)
-  the answer simply rides along with the next attempt (`STORED_FOR_NEXT_CALL`);
+  the answer simply rides along with the next attempt (`STORED_FOR_NEXT_CALL`; a call
+  still being analysed is then not parked but scheduled at once, see `park_for_user_info`);
 - anything else is refused (`REFUSED`, with a `reason`): not the owner's question,
   already answered, cancelled, the task is finished, or an empty answer.
 
@@ -20,10 +21,11 @@ attempt knows it even if the live call dropped at the moment it arrived.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from typing import Any
 from uuid import UUID
 
 import asyncpg
@@ -37,6 +39,8 @@ from db.models import Executor, HitlRequest, Task, TaskStatus
 from db.validation import check_length
 from engine.hitl.carried import answer_entry
 from engine.task_states import TERMINAL, move_task
+
+PENDING_INFO_DEADLINE = timedelta(hours=24)  # how long a question asked after a call stays open
 
 NextOpening = Callable[[Task, datetime], datetime]
 """When the next attempt may start; the lifecycle plugs in its calling-window function."""
@@ -217,25 +221,42 @@ async def park_for_user_info(
     task_id: UUID,
     *,
     call_id: UUID,
+    question: str,
     message: str,
     now: datetime | None = None,
+    expected: TaskStatus = TaskStatus.IN_CALL,
+    kind: str = "status",
+    actor: str = "system",
+    data: Mapping[str, Any] | None = None,
     next_opening: NextOpening = call_now,
 ) -> Task:
-    """in_call → pending_user_info after a call left a question open (see `engine.hitl`: not wired in yet).
+    """in_call → pending_user_info after a call left `question` unanswered (the verdict's transition).
 
     If the owner already answered that call's last question (the answer raced the end
     of the call, or came while the call was being analysed), the task is scheduled
-    again at once instead of waiting for an answer that has already arrived.
+    again at once, carrying the answer, instead of waiting for an answer that has
+    already arrived. Otherwise it waits with a question open for the owner: the one
+    already open for the task, or a new one (`PENDING_INFO_DEADLINE` to answer).
+
+    The move comes first and the answer is looked for after it, in one transaction: an
+    answer committed before it is seen here, one committed after it finds the task
+    waiting and schedules it itself (`_answer_for_next_call`).
     """
     now = now or datetime.now(UTC)
     async with _connection(conn) as c, c.transaction():
         task = await move_task(
-            c, user_id, task_id, to=TaskStatus.PENDING_USER_INFO, expected=TaskStatus.IN_CALL,
-            message=message, call_id=call_id,
+            c, user_id, task_id, to=TaskStatus.PENDING_USER_INFO, expected=expected, message=message,
+            kind=kind, actor=actor, call_id=call_id, data=data,
+            changes={"context": {"pending_question": question}, "claimed_by": None},
         )
-        asked = [r for r in await hitl_queries.list_requests(c, user_id, task_id=task_id) if r.call_id == call_id]
+        requests = await hitl_queries.list_requests(c, user_id, task_id=task_id)
+        asked = [r for r in requests if r.call_id == call_id]
         if asked and asked[0].status == "answered":
-            task = await _schedule(c, user_id, task, now, next_opening, asked[0])
+            return await _schedule(c, user_id, task, now, next_opening, asked[0])
+        if not any(r.status == "open" for r in requests):
+            await hitl_queries.create_request(
+                c, user_id, task_id, question=question[:2000], deadline=now + PENDING_INFO_DEADLINE, call_id=call_id
+            )
         return task
 
 

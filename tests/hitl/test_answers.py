@@ -97,7 +97,8 @@ async def test_an_answer_after_the_call_schedules_a_call_back_at_the_next_openin
     live = await task_on_a_call(pool, user.id)
     request = await _asked(pool, live)
     await _end_call(pool, live)
-    await park_for_user_info(pool, user.id, live.task.id, call_id=live.call.id, message="Waiting for the owner")
+    await park_for_user_info(pool, user.id, live.task.id, call_id=live.call.id, question=request.question,
+                             message="Waiting for the owner")
     opening = NOW + timedelta(hours=14)
     seen = []
 
@@ -132,7 +133,8 @@ async def test_an_answer_while_the_call_is_analysed_rides_with_the_next_attempt(
     assert result.outcome is AnswerOutcome.STORED_FOR_NEXT_CALL and result.task_status is TaskStatus.IN_CALL
     # The analyzer then parks the task: the answer is already there, so it is scheduled at once.
     parked = await park_for_user_info(
-        pool, user.id, live.task.id, call_id=live.call.id, message="Waiting for the owner", now=NOW
+        pool, user.id, live.task.id, call_id=live.call.id, question=request.question, message="Waiting for the owner",
+        now=NOW,
     )
     assert (parked.status, parked.next_attempt_at) == ("scheduled", NOW)
 
@@ -142,7 +144,8 @@ async def test_park_waits_when_the_question_is_still_unanswered(pool, make_user)
     live = await task_on_a_call(pool, user.id)
     request = await _asked(pool, live)
     await hitl.close_request(pool, user.id, request.id, status="expired")
-    parked = await park_for_user_info(pool, user.id, live.task.id, call_id=live.call.id, message="Waiting")
+    parked = await park_for_user_info(pool, user.id, live.task.id, call_id=live.call.id, question=request.question,
+                                      message="Waiting")
     assert parked.status == TaskStatus.PENDING_USER_INFO
 
 

@@ -115,7 +115,8 @@ async def test_no_answer_in_time_ends_the_call_and_a_later_answer_calls_back(poo
     assert (await hitl.get_request(pool, user.id, request_id)).status == "expired"
 
     # The analyzer parks the task; the owner answers from the task page.
-    parked = await park_for_user_info(pool, user.id, live.task.id, call_id=live.call.id, message="Needs Anna")
+    parked = await park_for_user_info(pool, user.id, live.task.id, call_id=live.call.id,
+                                      question="Is Thursday at 3 fine?", message="Needs Anna")
     assert parked.status == "pending_user_info"
     late = await answer_question(pool, user.id, request_id, ANSWER)
     assert late.reason is RefusalReason.EXPIRED and late.can_answer_for_next_call

@@ -11,10 +11,11 @@ import pytest
 from db import dispatch, dnd, events, hitl, tasks, transcripts
 from db.tasks import TaskDraft
 from engine.agent_port import AgentReport, CallbackRequest, PendingQuestion, RecordedOutcome, Turn
+from engine.analysis import AnalysisInput, RuleAnalyzer, Verdict, VerdictKind
 from engine.attempt import CallAttempt
 from engine.clock import FixedClock
 from engine.dialer import Dialer
-from engine.hitl import AnswerOutcome, answer_question
+from engine.hitl import AnswerOutcome, answer_question, carried_answers
 from engine.policy import DialPolicy, calling_window
 from engine.telephony import CallOutcome
 from tests.lifecycle.fakes import FakeTelephony, ScriptedAgent
@@ -142,6 +143,60 @@ async def test_unanswered_question_waits_for_the_user_then_resumes(db, new_user)
     resumed = await tasks.get_task(db, user.id, task.id)
     assert resumed.status == "scheduled" and resumed.context["user_answers"][-1]["answer"] == "The one on Main St"
     assert resumed.next_attempt_at == NOW
+
+
+class AsksTheOwnerInVain:
+    """An agent that asks the owner during the call (as the HITL broker does) and hangs up without the answer."""
+
+    def __init__(self, db, question: str) -> None:
+        self.db = db
+        self.question = question
+
+    async def prepare(self, task, call, outbound=None):  # the AgentRunner port; the session is this object
+        self.task, self.call = task, call
+        return self
+
+    async def run(self, outbound) -> AgentReport:
+        await hitl.create_request(self.db, self.task.user_id, self.task.id, question=self.question,
+                                  deadline=NOW + timedelta(seconds=45), call_id=self.call.id)
+        return AgentReport(pending_question=PendingQuestion(self.question))
+
+    async def aclose(self) -> None:
+        pass
+
+
+class AnswerArrivesDuringAnalysis:
+    """The owner answers the call's question after the call ended, while the verdict is being decided."""
+
+    def __init__(self, db, answer: str) -> None:
+        self.db = db
+        self.answer = answer
+
+    async def analyze(self, given: AnalysisInput) -> Verdict:
+        [request] = await hitl.list_requests(self.db, given.task.user_id, task_id=given.task.id)
+        result = await answer_question(self.db, given.task.user_id, request.id, self.answer, for_next_call=True,
+                                       now=NOW)
+        assert result.outcome is AnswerOutcome.STORED_FOR_NEXT_CALL, result
+        return await RuleAnalyzer().analyze(given)
+
+
+async def test_an_answer_that_raced_the_end_of_the_call_schedules_the_call_back_without_asking_again(db, new_user):
+    user = await new_user()
+    task = await claimed_task(db, user.id)
+    attempt = CallAttempt(pool=db, telephony=FakeTelephony(), agent=AsksTheOwnerInVain(db, "Which dentist office?"),
+                          policy=DialPolicy(), node_id="n1", clock=FixedClock(NOW), rng=random.Random(0),
+                          analyzer=AnswerArrivesDuringAnalysis(db, "The one on Main St"))
+    result = await attempt.run(task)
+    assert result.verdict.kind is VerdictKind.PENDING_USER_INFO
+    assert (result.task.status, result.task.next_attempt_at) == ("scheduled", NOW)
+    [request] = await hitl.list_requests(db, user.id, task_id=task.id)  # no second question for the owner
+    assert (request.status, request.answer) == ("answered", "The one on Main St")
+    [carried] = carried_answers(result.task.context, "Sam")
+    assert "The one on Main St" in carried and "calling back" in carried
+    assert (await messages(db, user.id, task.id))[-2:] == [
+        "Waiting for your answer: Which dentist office?",
+        'The owner answered "Which dentist office?"; calling back with the answer',
+    ]
 
 
 async def test_callback_request_wins_over_backoff(db, new_user):

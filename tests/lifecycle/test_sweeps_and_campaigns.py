@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 from datetime import UTC, datetime, timedelta
@@ -10,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from openai import AsyncOpenAI
 
-from db import calls, campaigns, dispatch, dnd, events, hitl, tasks
+from db import calls, campaigns, dispatch, dnd, events, hitl, sessions, tasks
 from db.models import TaskStatus
 from db.tasks import TaskDraft
 from engine.campaigns import (
@@ -71,6 +72,21 @@ async def test_overdue_questions_expire_and_long_waits_get_one_reminder(db, new_
     kinds = [(e.kind, e.message) for e in await events.list_task_events(db, user.id, task.id)]
     assert ("hitl_expired", "Your answer did not come in time: Which office?") in kinds
     assert ("reminder", "Reminder: this task waits for your answer to: Which office?") in kinds
+
+
+async def test_expired_web_sessions_are_purged_and_live_ones_kept(db, new_user):
+    user = await new_user()
+    expired, live = await sessions.create_session(db, user.id), await sessions.create_session(db, user.id)
+    for token, expires_at in ((expired, NOW - timedelta(seconds=1)), (live, NOW + timedelta(hours=1))):
+        await db.execute("UPDATE web_sessions SET expires_at = $2 WHERE token_hash = $1",
+                         hashlib.sha256(token.encode()).digest(), expires_at)
+    sweeper = LifecycleSweeps(db, node_id="n1")
+    first = await sweeper.run_all(NOW)
+    second = await sweeper.run_all(NOW)
+    assert (first["sessions_purged"], second["sessions_purged"]) == (1, 0)
+    left = await db.fetch("SELECT token_hash FROM web_sessions WHERE user_id = $1", user.id)
+    assert [r["token_hash"] for r in left] == [hashlib.sha256(live.encode()).digest()]
+    assert (await sessions.user_of_session(db, live)).id == user.id
 
 
 async def test_repeated_failures_get_a_strategy_note_the_owner_can_accept(db, new_user):
