@@ -207,6 +207,27 @@ async def test_a_campaign_through_the_api_is_all_or_nothing(signed_in, pool):
     assert {t["phone_number"] for t in listed.json()} == {"+14155550123", "+14155550124"}
 
 
+async def test_the_api_refuses_a_plan_whole_with_the_engine_checks_per_task(signed_in, pool):
+    web, user = await signed_in()
+    secret = (await api_tokens.create_token(pool, user.id, "t")).secret
+    bearer = {"Authorization": f"Bearer {secret}"}
+    body = {"title": "Dentists", "tasks": [
+        {"phone_number": "+14155550123", "objective": "Ask"},
+        {"phone_number": "+14155550124", "objective": "Ask", "constraints": {"window": {"start": "17:00", "end": "09:00"}}},
+    ]}
+    refused = await web.client.post("/api/campaigns", json=body, headers=bearer)
+    assert refused.status_code == 400
+    [error] = refused.json()["errors"]
+    assert (error["index"], error["task"], error["field"]) == (1, 2, "constraints.window")
+    assert "after the start" in error["message"] and "task 2: constraints.window" in refused.json()["detail"]
+    assert await campaigns.list_campaigns(pool, user.id) == [] and await tasks.list_tasks(pool, user.id) == []
+    body["tasks"][1]["constraints"]["window"] = {"start": "09:00", "end": "17:00"}
+    body["tasks"][1]["draft"] = True
+    made = await web.client.post("/api/campaigns", json=body, headers=bearer)
+    assert made.status_code == 201
+    assert [t["status"] for t in made.json()["tasks"]] == ["scheduled", "draft"]
+
+
 async def test_api_reads_calls_transcripts_events_and_answers_questions(signed_in, pool):
     web, user = await signed_in()
     world = await make_world(pool, user)
