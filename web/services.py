@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -11,11 +12,11 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
-from db import chats, tasks
+from db import campaigns, chats, tasks
 from db.errors import TransitionRefused
 from db.models import Campaign, Executor, Task, TaskStatus
 from db.tasks import TaskDraft
-from engine.campaigns import create_campaign_with_tasks
+from engine.campaigns import create_campaign_with_tasks, export_campaign_csv
 from engine.task_states import move_task
 
 S = TaskStatus
@@ -89,3 +90,10 @@ async def confirm_plan(
         await chats.set_plan(tx, user_id, conversation_id, msgspec.to_builtins(plan))
         await chats.mark_confirmed(tx, user_id, conversation_id, campaign.id)
     return campaign
+
+
+async def campaign_csv(pool: asyncpg.Pool, user_id: int, campaign_id: UUID) -> tuple[str, str]:
+    """(file name, CSV text) of one of the user's campaigns; NotFound for anyone else's."""
+    campaign = await campaigns.get_campaign(pool, user_id, campaign_id)
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", campaign.title).strip("-")[:60].lower() or "campaign"
+    return f"{slug}-{str(campaign.id)[:8]}.csv", await export_campaign_csv(pool, user_id, campaign_id)

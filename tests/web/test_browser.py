@@ -183,6 +183,33 @@ async def test_answer_a_hitl_question_and_see_the_badge_live(open_page, make_acc
     assert [a["answer"] for a in task.context["user_answers"]] == ["Yes, after 2pm", "Yes, Thursday 3pm is fine"]
 
 
+async def test_apply_a_strategy_suggestion_and_find_the_campaign_csv(open_page, make_account, pool):
+    from db import events
+    from engine.campaigns import create_campaign_with_tasks
+
+    user = await make_account()
+    campaign, [task] = await create_campaign_with_tasks(
+        pool, user.id, title="Dentists", schedule_at=datetime.now(UTC),
+        drafts=[TaskDraft(phone_number="+14155550123", callee_name="Smile Dental", objective="Book a cleaning")])
+    await events.add_task_event(pool, user.id, task.id, kind="strategy", actor="advisor",
+                                message="3 attempts so far (no answer ×3), mostly in the morning. Accept to apply.",
+                                data={"suggestion": {"window": {"start": "15:00", "end": "18:00"}}})
+    page = await open_page(user)
+    await page.goto(f"/?campaign={campaign.id}")
+    await expect(page.locator("a.campaign-csv")).to_have_attribute("href", f"/campaigns/{campaign.id}/export.csv")
+    await page.goto(f"/tasks/{task.id}")
+    await expect(page.locator("a.campaign-csv")).to_have_text("Download CSV")
+    await shot(page, "task-strategy")
+    await page.get_by_role("button", name="Apply this suggestion").click()
+    await expect(page.locator(".strategy-applied")).to_have_text("Applied")
+    await expect(page.get_by_role("button", name="Apply this suggestion")).to_have_count(0)
+    await expect(page.locator("ol.timeline")).to_contain_text("Strategy accepted")
+    assert (await tasks.get_task(pool, user.id, task.id)).constraints["window"] == {"start": "15:00", "end": "18:00"}
+    await page.reload()
+    await expect(page.locator(".calling-window")).to_have_text("15:00–18:00")
+    await shot(page, "task-strategy-applied")
+
+
 async def test_script_and_html_payloads_are_shown_as_text(open_page, make_account, pool):
     user = await make_account()
     world = await make_world(pool, user, callee=EVIL)
