@@ -7,7 +7,7 @@ from typing import Any
 from uuid import UUID
 
 from db.errors import InvalidInput, NotFound
-from db.models import Executor, HitlRequest, Task, columns
+from db.models import Executor, HitlRequest, InboxQuestion, Task, columns
 from db.notify import publish
 from db.validation import check_length
 
@@ -69,6 +69,19 @@ async def list_requests(
         limit,
     )
     return [HitlRequest.from_record(r) for r in records]
+
+
+async def list_inbox_requests(conn: Executor, user_id: int, *, limit: int = 100) -> list[InboxQuestion]:
+    """The user's questions, newest first, each with its task's callee and objective."""
+    records = await conn.fetch(
+        f"""SELECT {columns(HitlRequest, "h")}, t.callee_name, t.phone_number, t.objective
+            FROM hitl_requests h JOIN tasks t ON t.id = h.task_id AND t.user_id = h.user_id
+            WHERE h.user_id = $1
+            ORDER BY h.created_at DESC LIMIT $2""",
+        user_id,
+        limit,
+    )
+    return [InboxQuestion.from_record(r) for r in records]
 
 
 async def count_open_requests(conn: Executor, user_id: int) -> int:

@@ -163,6 +163,14 @@ class HitlRequest(Row):
     created_at: datetime
 
 
+class InboxQuestion(HitlRequest):
+    """A question with whose it is: the task's callee and objective (for the inbox)."""
+
+    callee_name: str
+    phone_number: str
+    objective: str
+
+
 class DndNumber(Row):
     id: int
     user_id: int | None

@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -14,7 +16,7 @@ import asyncpg
 
 from db import campaigns, sweeps, tasks, users
 from db.errors import DataError, InvalidInput, NotFound
-from db.models import Campaign, Task
+from db.models import Campaign, Executor, Task
 from db.tasks import TaskDraft, validate_draft
 from engine.policy import PolicyError, check_constraints
 
@@ -37,17 +39,26 @@ class PlanRejected(DataError):
 
 
 async def create_campaign_with_tasks(
-    pool: asyncpg.Pool,
+    conn: Executor,
     user_id: int,
     *,
     title: str,
     drafts: list[TaskDraft],
     request: str = "",
     schedule_at: datetime | None = None,
+    schedules: list[datetime | None] | None = None,
     default_region: str | None = None,
 ) -> tuple[Campaign, list[Task]]:
-    """Create the campaign and its tasks in one transaction; raise PlanRejected listing every bad task."""
-    await users.get_user(pool, user_id)  # NotFound for an unknown owner
+    """Create the campaign and its tasks in one transaction; raise PlanRejected listing every bad task.
+
+    `conn` is a pool (a connection is taken for the transaction) or a connection, possibly inside the
+    caller's transaction (then this one nests as a savepoint, and commits with the caller's).
+    `schedules` gives each task its own first attempt time (None: a draft); without it every task gets
+    `schedule_at`.
+    """
+    if schedules is not None and len(schedules) != len(drafts):
+        raise ValueError("schedules must have one entry per draft")
+    await users.get_user(conn, user_id)  # NotFound for an unknown owner
     errors: list[TaskError] = []
     if not drafts:
         errors.append(TaskError(0, "tasks", "a plan needs at least one task"))
@@ -64,14 +75,26 @@ async def create_campaign_with_tasks(
             errors.append(TaskError(index, f"constraints.{field}", message))
     if errors:
         raise PlanRejected(errors)
-    async with pool.acquire() as conn, conn.transaction():
-        campaign = await campaigns.create_campaign(conn, user_id, title=title, request=request)
+    async with _transaction(conn) as tx:
+        campaign = await campaigns.create_campaign(tx, user_id, title=title, request=request)
         created = [
-            await tasks.create_task(conn, user_id, draft, campaign_id=campaign.id, schedule_at=schedule_at,
+            await tasks.create_task(tx, user_id, draft, campaign_id=campaign.id,
+                                    schedule_at=schedule_at if schedules is None else schedules[index],
                                     default_region=default_region)
-            for draft in drafts
+            for index, draft in enumerate(drafts)
         ]
     return campaign, created
+
+
+@asynccontextmanager
+async def _transaction(conn: Executor) -> AsyncIterator[asyncpg.Connection]:
+    """A transaction on a connection taken from the pool, or on the connection given (a savepoint if nested)."""
+    if isinstance(conn, asyncpg.Pool):
+        async with conn.acquire() as connection, connection.transaction():
+            yield connection
+    else:
+        async with conn.transaction():
+            yield conn
 
 
 def template_summary(title: str, rows: list[dict[str, Any]]) -> str:

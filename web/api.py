@@ -15,6 +15,7 @@ from litestar.exceptions import ClientException, NotFoundException
 from db import calls, campaigns, events, hitl, tasks, transcripts
 from db.models import AriEvent, Call, CallEvent, Campaign, HitlRequest, Task, TaskEvent, TranscriptTurn
 from db.tasks import TaskDraft
+from engine.campaigns import create_campaign_with_tasks
 from engine.hitl import AnswerResult, RefusalReason, answer_question
 from web import services
 from web.auth import api_caller, current_user, db_pool
@@ -51,10 +52,12 @@ class CampaignApi(Controller):
 
     @post("/")
     async def create_campaign(self, request: Request, data: CampaignCreate) -> CampaignDetail:
-        """A campaign and all of its tasks, or nothing."""
-        drafts = [(_draft(t), _schedule(t)) for t in data.tasks]
-        campaign = await services.create_campaign_with_tasks(db_pool(request), _uid(request), title=data.title, request=data.request, drafts=drafts)
-        return CampaignDetail(campaign=campaign, tasks=await tasks.list_tasks(db_pool(request), _uid(request), campaign_id=campaign.id))
+        """A campaign and all of its tasks, or nothing: 400 with `errors` (task index, field, message) per bad task."""
+        campaign, created = await create_campaign_with_tasks(
+            db_pool(request), _uid(request), title=data.title, request=data.request,
+            drafts=[_draft(t) for t in data.tasks], schedules=[_schedule(t) for t in data.tasks],
+        )
+        return CampaignDetail(campaign=campaign, tasks=created)
 
     @get("/{campaign_id:uuid}")
     async def get_campaign(self, request: Request, campaign_id: UUID) -> CampaignDetail:

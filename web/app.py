@@ -36,6 +36,7 @@ from web.live import LiveHub
 from web.pages.account import AccountPages, AdminPages
 from web.pages.auth import AuthPages
 from web.pages.calls import CallPages
+from web.pages.campaigns import CampaignPages
 from web.pages.chat import ChatPages
 from web.pages.hitl import HitlPages
 from web.pages.tasks import TaskPages
@@ -120,7 +121,7 @@ def create_app(node: Node, *, planner: Planner | None = None, recordings: Record
     return Litestar(
         route_handlers=[
             health, metrics_endpoint, live,
-            AuthPages, TaskPages, CallPages, HitlPages, ChatPages, AccountPages, AdminPages,
+            AuthPages, TaskPages, CampaignPages, CallPages, HitlPages, ChatPages, AccountPages, AdminPages,
             CampaignApi, TaskApi, CallApi, EventApi,
             create_static_files_router(path="/static", directories=[STATIC], include_in_schema=False),
         ],

@@ -11,6 +11,7 @@ from litestar.response import Redirect
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from db.errors import InvalidInput, NotFound, TransitionRefused
+from engine.campaigns import PlanRejected
 from engine.task_states import IllegalTransition
 
 TITLES = {400: "That did not work", 401: "Sign in first", 403: "Not allowed", 404: "Not found", 409: "Not possible right now",
@@ -39,6 +40,11 @@ def _invalid(request: Request, exc: InvalidInput) -> Response:
     return _respond(request, 400, str(exc), {"field": exc.field})
 
 
+def _plan_rejected(request: Request, exc: PlanRejected) -> Response:
+    errors = [{"index": e.index, "task": e.index + 1, "field": e.field, "message": e.message} for e in exc.errors]
+    return _respond(request, 400, f"The plan was refused, nothing was saved: {exc}", {"errors": errors})
+
+
 def _conflict(request: Request, exc: Exception) -> Response:
     return _respond(request, 409, str(exc))
 
@@ -63,6 +69,7 @@ def exception_handlers() -> dict[Any, Any]:
     return {
         NotFound: _not_found,
         InvalidInput: _invalid,
+        PlanRejected: _plan_rejected,
         TransitionRefused: _conflict,
         IllegalTransition: _conflict,
         NotAuthorizedException: _not_signed_in,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -15,6 +16,7 @@ from db import campaigns, chats, tasks
 from db.errors import TransitionRefused
 from db.models import Campaign, Executor, Task, TaskStatus
 from db.tasks import TaskDraft
+from engine.campaigns import create_campaign_with_tasks, export_campaign_csv
 from engine.task_states import move_task
 
 S = TaskStatus
@@ -46,17 +48,6 @@ async def call_now(conn: Executor, user_id: int, task_id: UUID) -> Task:
     raise TransitionRefused(task_id, status.value, "called now")
 
 
-async def create_campaign_with_tasks(
-    conn: Executor, user_id: int, *, title: str, request: str, drafts: list[tuple[TaskDraft, datetime | None]]
-) -> Campaign:
-    """The campaign and every task, or nothing (the caller passes a pool; one transaction here)."""
-    async with _transaction(conn) as tx:
-        campaign = await campaigns.create_campaign(tx, user_id, title=title, request=request)
-        for draft, schedule_at in drafts:
-            await tasks.create_task(tx, user_id, draft, campaign_id=campaign.id, schedule_at=schedule_at, actor="user")
-    return campaign
-
-
 @asynccontextmanager
 async def _transaction(conn: Executor) -> AsyncIterator[asyncpg.Connection]:
     """A transaction on a connection taken from the pool (or on the connection given)."""
@@ -85,11 +76,24 @@ async def save_exchange(conn: Executor, user_id: int, conversation_id: UUID | No
 async def confirm_plan(
     conn: Executor, user_id: int, conversation_id: UUID, plan: Any, drafts: list[tuple[TaskDraft, datetime | None]]
 ) -> Campaign:
-    """The reviewed plan becomes a campaign with its tasks, and the conversation is closed: all or nothing."""
+    """The reviewed plan becomes a campaign with its tasks, and the conversation is closed: all or nothing.
+
+    The tasks go through the engine's checks: PlanRejected (per-task errors) and nothing is saved.
+    """
     async with _transaction(conn) as tx:
         messages = await chats.list_messages(tx, user_id, conversation_id)
         request = "\n".join(m.content for m in messages if m.role == "user")[:10000]
-        campaign = await create_campaign_with_tasks(tx, user_id, title=plan.title[:200], request=request, drafts=drafts)
+        campaign, _ = await create_campaign_with_tasks(
+            tx, user_id, title=plan.title[:200], request=request,
+            drafts=[draft for draft, _ in drafts], schedules=[schedule_at for _, schedule_at in drafts],
+        )
         await chats.set_plan(tx, user_id, conversation_id, msgspec.to_builtins(plan))
         await chats.mark_confirmed(tx, user_id, conversation_id, campaign.id)
     return campaign
+
+
+async def campaign_csv(pool: asyncpg.Pool, user_id: int, campaign_id: UUID) -> tuple[str, str]:
+    """(file name, CSV text) of one of the user's campaigns; NotFound for anyone else's."""
+    campaign = await campaigns.get_campaign(pool, user_id, campaign_id)
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", campaign.title).strip("-")[:60].lower() or "campaign"
+    return f"{slug}-{str(campaign.id)[:8]}.csv", await export_campaign_csv(pool, user_id, campaign_id)

@@ -59,6 +59,7 @@ async def test_reads_and_lists_see_nothing_of_another_user(pool, world):
     assert await events.list_ari_events(pool, bob.id) == []
     assert await events.list_ari_events(pool, bob.id, call_id=call.id) == []
     assert await hitl.list_requests(pool, bob.id) == []
+    assert await hitl.list_inbox_requests(pool, bob.id) == []
     assert await hitl.count_open_requests(pool, bob.id) == 0
     assert await dnd.list_numbers(pool, bob.id) == []
     assert await dnd.blocking_entry(pool, bob.id, "+14155550199") is None
@@ -67,10 +68,12 @@ async def test_reads_and_lists_see_nothing_of_another_user(pool, world):
     assert len(await events.list_ari_events(pool, alice.id, call_id=call.id)) == 1
     assert (await dnd.blocking_entry(pool, alice.id, "+14155550199")) is not None
     assert await hitl.count_open_requests(pool, alice.id) == 1
+    [asked] = await hitl.list_inbox_requests(pool, alice.id)
+    assert (asked.id, asked.phone_number, asked.objective) == (question.id, "+14155550123", "Move the cleaning")
     exercised(
         "create_campaign", "get_campaign", "get_task", "get_call", "get_request", "list_campaigns", "list_tasks",
         "count_tasks_by_status", "list_calls", "list_turns", "list_task_events", "list_call_events",
-        "list_ari_events", "list_requests", "count_open_requests", "list_numbers", "blocking_entry",
+        "list_ari_events", "list_requests", "list_inbox_requests", "count_open_requests", "list_numbers", "blocking_entry",
     )
 
 

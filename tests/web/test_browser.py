@@ -159,6 +159,8 @@ async def test_answer_a_hitl_question_and_see_the_badge_live(open_page, make_acc
     await live(page)
     card = page.locator(f'[data-question-id="{world.question.id}"]')
     await expect(card.locator(".countdown")).to_contain_text("left")
+    await expect(card.locator(".question-about .callee")).to_have_text("Smile Dental")
+    await expect(card.locator(".question-about .objective")).to_have_text("Move the cleaning to Tuesday")
     await shot(page, "inbox")
     # A question asked outside a recorded call: the asker is still waiting, the answer goes live.
     live_card = page.locator(f'[data-question-id="{second.id}"]')
@@ -181,17 +183,52 @@ async def test_answer_a_hitl_question_and_see_the_badge_live(open_page, make_acc
     assert [a["answer"] for a in task.context["user_answers"]] == ["Yes, after 2pm", "Yes, Thursday 3pm is fine"]
 
 
+async def test_apply_a_strategy_suggestion_and_find_the_campaign_csv(open_page, make_account, pool):
+    from db import events
+    from engine.campaigns import create_campaign_with_tasks
+
+    user = await make_account()
+    campaign, [task] = await create_campaign_with_tasks(
+        pool, user.id, title="Dentists", schedule_at=datetime.now(UTC),
+        drafts=[TaskDraft(phone_number="+14155550123", callee_name="Smile Dental", objective="Book a cleaning")])
+    await events.add_task_event(pool, user.id, task.id, kind="strategy", actor="advisor",
+                                message="3 attempts so far (no answer ×3), mostly in the morning. Accept to apply.",
+                                data={"suggestion": {"window": {"start": "15:00", "end": "18:00"}}})
+    page = await open_page(user)
+    await page.goto(f"/?campaign={campaign.id}")
+    await expect(page.locator("a.campaign-csv")).to_have_attribute("href", f"/campaigns/{campaign.id}/export.csv")
+    await page.goto(f"/tasks/{task.id}")
+    await expect(page.locator("a.campaign-csv")).to_have_text("Download CSV")
+    await shot(page, "task-strategy")
+    await page.get_by_role("button", name="Apply this suggestion").click()
+    await expect(page.locator(".strategy-applied")).to_have_text("Applied")
+    await expect(page.get_by_role("button", name="Apply this suggestion")).to_have_count(0)
+    await expect(page.locator("ol.timeline")).to_contain_text("Strategy accepted")
+    assert (await tasks.get_task(pool, user.id, task.id)).constraints["window"] == {"start": "15:00", "end": "18:00"}
+    await page.reload()
+    await expect(page.locator(".calling-window")).to_have_text("15:00–18:00")
+    await shot(page, "task-strategy-applied")
+
+
 async def test_script_and_html_payloads_are_shown_as_text(open_page, make_account, pool):
     user = await make_account()
     world = await make_world(pool, user, callee=EVIL)
     await transcripts.add_turn(pool, user.id, world.call.id, speaker="callee", text=EVIL, started_at=datetime.now(UTC))
-    await tasks.create_task(pool, user.id, TaskDraft(phone_number="+14155550124", objective=EVIL, facts=EVIL))
+    unnamed = await tasks.create_task(pool, user.id, TaskDraft(phone_number="+14155550124", objective=EVIL, facts=EVIL))
+    asked = await hitl.create_request(pool, user.id, unnamed.id, question=EVIL, deadline=datetime.now(UTC) + timedelta(minutes=5))
     page = await open_page(user)
     await expect(page.locator("table.tasks")).to_contain_text("<script>window.__pwned = 1</script>")
     await page.goto(f"/tasks/{world.task.id}")
     await expect(page.locator("h1.callee-name")).to_have_text(EVIL)
     await page.goto(f"/calls/{world.call.id}")
     await expect(page.locator(".transcript")).to_contain_text(EVIL)
+    await page.goto("/inbox")
+    await expect(page.locator(f'[data-question-id="{world.question.id}"] .question-about .callee')).to_have_text(EVIL)
+    unnamed_card = page.locator(f'[data-question-id="{asked.id}"]')
+    await expect(unnamed_card.locator(".question-about .callee")).to_have_text("+14155550124")
+    await expect(unnamed_card.locator(".question-about .objective")).to_have_text(EVIL)
+    await expect(unnamed_card.locator(".question-text")).to_have_text(EVIL)
+    await shot(page, "inbox-payloads")
     await page.goto("/chat")
     await page.get_by_label("Message").fill(EVIL)
     await page.get_by_role("button", name="Send").click()

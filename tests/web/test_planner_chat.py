@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -111,6 +112,45 @@ async def test_a_bad_plan_is_refused_per_call_and_nothing_is_saved(model_site, m
     accepted = await web.post_form(f"{path}/confirm", removed, csrf_from=path)
     assert accepted.status_code == 303
     assert [t.phone_number for t in await tasks.list_tasks(pool, user.id)] == ["+14155550142"]
+    await web.client.aclose()
+
+
+async def test_the_engine_checks_refuse_the_confirmed_plan_whole_and_name_the_call(model_site, make_account, pool,
+                                                                                     monkeypatch):
+    """The review page goes through the engine's plan checks: one bad task, nothing saved, the error at that call."""
+    import engine.campaigns
+    from engine.policy import PolicyError
+
+    def strict(constraints: dict) -> None:  # a policy stricter than the planner's own checks
+        if constraints.get("notes") == "mornings <script>":
+            raise PolicyError("window: the end (09:00) must be after the start (17:00)")
+
+    monkeypatch.setattr(engine.campaigns, "check_constraints", strict)
+    url, openai, _ = model_site
+    user = await make_account()
+    web = Browserless(httpx.AsyncClient(base_url=url, timeout=20))
+    await web.login(user)
+    openai.reply_json(_plan("+14155550142", _future(5)))
+    sent = await web.post_form("/chat/messages", {"message": "Call my dentists"}, csrf_from="/chat")
+    path = sent.headers["location"]
+    form = {"count": "2", "title": "Two calls", "calls-0-phone_number": "+14155550142", "calls-0-objective": "ok",
+            "calls-0-max_attempts": "3", "calls-1-phone_number": "+14155550143", "calls-1-objective": "ok",
+            "calls-1-max_attempts": "3", "calls-1-notes": "mornings <script>"}
+    refused = await web.post_form(f"{path}/confirm", form, csrf_from=path)
+    assert refused.status_code == 400
+    second = refused.text.split("<legend>Call 2</legend>")[1].split("</fieldset>")[0]
+    assert "constraints.window: the end (09:00) must be after the start (17:00)" in second
+    assert "must be after" not in refused.text.split("<legend>Call 2</legend>")[0]
+    assert "mornings &lt;script&gt;" in refused.text and "mornings <script>" not in refused.text
+    assert await campaigns.list_campaigns(pool, user.id) == [] and await tasks.list_tasks(pool, user.id) == []
+    conversation = await chats.get_conversation(pool, user.id, uuid.UUID(path.rsplit("/", 1)[1]))
+    assert conversation.campaign_id is None
+    form["calls-1-notes"] = "mornings"
+    accepted = await web.post_form(f"{path}/confirm", form, csrf_from=path)
+    assert accepted.status_code == 303
+    [campaign] = await campaigns.list_campaigns(pool, user.id)
+    assert len(await tasks.list_tasks(pool, user.id, campaign_id=campaign.id)) == 2
+    assert (await chats.get_conversation(pool, user.id, conversation.id)).campaign_id == campaign.id
     await web.client.aclose()
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from datetime import UTC, datetime, timedelta
 
-from db import api_tokens, campaigns, tasks, users
+from db import api_tokens, campaigns, events, tasks, users
 from db.models import TaskStatus
 from db.tasks import TaskDraft
 from tests.web.conftest import PASSWORD, make_world
@@ -207,6 +209,27 @@ async def test_a_campaign_through_the_api_is_all_or_nothing(signed_in, pool):
     assert {t["phone_number"] for t in listed.json()} == {"+14155550123", "+14155550124"}
 
 
+async def test_the_api_refuses_a_plan_whole_with_the_engine_checks_per_task(signed_in, pool):
+    web, user = await signed_in()
+    secret = (await api_tokens.create_token(pool, user.id, "t")).secret
+    bearer = {"Authorization": f"Bearer {secret}"}
+    body = {"title": "Dentists", "tasks": [
+        {"phone_number": "+14155550123", "objective": "Ask"},
+        {"phone_number": "+14155550124", "objective": "Ask", "constraints": {"window": {"start": "17:00", "end": "09:00"}}},
+    ]}
+    refused = await web.client.post("/api/campaigns", json=body, headers=bearer)
+    assert refused.status_code == 400
+    [error] = refused.json()["errors"]
+    assert (error["index"], error["task"], error["field"]) == (1, 2, "constraints.window")
+    assert "after the start" in error["message"] and "task 2: constraints.window" in refused.json()["detail"]
+    assert await campaigns.list_campaigns(pool, user.id) == [] and await tasks.list_tasks(pool, user.id) == []
+    body["tasks"][1]["constraints"]["window"] = {"start": "09:00", "end": "17:00"}
+    body["tasks"][1]["draft"] = True
+    made = await web.client.post("/api/campaigns", json=body, headers=bearer)
+    assert made.status_code == 201
+    assert [t["status"] for t in made.json()["tasks"]] == ["scheduled", "draft"]
+
+
 async def test_api_reads_calls_transcripts_events_and_answers_questions(signed_in, pool):
     web, user = await signed_in()
     world = await make_world(pool, user)
@@ -283,3 +306,53 @@ def test_timeline_messages_do_not_repeat_what_their_chips_say():
         ("tool_call", "end_call done"),
     ]
     assert rows[0][0] == at + timedelta(seconds=1)
+
+
+async def test_a_campaign_downloads_as_csv_from_the_dashboard_and_the_task_page(signed_in, pool):
+    from engine.campaigns import create_campaign_with_tasks
+
+    web, user = await signed_in()
+    campaign, [ada, _] = await create_campaign_with_tasks(
+        pool, user.id, title="Dentists, Oakland", schedule_at=datetime.now(UTC),
+        drafts=[TaskDraft(phone_number="+14155550123", objective="Book", callee_name="Dr. Ada"),
+                TaskDraft(phone_number="+14155550124", objective='Say "hi", then <b>book</b>')],
+    )
+    link = f'href="/campaigns/{campaign.id}/export.csv"'
+    assert link not in (await web.client.get("/")).text  # no campaign chosen
+    assert link in (await web.client.get("/", params={"campaign": str(campaign.id)})).text
+    assert link in (await web.client.get(f"/tasks/{ada.id}")).text
+    response = await web.client.get(f"/campaigns/{campaign.id}/export.csv")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/csv")
+    assert response.headers["content-disposition"] == f'attachment; filename="dentists-oakland-{str(campaign.id)[:8]}.csv"'
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    assert [(r["callee_name"], r["phone_number"], r["objective"], r["status"]) for r in rows] == [
+        ("Dr. Ada", "+14155550123", "Book", "scheduled"), ("", "+14155550124", 'Say "hi", then <b>book</b>', "scheduled")]
+
+
+async def test_a_strategy_note_is_applied_from_the_task_timeline(signed_in, pool, client_factory):
+    web, user = await signed_in()
+    task = await tasks.create_task(pool, user.id, TaskDraft(phone_number="+14155550123", objective="Book"),
+                                   schedule_at=datetime.now(UTC))
+    note = await events.add_task_event(
+        pool, user.id, task.id, kind="strategy", actor="advisor", message="Mostly no answer in the morning. Accept to apply.",
+        data={"suggestion": {"window": {"start": "15:00", "end": "18:00"}, "instructions": "Ask for the front desk."}},
+    )
+    plain = await events.add_task_event(pool, user.id, task.id, kind="note", message="Just a note")
+    action = f'action="/tasks/{task.id}/strategy/{note.id}/accept"'
+    page = await web.client.get(f"/tasks/{task.id}")
+    assert action in page.text and "Apply this suggestion" in page.text
+    assert f"/strategy/{plain.id}/accept" not in page.text
+    forged = await web.client.post(f"/tasks/{task.id}/strategy/{note.id}/accept")
+    assert forged.status_code == 403
+    assert "window" not in (await tasks.get_task(pool, user.id, task.id)).constraints
+    not_a_note = await web.post_form(f"/tasks/{task.id}/strategy/{plain.id}/accept")
+    assert not_a_note.status_code == 404
+
+    applied = await web.post_form(f"/tasks/{task.id}/strategy/{note.id}/accept", csrf_from=f"/tasks/{task.id}")
+    assert applied.status_code == 303 and applied.headers["location"] == f"/tasks/{task.id}"
+    task = await tasks.get_task(pool, user.id, task.id)
+    assert task.constraints["window"] == {"start": "15:00", "end": "18:00"}
+    assert task.context["strategy_instructions"] == "Ask for the front desk."
+    page = await web.client.get(f"/tasks/{task.id}")
+    assert action not in page.text and "strategy-applied" in page.text and "Strategy accepted" in page.text

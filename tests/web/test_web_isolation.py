@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from db import api_tokens, chats, hitl
+from db import api_tokens, campaigns, chats, events, hitl, tasks
+from db.tasks import TaskDraft
 from tests.web.conftest import make_world
 
 
@@ -12,15 +13,19 @@ async def test_every_route_with_an_id_is_404_for_another_user(app, signed_in, ma
     world = await make_world(pool, alice, recording="alice.wav")
     conversation = await chats.create_conversation(pool, alice.id)
     token = (await api_tokens.create_token(pool, alice.id, "alice's script")).token
+    campaign = await campaigns.create_campaign(pool, alice.id, title="Alice's dentists")
+    note = await events.add_task_event(pool, alice.id, world.task.id, kind="strategy", message="Try afternoons",
+                                       data={"suggestion": {"window": {"start": "15:00", "end": "18:00"}}})
     web, bob = await signed_in()
     bob_token = (await api_tokens.create_token(pool, bob.id, "bob")).secret
     bearer = {"Authorization": f"Bearer {bob_token}"}
     t, c, q = world.task.id, world.call.id, world.question.id
 
     pages_get = [f"/tasks/{t}", f"/tasks/{t}/edit", f"/fragments/tasks/{t}", f"/calls/{c}", f"/fragments/calls/{c}",
-                 f"/calls/{c}/recording", f"/chat/{conversation.id}"]
+                 f"/calls/{c}/recording", f"/chat/{conversation.id}", f"/campaigns/{campaign.id}/export.csv"]
     pages_post = [f"/tasks/{t}/edit", f"/tasks/{t}/cancel", f"/tasks/{t}/call-now", f"/inbox/{q}/answer",
-                  f"/chat/{conversation.id}/messages", f"/chat/{conversation.id}/confirm", f"/tokens/{token.id}/revoke"]
+                  f"/chat/{conversation.id}/messages", f"/chat/{conversation.id}/confirm", f"/tokens/{token.id}/revoke",
+                  f"/tasks/{t}/strategy/{note.id}/accept"]
     api_get = [f"/api/campaigns/{world.task.id}", f"/api/tasks/{t}", f"/api/tasks/{t}/events", f"/api/calls/{c}",
                f"/api/calls/{c}/transcript", f"/api/calls/{c}/events", f"/api/calls/{c}/ari-events", f"/api/hitl/{q}"]
     api_post = [f"/api/tasks/{t}/cancel", f"/api/tasks/{t}/call-now"]
@@ -65,6 +70,10 @@ async def test_every_route_with_an_id_is_404_for_another_user(app, signed_in, ma
     # Nothing of A's changed.
     assert (await hitl.get_request(pool, alice.id, q)).status == "open"
     assert [x.revoked_at for x in await api_tokens.list_tokens(pool, alice.id)] == [None]
+    assert "window" not in (await tasks.get_task(pool, alice.id, t)).constraints
+    # B's own task with A's strategy note: still not found.
+    own = await tasks.create_task(pool, bob.id, TaskDraft(phone_number="+14155550100", objective="x"))
+    assert (await web.post_form(f"/tasks/{own.id}/strategy/{note.id}/accept")).status_code == 404
 
     # Every route of the app that takes an id was tried (a new route must join this test).
     with_ids = {

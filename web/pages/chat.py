@@ -12,6 +12,7 @@ from litestar.response import Redirect, Template
 
 from db import chats
 from db.errors import InvalidInput
+from engine.campaigns import PlanRejected
 from engine.planner import ChatTurn, Plan, PlannedCall, PlannerError, UserContext, validate_plan
 from web import services
 from web.auth import current_user, db_pool, signed_in
@@ -55,6 +56,15 @@ def _plan_from_form(form: Any, tz: ZoneInfo) -> tuple[Plan, dict[int, str]]:
             times, attempts = {"earliest": None, "latest": None}, 3
         calls.append(PlannedCall(**{**values, "max_attempts": attempts, **{k: v.isoformat() if v else None for k, v in times.items()}}))
     return Plan(title=str(form.get("title", "")).strip() or "Phone errand", calls=calls), errors
+
+
+def _task_errors(exc: PlanRejected) -> dict[int, str]:
+    """The engine's per-task errors, shown on each call of the review page (-1: the whole plan)."""
+    errors: dict[int, str] = {}
+    for e in exc.errors:
+        index = -1 if e.field == "tasks" else e.index
+        errors[index] = "; ".join(filter(None, [errors.get(index), f"{e.field}: {e.message}"]))
+    return errors
 
 
 async def _send(request: Request, conversation: chats.Conversation | None, message: str) -> Template | Redirect:
@@ -112,5 +122,8 @@ class ChatPages(Controller):
         if errors or conversation.campaign_id:
             errors = errors or {-1: "This plan was already confirmed."}
             return await _chat_page(request, conversation.id, 400, plan=plan, errors=errors)
-        campaign = await services.confirm_plan(pool, user.id, conversation.id, plan, drafts)
+        try:
+            campaign = await services.confirm_plan(pool, user.id, conversation.id, plan, drafts)
+        except PlanRejected as exc:
+            return await _chat_page(request, conversation.id, 400, plan=plan, errors=_task_errors(exc))
         return Redirect(f"/?campaign={campaign.id}", status_code=303)

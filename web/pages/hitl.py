@@ -19,7 +19,7 @@ from web.rendering import fragment, page
 
 async def _inbox(request: Request) -> dict[str, Any]:
     user = current_user(request)
-    found = await hitl.list_requests(db_pool(request), user.id, limit=50)
+    found = await hitl.list_inbox_requests(db_pool(request), user.id, limit=50)
     return {"open": sorted((q for q in found if q.status == "open"), key=lambda q: q.deadline), "closed": [q for q in found if q.status != "open"][:20]}
 
 

@@ -11,6 +11,7 @@ from litestar.response import Redirect, Template
 
 from db import calls, campaigns, events, hitl, stats, tasks
 from db.errors import InvalidInput
+from engine.strategy import accept_strategy
 from web import charts, services
 from web.auth import current_user, db_pool, signed_in
 from web.forms import Form, TaskForm, draft_from_form, form_from_task
@@ -91,6 +92,12 @@ class TaskPages(Controller):
         await services.cancel_task(db_pool(request), current_user(request).id, task_id)
         return Redirect(f"/tasks/{task_id}", status_code=303)
 
+    @post("/tasks/{task_id:uuid}/strategy/{event_id:int}/accept")
+    async def accept_strategy(self, request: Request, task_id: UUID, event_id: int) -> Redirect:
+        """Apply a strategy note's suggestion (calling window, instructions) to the task."""
+        await accept_strategy(db_pool(request), current_user(request).id, task_id, event_id)
+        return Redirect(f"/tasks/{task_id}", status_code=303)
+
     @post("/tasks/{task_id:uuid}/call-now")
     async def call_now(self, request: Request, task_id: UUID) -> Redirect:
         await services.call_now(db_pool(request), current_user(request).id, task_id)
@@ -116,11 +123,13 @@ async def _task_view(request: Request, task_id: UUID) -> dict[str, Any]:
     task = await tasks.get_task(pool, user.id, task_id)
     task_calls = await calls.list_calls(pool, user.id, task_id=task_id)
     questions = await hitl.list_requests(pool, user.id, task_id=task_id)
+    task_events = await events.list_task_events(pool, user.id, task_id)
     timeline = sorted(
-        [("event", e.at, e) for e in await events.list_task_events(pool, user.id, task_id)]
+        [("event", e.at, e) for e in task_events]
         + [("call", c.originated_at, c) for c in task_calls]
         + [("question", q.created_at, q) for q in questions],
         key=lambda item: item[1],
     )
+    applied = {e.data.get("note") for e in task_events if e.kind == "strategy_accepted"}
     return {"task": task, "calls": task_calls, "questions": questions, "timeline": timeline,
-            "editable": task.status in tasks.EDITABLE_STATUSES}
+            "editable": task.status in tasks.EDITABLE_STATUSES, "applied_notes": applied}
