@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import logging
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -170,7 +171,18 @@ async def export_campaign_csv(pool: asyncpg.Pool, user_id: int, campaign_id: UUI
     writer.writerow(CSV_COLUMNS)
     for row in await sweeps.campaign_task_rows(pool, user_id, campaign_id):
         result = (row["result"] or {}).get("summary") or row["failure_reason"] or ""
-        writer.writerow([row["task_id"], row["callee_name"], row["phone_number"], row["objective"], row["status"],
-                         row["attempt_count"], row["max_attempts"], row["last_outcome"] or "",
-                         row["last_verdict"] or "", row["verdict_reason"] or "", result])
+        writer.writerow([_inert(cell) for cell in (
+            row["task_id"], row["callee_name"], row["phone_number"], row["objective"], row["status"],
+            row["attempt_count"], row["max_attempts"], row["last_outcome"] or "",
+            row["last_verdict"] or "", row["verdict_reason"] or "", result)])
     return out.getvalue()
+
+
+_E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
+
+
+def _inert(cell: object) -> object:
+    """Text a spreadsheet would run as a formula gets a leading quote (E.164 numbers stay as they are)."""
+    if isinstance(cell, str) and cell[:1] in ("=", "+", "-", "@", "\t", "\r") and not _E164.match(cell):
+        return "'" + cell
+    return cell

@@ -190,3 +190,15 @@ async def test_model_summary_falls_back_to_the_template_on_failure(db, new_user)
         fallback = await summarizer.summarize(campaign, [])
     assert written == "All three plumbers called; one can come Friday."
     assert fallback == "Plumbers: 0 of 0 tasks succeeded."
+
+
+async def test_csv_export_cannot_smuggle_spreadsheet_formulas(db, new_user):
+    user = await new_user()
+    campaign, _ = await create_campaign_with_tasks(
+        db, user.id, title="Formulas", schedule_at=NOW,
+        drafts=[TaskDraft(phone_number="+12125550123", objective="-2+3", callee_name='=HYPERLINK("http://x")')],
+    )
+    [row] = list(csv.DictReader(io.StringIO(await export_campaign_csv(db, user.id, campaign.id))))
+    assert row["callee_name"] == '\'=HYPERLINK("http://x")'
+    assert row["objective"] == "'-2+3"
+    assert row["phone_number"] == "+12125550123"  # a phone number is not a formula
