@@ -152,6 +152,20 @@ class GiveUp:
 Decision = Allow | Defer | Block | GiveUp
 
 
+def task_deadline(task: Task) -> datetime | None:
+    """The task's `latest` constraint: no attempt is made after it."""
+    raw = (task.constraints or {}).get("latest")
+    if not raw:
+        return None
+    try:
+        deadline = datetime.fromisoformat(str(raw))
+    except ValueError:
+        raise PolicyError(f"latest: {raw!r} is not a date and time") from None
+    if deadline.tzinfo is None:
+        raise PolicyError(f"latest: {raw!r} has no time zone")
+    return deadline
+
+
 @dataclass(frozen=True, slots=True)
 class DialPolicy:
     window_start: str = "09:00"
@@ -169,8 +183,11 @@ class DialPolicy:
             return GiveUp(f"All {task.max_attempts} attempts used")
         try:
             window = calling_window(task, user, default_start=self.window_start, default_end=self.window_end)
+            deadline = task_deadline(task)
         except PolicyError as exc:
             return GiveUp(f"The task's calling constraints are invalid: {exc}")
+        if deadline is not None and now >= deadline:
+            return GiveUp(f"The deadline ({window.local_label(deadline)}) has passed")
         if not window.contains(now):
             opening = window.next_opening(now)
             local_now = now.astimezone(window.zone)

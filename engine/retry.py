@@ -54,6 +54,7 @@ def plan_retry(
     window: CallingWindow,
     requested_at: datetime | None = None,
     rng: random.Random | None = None,
+    deadline: datetime | None = None,
 ) -> RetryAt | OutOfAttempts:
     """The next attempt's time, placed inside the calling window, or the end of the budget.
 
@@ -67,6 +68,11 @@ def plan_retry(
     else:
         wanted, why = now + backoff(reason, attempt, rng), label
     at = window.next_opening(wanted)
+    if deadline is not None and at >= deadline:
+        return OutOfAttempts(
+            f"Gave up after {attempt} of {max_attempts} attempts (last: {label}): "
+            f"the next opening ({window.local_label(at)}) is past the deadline ({window.local_label(deadline)})"
+        )
     moved = " moved into calling hours" if at != wanted else ""
     return RetryAt(
         at,

@@ -19,7 +19,7 @@ from db import dnd
 from db.models import Task, TaskStatus, User
 from engine.analysis import Verdict, VerdictKind
 from engine.hitl.answers import park_for_user_info
-from engine.policy import Block, CallingWindow, Decision, Defer, GiveUp
+from engine.policy import Block, CallingWindow, Decision, Defer, GiveUp, PolicyError, task_deadline
 from engine.retry import OutOfAttempts, plan_retry
 from engine.task_states import move_task
 
@@ -97,7 +97,7 @@ async def apply_verdict(
         )
     attempt_plan = plan_retry(
         reason=verdict.retry_reason or "inconclusive", attempt=task.attempt_count, max_attempts=task.max_attempts,
-        now=now, window=window, requested_at=verdict.retry_at, rng=rng,
+        now=now, window=window, requested_at=verdict.retry_at, rng=rng, deadline=_deadline_or_none(task),
     )
     if isinstance(attempt_plan, OutOfAttempts):
         reason = f"{attempt_plan.message}: {verdict.reason}"
@@ -110,3 +110,10 @@ async def apply_verdict(
         data={**data, "next_attempt_at": attempt_plan.at.isoformat()},
         changes={"next_attempt_at": attempt_plan.at, "claimed_by": None}, **common,
     )
+
+
+def _deadline_or_none(task: Task) -> datetime | None:
+    try:
+        return task_deadline(task)
+    except PolicyError:
+        return None  # the dial-time policy reports unreadable constraints

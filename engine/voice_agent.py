@@ -37,8 +37,8 @@ def _describe_constraints(constraints: dict[str, Any]) -> tuple[str, ...]:
         described.append(f"Only agree to times between {window['start']} and {window['end']}.")
     if constraints.get("days"):
         described.append(f"Only agree to these days: {', '.join(map(str, constraints['days']))}.")
-    for note in constraints.get("notes", []) if isinstance(constraints.get("notes"), list) else []:
-        described.append(str(note))
+    notes = constraints.get("notes") or []
+    described.extend(_lines(notes) if isinstance(notes, str) else (str(note) for note in notes))
     return tuple(described)
 
 

@@ -12,6 +12,7 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body
 
 from db.errors import InvalidInput
+from db.models import Task
 from db.tasks import TaskDraft
 
 # How the pages' handlers take a form: `data: Annotated[SomeForm, Form]`.
@@ -109,6 +110,15 @@ def draft_from_form(form: TaskForm, tz: ZoneInfo, now: datetime) -> tuple[TaskDr
     if form.schedule == "draft":
         return draft, None
     return draft, max(earliest, now) if earliest else now
+
+
+FORM_CONSTRAINTS = ("earliest", "latest", "notes")  # the constraints the task form edits
+
+
+def keep_other_constraints(draft: TaskDraft, task: Task) -> TaskDraft:
+    """An edited draft keeps the constraints the form does not show (a calling window, a policy)."""
+    kept = {key: value for key, value in task.constraints.items() if key not in FORM_CONSTRAINTS}
+    return msgspec.structs.replace(draft, constraints={**kept, **draft.constraints})
 
 
 def local_input(value: str | None, tz: ZoneInfo) -> str:

@@ -44,6 +44,11 @@ def test_the_agent_task_carries_what_the_stored_task_allows():
     assert "Ask for the front desk." in carried and "Thursday 3pm?" in carried and "Yes" in carried
 
 
+def test_the_forms_notes_become_constraints():
+    agent_task = agent_task_for(_task(constraints={"notes": "Only mornings\nNot with Dr. Who"}), _user())
+    assert agent_task.constraints == ("Only mornings", "Not with Dr. Who")
+
+
 def test_unknown_machine_policy_falls_back_to_hanging_up():
     agent_task = agent_task_for(_task(constraints={"answering_machine": "sing"}), _user())
     assert agent_task.machine_policy is MachinePolicy.HANG_UP

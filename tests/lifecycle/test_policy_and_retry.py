@@ -123,3 +123,25 @@ def test_a_window_until_24_00_includes_the_last_minute_of_the_day():
     assert all_day.decide(task(), user(), None, last_minute, attempt=1) == Allow("+12125550123")
     until_23_59 = DialPolicy(window_start="00:00", window_end="23:59")
     assert isinstance(until_23_59.decide(task(), user(), None, last_minute, attempt=1), Defer)
+
+
+def test_no_attempt_after_the_tasks_deadline():
+    at = datetime(2030, 1, 8, 15, 0, tzinfo=UTC)  # 10:00 in New York, inside the window
+    before = task(constraints={"latest": (at + timedelta(hours=1)).isoformat()})
+    assert POLICY.decide(before, user(), None, at, attempt=1) == Allow("+12125550123")
+    after = task(constraints={"latest": (at - timedelta(minutes=1)).isoformat()})
+    decision = POLICY.decide(after, user(), None, at, attempt=1)
+    assert isinstance(decision, GiveUp) and "deadline" in decision.reason and "has passed" in decision.reason
+    unreadable = task(constraints={"latest": "next week"})
+    assert isinstance(POLICY.decide(unreadable, user(), None, at, attempt=1), GiveUp)
+
+
+def test_a_retry_past_the_deadline_ends_the_task():
+    at = datetime(2030, 1, 8, 15, 0, tzinfo=UTC)
+    deadline = at + timedelta(minutes=30)  # a no-answer retry comes an hour later
+    planned = plan_retry(reason="no_answer", attempt=1, max_attempts=5, now=at, window=window(), deadline=deadline,
+                         rng=random.Random(0))
+    assert isinstance(planned, OutOfAttempts) and "past the deadline" in planned.message
+    busy = plan_retry(reason="busy", attempt=1, max_attempts=5, now=at, window=window(), deadline=deadline,
+                      rng=random.Random(0))
+    assert isinstance(busy, RetryAt) and busy.at < deadline

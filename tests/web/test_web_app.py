@@ -63,11 +63,17 @@ async def test_create_a_task_with_the_form_then_call_now_edit_and_cancel(signed_
     assert (task.phone_number, task.status, task.max_attempts) == ("+14155550123", "scheduled", 4)
     assert response.headers["location"] == f"/tasks/{task.id}"
 
+    # A calling window applied from a strategy note is not on the form: an edit keeps it.
+    await pool.execute(
+        """UPDATE tasks SET constraints = constraints || '{"window": {"start": "14:00", "end": "17:00"}}' WHERE id = $1""",
+        task.id,
+    )
     later = (datetime.now(UTC) + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M")
     edited = await web.post_form(f"/tasks/{task.id}/edit", {**TASK_FORM, "objective": "Move it to Friday", "earliest": later})
     assert edited.status_code == 303
     task = await tasks.get_task(pool, user.id, task.id)
     assert task.objective == "Move it to Friday" and task.constraints["earliest"].startswith(later[:10])
+    assert task.constraints["window"] == {"start": "14:00", "end": "17:00"}
 
     before = datetime.now(UTC)
     assert (await web.post_form(f"/tasks/{task.id}/call-now")).status_code == 303

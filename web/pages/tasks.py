@@ -14,7 +14,7 @@ from db.errors import InvalidInput
 from engine.strategy import accept_strategy
 from web import charts, services
 from web.auth import current_user, db_pool, signed_in
-from web.forms import Form, TaskForm, draft_from_form, form_from_task
+from web.forms import Form, TaskForm, draft_from_form, form_from_task, keep_other_constraints
 from web.rendering import STATUS_LABELS, fragment, page
 
 
@@ -82,7 +82,7 @@ class TaskPages(Controller):
         task = await tasks.get_task(pool, user.id, task_id)
         try:
             draft, _ = draft_from_form(data, ZoneInfo(user.time_zone), services.now())
-            await tasks.update_task(pool, user.id, task_id, draft)
+            await tasks.update_task(pool, user.id, task_id, keep_other_constraints(draft, task))
         except InvalidInput as exc:
             return await page(request, "task_form.html", 400, form=data, error=exc, task=task)
         return Redirect(f"/tasks/{task_id}", status_code=303)
