@@ -102,6 +102,8 @@ class PlannerSettings(BaseSettings):
     planner_model: str = "gpt-5-mini"
     google_places_api_key: SecretStr | None = None
     google_places_base_url: str = "https://places.googleapis.com"
+    brave_search_api_key: SecretStr | None = None
+    brave_search_base_url: str = "https://api.search.brave.com"
 
 
 def build_planner(*, openai_api_key: str | None, openai_base_url: str | None, settings: PlannerSettings | None = None) -> Planner:
@@ -116,6 +118,10 @@ def build_planner(*, openai_api_key: str | None, openai_base_url: str | None, se
         from engine.planner_tools.places import GooglePlacesLookup
 
         tools.append(GooglePlacesLookup(settings.google_places_api_key.get_secret_value(), settings.google_places_base_url))
+    if settings.brave_search_api_key:
+        from engine.planner_tools.web_search import WebSearch
+
+        tools.append(WebSearch(settings.brave_search_api_key.get_secret_value(), settings.brave_search_base_url))
     client = AsyncOpenAI(api_key=openai_api_key, base_url=openai_base_url)
     return OpenAIPlanner(client, settings.planner_model, tools)
 
@@ -170,8 +176,8 @@ an AI voice agent will place the calls. Turn the request into a plan: one call p
 phone number, the callee's name, the objective, the facts the agent may share, constraints (earliest time,
 deadline, attempts) and what counts as success.
 Never guess: if a phone number, the objective or a needed fact is missing, set plan to null, list what is
-missing and ask for it in message. Use the tools to look up a business's number and opening hours when you
-can. Times are ISO 8601 with the person's UTC offset and must be in the future.
+missing and ask for it in message. Use the tools to look up a business's number and opening hours (or to
+search the web) when you can. Times are ISO 8601 with the person's UTC offset and must be in the future.
 The person: {person}
 Now: {now} (time zone {tz})."""
 

@@ -1,7 +1,8 @@
-"""Small fake services on real sockets: an OpenAI chat-completions server and a Places server."""
+"""Small fake services on real sockets: an OpenAI chat-completions server, a Places server and a Brave Search server."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -74,3 +75,38 @@ async def running(routes: list[web.RouteDef]) -> AsyncIterator[str]:
         yield f"http://127.0.0.1:{port}"
     finally:
         await runner.cleanup()
+
+
+class FakeBrave:
+    """Answers GET /res/v1/web/search like the Brave Search API; records every request.
+
+    `script` holds what to answer next: a dict (sent as JSON), an int (that HTTP status with an
+    error body), a str (sent as text/plain), or "hang" (no answer until `released` is set).
+    Without a script it answers with two results whose titles and snippets carry HTML.
+    """
+
+    RESULTS = [
+        {"title": "Smile <strong>Dental</strong> – Oakland", "url": "https://smiledental.example/",
+         "description": "Call <strong>Smile Dental</strong> at +1 415-555-0142. We&#x27;re open Tue&nbsp;9&ndash;5 &amp; Sat."},
+        {"title": "Reviews", "url": "https://reviews.example/smile", "description": "<b>4.8</b> stars"},
+    ]
+
+    def __init__(self) -> None:
+        self.requests: list[dict[str, Any]] = []
+        self.script: list[dict[str, Any] | int | str] = []
+        self.released = asyncio.Event()
+
+    async def _search(self, request: web.Request) -> web.StreamResponse:
+        self.requests.append({"path": request.path, "query": dict(request.query), "headers": dict(request.headers)})
+        step = self.script.pop(0) if self.script else {"type": "search", "web": {"type": "search", "results": self.RESULTS}}
+        if step == "hang":
+            await self.released.wait()  # the client's timeout gives up first
+            step = 504
+        if isinstance(step, int):
+            return web.json_response({"type": "ErrorResponse", "error": {"detail": "scripted failure"}}, status=step)
+        if isinstance(step, str):
+            return web.Response(text=step, content_type="text/plain")
+        return web.json_response(step)
+
+    def routes(self) -> list[web.RouteDef]:
+        return [web.get("/res/v1/web/search", self._search)]
