@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import aiohttp
+import httpx
 
 FIELDS = ",".join([
     "places.displayName", "places.formattedAddress", "places.internationalPhoneNumber",
@@ -28,19 +28,24 @@ class GooglePlacesLookup:
     def __init__(self, api_key: str, base_url: str = "https://places.googleapis.com", timeout_s: float = 10.0) -> None:
         self._api_key = api_key
         self._url = base_url.rstrip("/") + "/v1/places:searchText"
-        self._timeout = aiohttp.ClientTimeout(total=timeout_s)
+        self._timeout = httpx.Timeout(timeout_s)
 
     async def run(self, arguments: dict[str, Any]) -> dict[str, Any]:
         query = str(arguments.get("query", "")).strip()[:200]
         if not query:
             return {"error": "query is empty"}
         headers = {"X-Goog-Api-Key": self._api_key, "X-Goog-FieldMask": FIELDS}
-        async with aiohttp.ClientSession(timeout=self._timeout) as session:
-            async with session.post(self._url, json={"textQuery": query, "pageSize": 3}, headers=headers) as response:
-                body = await response.json(content_type=None)
-                if response.status != 200:
-                    message = (body or {}).get("error", {}).get("message", f"HTTP {response.status}")
-                    return {"error": f"place lookup failed: {message}"}
+        try:
+            async with httpx.AsyncClient(timeout=self._timeout) as client:
+                response = await client.post(self._url, json={"textQuery": query, "pageSize": 3}, headers=headers)
+            body = response.json()
+        except httpx.HTTPError as exc:
+            return {"error": f"place lookup failed: {type(exc).__name__}"}
+        except ValueError:
+            return {"error": f"place lookup failed: HTTP {response.status_code} without JSON"}
+        if response.status_code != 200:
+            message = (body or {}).get("error", {}).get("message", f"HTTP {response.status_code}")
+            return {"error": f"place lookup failed: {message}"}
         return {"places": [_summary(p) for p in body.get("places", [])]}
 
 

@@ -1,6 +1,6 @@
 """Search the web (Brave Search API, web search endpoint) and give the model a few results.
 
-The HTTP client is httpx (already installed as a dependency of Litestar): `engine/` does not
+The HTTP client is httpx, as for the Places lookup: `engine/` does not
 import aiohttp (docs/architecture.md). Every failure comes back as `{"error": ...}` for the
 model to read; nothing is raised into the chat, and the API key is never logged or returned.
 """
