@@ -64,18 +64,31 @@ ORDER BY priority DESC, next_attempt_at, id
 
 
 async def claim_due_tasks(
-    conn: Executor, *, node_id: str, now: datetime, capacity: int, per_user_limit: int
+    conn: Executor,
+    *,
+    node_id: str,
+    now: datetime,
+    capacity: int,
+    per_user_limit: int,
+    cluster_limit: int | None = None,
 ) -> list[Task]:
     """Claim up to `capacity` due tasks for `node_id`, by priority then waiting time.
 
     One statement moves each to `dialing` in this node's name, counts the
     attempt, writes the event and the NOTIFY; a row another node holds is
-    skipped, never waited for. `conn` must be a connection (not a pool).
+    skipped, never waited for. `cluster_limit` caps the calls of every node
+    together (a trunk's channels). `conn` must be a connection (not a pool).
     """
     if capacity <= 0:
         return []
     async with conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock($1)", CLAIM_LOCK_KEY)
+        if cluster_limit is not None:
+            # The trunk's limit holds across nodes: claims are serialised by the lock above.
+            active = await conn.fetchval("SELECT count(*) FROM tasks WHERE status IN ('dialing', 'in_call')")
+            capacity = min(capacity, cluster_limit - active)
+            if capacity <= 0:
+                return []
         records = await conn.fetch(
             _CLAIM, now, max(capacity * 4, 16), per_user_limit, capacity, node_id, CHANNEL
         )

@@ -37,6 +37,7 @@ class Dialer:
         node_id: str,
         max_concurrent_calls: int,
         max_concurrent_calls_per_user: int,
+        max_concurrent_calls_per_trunk: int | None = None,
         test_mode: bool = False,
         clock: Clock | None = None,
         on_attempt_done: Callable[[Task, AttemptResult | None], Awaitable[None]] | None = None,
@@ -47,6 +48,7 @@ class Dialer:
         # Test mode: every call goes to the test destination, one at a time.
         self.capacity = 1 if test_mode else max_concurrent_calls
         self.per_user_limit = max_concurrent_calls_per_user
+        self.trunk_limit = max_concurrent_calls_per_trunk
         self.test_mode = test_mode
         self.clock = clock or SystemClock()
         self.on_attempt_done = on_attempt_done
@@ -107,7 +109,8 @@ class Dialer:
         now = self.clock.now()
         async with self.pool.acquire() as conn:
             claimed = await dispatch.claim_due_tasks(
-                conn, node_id=self.node_id, now=now, capacity=free, per_user_limit=self.per_user_limit
+                conn, node_id=self.node_id, now=now, capacity=free, per_user_limit=self.per_user_limit,
+                cluster_limit=self.trunk_limit,
             )
         self.claimed_total += len(claimed)
         for task in claimed:
@@ -165,6 +168,7 @@ class Dialer:
             "active_calls": len(self._attempts),
             "capacity": self.capacity,
             "per_user_limit": self.per_user_limit,
+            "trunk_limit": self.trunk_limit,
             "claimed_total": self.claimed_total,
             "last_error": self.last_error or None,
         }

@@ -84,7 +84,8 @@ class LifecycleManager:
             )
             self.dialer = Dialer(
                 pool=pool, attempt=attempt, node_id=self.node_id, max_concurrent_calls=settings.max_concurrent_calls,
-                max_concurrent_calls_per_user=settings.max_concurrent_calls_per_user, test_mode=settings.test_mode,
+                max_concurrent_calls_per_user=settings.max_concurrent_calls_per_user,
+                max_concurrent_calls_per_trunk=settings.max_concurrent_calls_per_trunk, test_mode=settings.test_mode,
                 clock=self.clock, on_attempt_done=self._after_attempt,
             )
             self.dialer.after_pass = self._plan_next_due

@@ -98,6 +98,9 @@ class Settings(BaseSettings):
     # --- dialling policy ---------------------------------------------------
     max_concurrent_calls: int = Field(default=20, ge=1, le=10000)
     max_concurrent_calls_per_user: int = Field(default=5, ge=1, le=10000)
+    max_concurrent_calls_per_trunk: int | None = Field(
+        default=None, ge=1, le=100000, description="calls at once through the trunk, all nodes together"
+    )
     calling_window_start: str = Field(default="09:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
     calling_window_end: str = Field(default="20:00", pattern=r"^(([01]\d|2[0-3]):[0-5]\d|24:00)$")
     default_max_attempts: int = Field(default=5, ge=1, le=50)

@@ -112,6 +112,21 @@ async def test_claim_respects_node_capacity_and_per_user_limit(db, new_user):
     assert by_user == {busy_user.id: 1, other_user.id: 3}
 
 
+async def test_the_trunk_limit_holds_across_nodes(db, new_user):
+    user = await new_user()
+    await insert_due_tasks(db, user.id, 10)
+    # two calls already run through the trunk, on some node
+    await db.execute("""UPDATE tasks SET status = 'in_call' WHERE id IN
+                        (SELECT id FROM tasks WHERE user_id = $1 LIMIT 2)""", user.id)
+    async with db.acquire() as conn:
+        first = await dispatch.claim_due_tasks(conn, node_id="n1", now=NOW, capacity=4, per_user_limit=100,
+                                               cluster_limit=5)
+        second = await dispatch.claim_due_tasks(conn, node_id="n2", now=NOW, capacity=4, per_user_limit=100,
+                                                cluster_limit=5)
+        unlimited = await dispatch.claim_due_tasks(conn, node_id="n3", now=NOW, capacity=4, per_user_limit=100)
+    assert (len(first), len(second), len(unlimited)) == (3, 0, 4)
+
+
 async def test_nothing_due_claims_nothing(db, new_user):
     user = await new_user()
     await insert_due_tasks(db, user.id, 3, due=NOW + timedelta(seconds=1))
