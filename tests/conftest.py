@@ -50,6 +50,34 @@ async def database_url(server_url: str) -> AsyncIterator[str]:
 
 
 @pytest.fixture(scope="session")
+async def migrated_template(server_url: str) -> AsyncIterator[str]:
+    """A migrated database to copy: made once per run, dropped at the end."""
+    name = f"opendeep_tpl_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(server_url)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        await migrate(_with_database(server_url, name))
+        yield name
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+@pytest.fixture
+async def own_database_url(server_url: str, migrated_template: str) -> AsyncIterator[str]:
+    """A database of this test's own, copied from the template (for tests whose dialer claims
+    every due task in its database)."""
+    name = f"opendeep_own_{uuid.uuid4().hex[:10]}"
+    admin = await asyncpg.connect(server_url)
+    await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{migrated_template}"')
+    try:
+        yield _with_database(server_url, name)
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+@pytest.fixture(scope="session")
 async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
     pool = await create_pool(database_url, size=10)
     yield pool

@@ -50,14 +50,14 @@ def hitl_service(running: RunningNode) -> HitlService:
     return next(c for c in running.node.components if isinstance(c, HitlService))
 
 
-async def test_an_answer_from_another_node_reaches_the_live_call_and_it_concludes(make_node, e2e_database_url):
+async def test_an_answer_from_another_node_reaches_the_live_call_and_it_concludes(make_node, own_database_url):
     running = await make_node()
     scene = NeedsTheOwner(QUESTION)
     running.script(scene)
     user = await running.user("Ada")
     task = await running.schedule(user, TALKER, OBJECTIVE, callee_name="Smile Dental")
 
-    async with second_node(e2e_database_url) as (other_pool, other_hitl):
+    async with second_node(own_database_url) as (other_pool, other_hitl):
         question = await question_of(running, task)
         assert question.question == QUESTION and question.call_id is not None
         assert (await tasks.get_task(running.pool, user.id, task.id)).status == "in_call"

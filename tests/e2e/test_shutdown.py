@@ -30,7 +30,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-async def test_stopping_a_node_mid_call_hangs_up_everything_and_retries_the_task(make_node, e2e_database_url):
+async def test_stopping_a_node_mid_call_hangs_up_everything_and_retries_the_task(make_node, own_database_url):
     running = await make_node()
     running.script(ScriptedReplies([HELLO], default=HELLO))
     pbx = running.pbx
@@ -43,7 +43,7 @@ async def test_stopping_a_node_mid_call_hangs_up_everything_and_retries_the_task
     await running.stop()
 
     assert pbx.leftovers() == {"channels": [], "bridges": []}
-    conn = await asyncpg.connect(e2e_database_url)
+    conn = await asyncpg.connect(own_database_url)
     try:
         status, claimed_by = await conn.fetchrow("SELECT status, claimed_by FROM tasks WHERE id = $1", task.id)
         call_status = await conn.fetchval("SELECT status FROM calls WHERE task_id = $1", task.id)
@@ -53,19 +53,19 @@ async def test_stopping_a_node_mid_call_hangs_up_everything_and_retries_the_task
     assert call_status == "ended"
 
 
-async def test_sigterm_to_serve_mid_call_hangs_up_everything_and_retries_the_task(e2e_database_url, tmp_path):
+async def test_sigterm_to_serve_mid_call_hangs_up_everything_and_retries_the_task(own_database_url, tmp_path):
     """`opendeep serve` as a process manager stops it: SIGTERM while a call is live."""
     async with PbxSimulator(SimulatorConfig()) as sim:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENDEEP_", "OPENAI_"))}
         env.update(
-            DATABASE_URL=e2e_database_url, OPENDEEP_DATA_DIR=str(tmp_path), OPENDEEP_LOG_LEVEL="WARNING",
+            DATABASE_URL=own_database_url, OPENDEEP_DATA_DIR=str(tmp_path), OPENDEEP_LOG_LEVEL="WARNING",
             OPENDEEP_PORT=str(_free_port()), OPENDEEP_ARI_URL=sim.ari_url, OPENDEEP_ARI_USER=sim.user,
             OPENDEEP_ARI_PASSWORD=sim.password, OPENDEEP_CALLING_WINDOW_START="00:00",
             OPENDEEP_CALLING_WINDOW_END="24:00",
         )
         tap = NotificationTap()
-        pool = await create_pool(e2e_database_url, size=2)
-        listener = await connect(e2e_database_url)
+        pool = await create_pool(own_database_url, size=2)
+        listener = await connect(own_database_url)
         await listener.add_listener(CHANNEL, tap.on_notification)
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "engine.cli", "serve", env=env, cwd=REPO,

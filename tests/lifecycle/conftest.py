@@ -1,48 +1,15 @@
-"""Lifecycle tests dial everything that is due, so each test gets a database of its own.
-
-A migrated template is made once per run; each test copies it (fast) and drops it after.
-"""
+"""Lifecycle tests dial everything that is due, so each test gets a database of its own
+(`own_database_url`, a copy of the migrated template from tests/conftest.py)."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import pytest
 
-from db.database import migrate
 from db.pool import create_pool
-
-
-def _with_database(url: str, name: str) -> str:
-    return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
-
-
-@pytest.fixture(scope="session")
-async def lifecycle_template(server_url: str) -> AsyncIterator[str]:
-    name = f"opendeep_lc_tpl_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(server_url)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        await migrate(_with_database(server_url, name))
-        yield name
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
-
-
-@pytest.fixture
-async def own_database_url(server_url: str, lifecycle_template: str) -> AsyncIterator[str]:
-    name = f"opendeep_lc_{uuid.uuid4().hex[:10]}"
-    admin = await asyncpg.connect(server_url)
-    await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{lifecycle_template}"')
-    try:
-        yield _with_database(server_url, name)
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
 
 
 @pytest.fixture
