@@ -7,10 +7,8 @@ test-artifacts/e2e-*.png for people to look at.
 
 from __future__ import annotations
 
-import shutil
 import uuid
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,7 +17,8 @@ from db import hitl, tasks
 from engine import accounts
 from engine.planner import RulePlanner
 from engine.voice.simulator_script import ScriptedReplies
-from tests.conftest import REPO
+from tests.browser import browser, expect, live, signed_in_page  # noqa: F401 (browser is a fixture)
+from tests.browser import shot as browser_shot
 from tests.e2e.harness import RunningNode
 from tests.e2e.scenes import NeedsTheOwner
 from tests.e2e.test_call import ASK, GOODBYE, GREETING
@@ -29,17 +28,7 @@ from web.recordings import FileRecordings
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = REPO / "test-artifacts"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 CALL_S = 30_000  # ms a whole simulated call may take before the page must show its end
-
-if not Path(CHROMIUM).exists() or shutil.which("chromium") is None:
-    pytest.skip("Chromium is not installed (scripts/test installs it: apt-get install chromium)",
-                allow_module_level=True)
-playwright_api = pytest.importorskip("playwright.async_api")
-expect = playwright_api.expect
 
 # Records every status the task page shows, so a test can tell it followed the call without a reload.
 WATCH_STATUS = """() => {
@@ -51,14 +40,6 @@ WATCH_STATUS = """() => {
     if (el && el.dataset.status !== last) window.__statuses.push(el.dataset.status);
   }).observe(document.body, {subtree: true, childList: true, attributes: true});
 }"""
-
-
-@pytest.fixture(scope="module")
-async def browser() -> AsyncIterator[Any]:
-    async with playwright_api.async_playwright() as p:
-        launched = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield launched
-        await launched.close()
 
 
 @pytest.fixture
@@ -77,15 +58,8 @@ async def signed_in(browser, site) -> AsyncIterator:
     async def make() -> tuple[Any, Any]:
         user = await accounts.create_account(running.pool, email=f"e2e-{uuid.uuid4().hex[:8]}@example.test",
                                              password=PASSWORD, display_name="Ada", time_zone="UTC")
-        context = await browser.new_context(base_url=url, viewport={"width": 1280, "height": 860})
+        context, page = await signed_in_page(browser, url, user.email)
         contexts.append(context)
-        page = await context.new_page()
-        page.set_default_timeout(10_000)
-        await page.goto("/login")
-        await page.get_by_label("Email").fill(user.email)
-        await page.get_by_label("Password").fill(PASSWORD)
-        await page.get_by_role("button", name="Sign in").click()
-        await expect(page.get_by_role("heading", name="Tasks")).to_be_visible()
         return page, user
 
     yield make
@@ -94,12 +68,7 @@ async def signed_in(browser, site) -> AsyncIterator:
 
 
 async def shot(page: Any, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    await page.screenshot(path=str(ARTIFACTS / f"e2e-{name}.png"), full_page=True)
-
-
-async def live(page: Any) -> None:
-    await expect(page.locator("body")).to_have_attribute("data-live", "connected")
+    await browser_shot(page, f"e2e-{name}")
 
 
 async def create_task_with_the_form(page: Any, number: str, objective: str) -> None:

@@ -7,10 +7,8 @@ Screenshots of the main pages land in test-artifacts/ for people to look at.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,30 +17,12 @@ from db import hitl, tasks, transcripts
 from db.models import TaskStatus
 from db.tasks import TaskDraft
 from engine.task_states import move_task
-from tests.conftest import REPO
-from tests.web.conftest import PASSWORD, make_world, serving
+from tests.browser import browser, expect, live, shot, signed_in_page  # noqa: F401 (browser is a fixture)
+from tests.web.conftest import make_world, serving
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = REPO / "test-artifacts"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 EVIL = '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2">'
-
-if not Path(CHROMIUM).exists() or shutil.which("chromium") is None:
-    pytest.skip("Chromium is not installed (scripts/test installs it: apt-get install chromium)", allow_module_level=True)
-playwright_api = pytest.importorskip("playwright.async_api")
-expect = playwright_api.expect
-
-
-@pytest.fixture(scope="module")
-async def browser() -> AsyncIterator[Any]:
-    async with playwright_api.async_playwright() as p:
-        launched = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield launched
-        await launched.close()
-
 
 @pytest.fixture
 async def site(app: Any) -> AsyncIterator[str]:
@@ -55,30 +35,13 @@ async def open_page(browser: Any, site: str) -> AsyncIterator:
     contexts: list[Any] = []
 
     async def make(user: Any) -> Any:
-        context = await browser.new_context(base_url=site, viewport={"width": 1280, "height": 860})
+        context, page = await signed_in_page(browser, site, user.email)
         contexts.append(context)
-        page = await context.new_page()
-        page.set_default_timeout(10_000)
-        await page.goto("/login")
-        await page.get_by_label("Email").fill(user.email)
-        await page.get_by_label("Password").fill(PASSWORD)
-        await page.get_by_role("button", name="Sign in").click()
-        await expect(page.get_by_role("heading", name="Tasks")).to_be_visible()
         return page
 
     yield make
     for context in contexts:
         await context.close()
-
-
-async def shot(page: Any, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    await page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
-
-
-async def live(page: Any) -> None:
-    """Wait until the page's live-update stream is subscribed."""
-    await expect(page.locator("body")).to_have_attribute("data-live", "connected")
 
 
 async def test_sign_in_create_a_task_and_follow_it_live(open_page, make_account, pool):
