@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import asyncpg
 
 from db.errors import DatabaseUnavailable
+from db.models import Executor
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:
@@ -31,3 +34,20 @@ async def create_pool(url: str, *, size: int = 10) -> asyncpg.Pool:
         )
     except (OSError, asyncpg.PostgresError) as exc:
         raise DatabaseUnavailable(f"cannot connect to the database: {exc}") from exc
+
+
+@asynccontextmanager
+async def connection(conn: Executor) -> AsyncIterator[asyncpg.Connection]:
+    """A connection taken from the pool for the block, or the connection given."""
+    if isinstance(conn, asyncpg.Pool):
+        async with conn.acquire() as acquired:
+            yield acquired
+    else:
+        yield conn
+
+
+@asynccontextmanager
+async def transaction(conn: Executor) -> AsyncIterator[asyncpg.Connection]:
+    """A transaction on `connection(conn)` (a savepoint when the connection is already in one)."""
+    async with connection(conn) as acquired, acquired.transaction():
+        yield acquired

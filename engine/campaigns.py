@@ -6,8 +6,6 @@ import csv
 import io
 import logging
 import re
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -18,6 +16,7 @@ import asyncpg
 from db import campaigns, sweeps, tasks, users
 from db.errors import DataError, InvalidInput, NotFound
 from db.models import Campaign, Executor, Task
+from db.pool import transaction
 from db.tasks import TaskDraft, validate_draft
 from engine.policy import PolicyError, check_constraints
 
@@ -76,7 +75,7 @@ async def create_campaign_with_tasks(
             errors.append(TaskError(index, f"constraints.{field}", message))
     if errors:
         raise PlanRejected(errors)
-    async with _transaction(conn) as tx:
+    async with transaction(conn) as tx:
         campaign = await campaigns.create_campaign(tx, user_id, title=title, request=request)
         created = [
             await tasks.create_task(tx, user_id, draft, campaign_id=campaign.id,
@@ -86,16 +85,6 @@ async def create_campaign_with_tasks(
         ]
     return campaign, created
 
-
-@asynccontextmanager
-async def _transaction(conn: Executor) -> AsyncIterator[asyncpg.Connection]:
-    """A transaction on a connection taken from the pool, or on the connection given (a savepoint if nested)."""
-    if isinstance(conn, asyncpg.Pool):
-        async with conn.acquire() as connection, connection.transaction():
-            yield connection
-    else:
-        async with conn.transaction():
-            yield conn
 
 
 def template_summary(title: str, rows: list[dict[str, Any]]) -> str:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -15,6 +13,7 @@ import msgspec
 from db import campaigns, chats, tasks
 from db.errors import TransitionRefused
 from db.models import Campaign, Executor, Task, TaskStatus
+from db.pool import transaction
 from db.tasks import TaskDraft
 from engine.campaigns import create_campaign_with_tasks, export_campaign_csv
 from engine.task_states import move_task
@@ -48,23 +47,13 @@ async def call_now(conn: Executor, user_id: int, task_id: UUID) -> Task:
     raise TransitionRefused(task_id, status.value, "called now")
 
 
-@asynccontextmanager
-async def _transaction(conn: Executor) -> AsyncIterator[asyncpg.Connection]:
-    """A transaction on a connection taken from the pool (or on the connection given)."""
-    if isinstance(conn, asyncpg.Pool):
-        async with conn.acquire() as connection, connection.transaction():
-            yield connection
-    else:
-        async with conn.transaction():
-            yield conn
-
 
 async def save_exchange(conn: Executor, user_id: int, conversation_id: UUID | None, text: str, reply: Any) -> UUID:
     """The person's message, the assistant's reply and the plan it proposes: all or nothing.
 
     Without a conversation id a new conversation is started (in the same transaction).
     """
-    async with _transaction(conn) as tx:
+    async with transaction(conn) as tx:
         if conversation_id is None:
             conversation_id = (await chats.create_conversation(tx, user_id)).id
         await chats.add_message(tx, user_id, conversation_id, role="user", content=text)
@@ -80,7 +69,7 @@ async def confirm_plan(
 
     The tasks go through the engine's checks: PlanRejected (per-task errors) and nothing is saved.
     """
-    async with _transaction(conn) as tx:
+    async with transaction(conn) as tx:
         messages = await chats.list_messages(tx, user_id, conversation_id)
         request = "\n".join(m.content for m in messages if m.role == "user")[:10000]
         campaign, _ = await create_campaign_with_tasks(

@@ -21,8 +21,7 @@ attempt knows it even if the live call dropped at the moment it arrived.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -36,6 +35,7 @@ from db import hitl as hitl_queries
 from db import tasks as task_queries
 from db.errors import InvalidInput, NotFound
 from db.models import Executor, HitlRequest, Task, TaskStatus
+from db.pool import connection, transaction
 from db.validation import check_length
 from engine.hitl.carried import answer_entry
 from engine.task_states import TERMINAL, move_task
@@ -104,7 +104,7 @@ async def answer_question(
     if not text:
         return _refused(RefusalReason.INVALID, "answer: is required")
     now = now or datetime.now(UTC)
-    async with _connection(conn) as c:
+    async with connection(conn) as c:
         try:
             request = await hitl_queries.get_request(c, user_id, request_id)
         except NotFound:
@@ -243,7 +243,7 @@ async def park_for_user_info(
     waiting and schedules it itself (`_answer_for_next_call`).
     """
     now = now or datetime.now(UTC)
-    async with _connection(conn) as c, c.transaction():
+    async with transaction(conn) as c:
         task = await move_task(
             c, user_id, task_id, to=TaskStatus.PENDING_USER_INFO, expected=expected, message=message,
             kind=kind, actor=actor, call_id=call_id, data=data,
@@ -279,11 +279,3 @@ async def _call_is_live(conn: Executor, user_id: int, request: HitlRequest) -> b
         return False
     return call.status != "ended"
 
-
-@asynccontextmanager
-async def _connection(conn: Executor) -> AsyncIterator[asyncpg.Connection]:
-    if isinstance(conn, asyncpg.Pool):
-        async with conn.acquire() as acquired:
-            yield acquired
-    else:
-        yield conn
