@@ -16,7 +16,7 @@ from typing import Any
 
 import aiohttp
 
-from engine.telephony import (
+from engine.ports.telephony import (
     AudioFormat,
     ComponentStatus,
     DialRequest,
@@ -28,7 +28,7 @@ from engine.telephony import (
 from .events_socket import EventsSocket
 from .media_connectors import WebSocketMediaConnector
 from .media_websocket import MediaTimings
-from .outbound_call import AriCall, CallContext, MediaConnector, CallStop
+from .outbound_call import AriCall, CallContext, CallStop, MediaConnector
 from .rest_client import AriError, AriRestClient, AriUnreachable
 from .wire_events import AriEvent, StasisStart
 

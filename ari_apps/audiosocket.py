@@ -21,9 +21,9 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING
 
-from engine.telephony import AudioFormat, AudioReceived, DtmfReceived, MarkPlayed, MediaClosed, MediaEvent
+from engine.clock import SYSTEM_CLOCK, Clock
+from engine.ports.telephony import AudioFormat, AudioReceived, DtmfReceived, MarkPlayed, MediaClosed, MediaEvent
 
-from .clock import SYSTEM_CLOCK, Clock
 from .g711 import pcm16_to_ulaw, ulaw_to_pcm16
 from .media_gaps import SilenceGaps
 

@@ -28,8 +28,9 @@ from typing import Any
 
 import aiohttp
 
-from .clock import SYSTEM_CLOCK, Clock
-from .wire_events import AriEvent, ApplicationReplaced, ChannelUserevent, parse_event
+from engine.clock import SYSTEM_CLOCK, Clock
+
+from .wire_events import ApplicationReplaced, AriEvent, ChannelUserevent, parse_event
 
 log = logging.getLogger(__name__)
 PROBE_EVENT = "opendeep-liveness"

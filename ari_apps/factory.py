@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from ari_apps.adapter import AriTelephony
 from ari_apps.simulator.server import PbxSimulator, start_simulator
+from engine.ports.telephony import TelephonyEventSink
 from engine.settings import Settings
-from engine.telephony import TelephonyEventSink
 
 
 class SimulatedTelephony(AriTelephony):

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import aiohttp
 
-from engine.telephony import AudioFormat, MediaStream
+from engine.ports.telephony import AudioFormat, MediaStream
 
 from .media_websocket import MediaTimings, WebSocketMediaStream
 

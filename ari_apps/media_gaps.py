@@ -11,9 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from engine.telephony import AudioFormat
-
-from .clock import Clock
+from engine.clock import Clock
+from engine.ports.telephony import AudioFormat
 
 GAP_FILL_AFTER_S = 0.1
 FRAME_S = 0.02

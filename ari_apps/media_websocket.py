@@ -19,9 +19,9 @@ from typing import Any
 
 import aiohttp
 
-from engine.telephony import AudioFormat, AudioReceived, DtmfReceived, MarkPlayed, MediaClosed, MediaEvent
+from engine.clock import SYSTEM_CLOCK, Clock
+from engine.ports.telephony import AudioFormat, AudioReceived, DtmfReceived, MarkPlayed, MediaClosed, MediaEvent
 
-from .clock import SYSTEM_CLOCK, Clock
 from .media_gaps import SilenceGaps
 
 log = logging.getLogger(__name__)

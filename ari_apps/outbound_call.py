@@ -14,14 +14,14 @@ import contextlib
 import enum
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from collections.abc import Callable
 from typing import Any, Protocol
 
 import aiohttp
 
-from engine.telephony import CallOutcome, DialRequest, MediaStream, TelephonyEventSink, TelephonyResult
+from engine.ports.telephony import CallOutcome, DialRequest, MediaStream, TelephonyEventSink, TelephonyResult
 
 from .outcome import DialObservations, classify
 from .rest_client import AriError, AriRestClient

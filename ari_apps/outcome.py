@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from engine.telephony import CallOutcome
+from engine.ports.telephony import CallOutcome
 
 from .wire_events import AriEvent, ChannelDestroyed, Dial, StasisStart
 

@@ -3,7 +3,7 @@
 A transition is one SQL statement: it locks the row, moves it only if it is
 in one of the expected states, writes the `task_events` row and queues the
 NOTIFY, all or nothing. Which transitions are legal is the engine's business
-(`engine.task_states`); this module only guarantees the guard.
+(`engine.tasks.states`); this module only guarantees the guard.
 """
 
 from __future__ import annotations

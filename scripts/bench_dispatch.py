@@ -31,8 +31,8 @@ sys.path.insert(0, str(REPO))
 from db import dispatch  # noqa: E402
 from db.database import migrate, resolve_database_url  # noqa: E402
 from db.pool import create_pool  # noqa: E402
-from engine.agent_port import AgentReport, RecordedOutcome  # noqa: E402
-from engine.scheduler import LifecycleManager  # noqa: E402
+from engine.lifecycle.manager import LifecycleManager  # noqa: E402
+from engine.ports.agent import AgentReport, RecordedOutcome  # noqa: E402
 from engine.settings import Settings  # noqa: E402
 from tests.lifecycle.fakes import FakeTelephony, ScriptedAgent  # noqa: E402
 

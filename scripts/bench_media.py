@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from ari_apps.adapter import AriTelephony  # noqa: E402
 from ari_apps.media_websocket import MediaTimings  # noqa: E402
-from engine.telephony import AudioFormat, AudioReceived, DialRequest  # noqa: E402
+from engine.ports.telephony import AudioFormat, AudioReceived, DialRequest  # noqa: E402
 
 
 class NullSink:

@@ -16,7 +16,7 @@ from tests.conftest import REPO
 
 def run_cli(*args: str, env: dict[str, str], stdin: str = "") -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "engine.cli", *args],
+        [sys.executable, "-m", "engine.app.cli", *args],
         input=stdin, capture_output=True, text=True, env=env, cwd=REPO, timeout=60,
     )
 
@@ -79,7 +79,7 @@ def _free_port() -> int:
 async def test_serve_answers_health_with_the_database_ok(cli_env):
     port = _free_port()
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "engine.cli", "serve",
+        sys.executable, "-m", "engine.app.cli", "serve",
         env={**cli_env, "OPENDEEP_PORT": str(port)}, cwd=REPO,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
     )

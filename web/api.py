@@ -15,8 +15,8 @@ from litestar.exceptions import ClientException, NotFoundException
 from db import calls, campaigns, events, hitl, tasks, transcripts
 from db.models import AriEvent, Call, CallEvent, Campaign, HitlRequest, Task, TaskEvent, TranscriptTurn
 from db.tasks import TaskDraft
-from engine.campaigns import create_campaign_with_tasks
 from engine.hitl import AnswerResult, RefusalReason, answer_question
+from engine.tasks.campaigns import create_campaign_with_tasks
 from web import services
 from web.auth import api_caller, current_user, db_pool
 from web.forms import CampaignCreate, HitlAnswer, TaskCreate, TaskUpdate

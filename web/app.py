@@ -27,8 +27,8 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from engine import metrics
-from engine.node import Node
-from engine.planner import Planner, build_planner
+from engine.app.node import Node
+from engine.planner.chat import Planner, build_planner
 from web.api import CallApi, CampaignApi, EventApi, TaskApi
 from web.auth import AuthMiddleware, current_user, signed_in
 from web.errors import exception_handlers

@@ -11,8 +11,8 @@ from litestar.response import Redirect
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from db.errors import InvalidInput, NotFound, TransitionRefused
-from engine.campaigns import PlanRejected
-from engine.task_states import IllegalTransition
+from engine.tasks.campaigns import PlanRejected
+from engine.tasks.states import IllegalTransition
 
 TITLES = {400: "That did not work", 401: "Sign in first", 403: "Not allowed", 404: "Not found", 409: "Not possible right now",
           413: "Too large", 500: "Something went wrong"}

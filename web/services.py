@@ -15,8 +15,8 @@ from db.errors import TransitionRefused
 from db.models import Campaign, Executor, Task, TaskStatus
 from db.pool import transaction
 from db.tasks import TaskDraft
-from engine.campaigns import create_campaign_with_tasks, export_campaign_csv
-from engine.task_states import move_task
+from engine.tasks.campaigns import create_campaign_with_tasks, export_campaign_csv
+from engine.tasks.states import move_task
 
 S = TaskStatus
 

@@ -5,11 +5,11 @@ greeting, tools). How one call *runs*: `AgentCallSession(call, task, model, ...)
 returns an `AgentCallResult`. Ports it needs: `CallRecorder`, `UserInfoBroker`.
 """
 
-from engine.agent.call_session import AgentCallSession, AgentFailureHook
 from engine.agent.options import AgentSessionOptions
 from engine.agent.ports import CallRecorder, InMemoryCallRecorder, InMemoryUserInfoBroker, UserInfoBroker, UserQuestion
 from engine.agent.profile import AgentProfile
 from engine.agent.records import AgentCallResult, CallMetrics, ToolRecords, TranscriptTurn
+from engine.agent.session import AgentCallSession, AgentFailureHook
 from engine.agent.task import AgentTask, MachinePolicy
 
 __all__ = [

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from engine.agent.pricing import DEFAULT_PRICES, TokenPrices
-from engine.voice.model import TurnDetectionConfig
+from engine.ports.voice_model import TurnDetectionConfig
 
 if TYPE_CHECKING:
     from engine.settings import Settings

@@ -13,8 +13,8 @@ import asyncio
 import itertools
 from dataclasses import dataclass
 
-from engine.agent.clock import Clock
-from engine.telephony import AudioFormat, MediaStream
+from engine.clock import Clock
+from engine.ports.telephony import AudioFormat, MediaStream
 
 _SILENCE = {AudioFormat.ULAW: b"\xff", AudioFormat.SLIN16: b"\x00"}
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from engine.voice.model import Usage
+from engine.ports.voice_model import Usage
 
 
 @dataclass(frozen=True, slots=True)

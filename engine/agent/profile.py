@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from engine.agent.task import AgentTask, MachinePolicy
 from engine.agent.tools import ALL_TOOLS, Tool
-from engine.voice.model import ToolSpec
+from engine.ports.voice_model import ToolSpec
 
 
 def _bullets(items: tuple[str, ...], empty: str) -> str:

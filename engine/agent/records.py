@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
-from engine.voice.model import Usage
+from engine.ports.voice_model import Usage
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from engine.agent.records import CallbackRequest, Outcome, ToolRecords
 from engine.agent.task import AgentTask, MachinePolicy
-from engine.voice.model import ToolSpec
+from engine.ports.voice_model import ToolSpec
 
 MAX_DTMF_DIGITS = 24
 MAX_CALLBACK_DAYS = 60

@@ -38,7 +38,7 @@ from db.models import Executor, HitlRequest, Task, TaskStatus
 from db.pool import connection, transaction
 from db.validation import check_length
 from engine.hitl.carried import answer_entry
-from engine.task_states import TERMINAL, move_task
+from engine.tasks.states import TERMINAL, move_task
 
 PENDING_INFO_DEADLINE = timedelta(hours=24)  # how long a question asked after a call stays open
 

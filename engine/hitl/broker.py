@@ -28,8 +28,8 @@ import asyncpg
 from db import hitl as hitl_queries
 from db.errors import DataError
 from db.models import HitlRequest
-from engine.agent.clock import Clock, SystemClock, within
 from engine.agent.ports import UserQuestion
+from engine.clock import Clock, SystemClock, within
 from engine.hitl.listener import HitlListener, Watch
 from engine.hitl.policy import QuestionPolicy, QuestionRefused
 

@@ -1,6 +1,6 @@
 """The node's HITL component: owns the LISTEN connection, makes one broker per call.
 
-Wiring (in `engine.wiring.build_node`, after the database is open):
+Wiring (in `engine.app.wiring.build_node`, after the database is open):
 
     hitl = HitlService.from_settings(settings, database.pool, database.url)
     node.components.append(hitl)          # node.start() starts it, node.stop() closes it
@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import asyncpg
 
-from engine.agent.clock import Clock
+from engine.clock import Clock
 from engine.hitl.broker import PostgresUserInfoBroker
 from engine.hitl.listener import HitlListener
 from engine.hitl.policy import QuestionPolicy

@@ -1,1 +1,1 @@
-"""The voice model port (`model`), its OpenAI Realtime adapter and a GA-protocol simulator."""
+"""Voice-model adapters (OpenAI Realtime), codecs and resampling between the call and the model, and the Realtime simulator."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.telephony import AudioFormat
+from engine.ports.telephony import AudioFormat
 from engine.voice.resample import Resampler, SoxrStreamResampler
 
 MODEL_PCM_RATE = 24000

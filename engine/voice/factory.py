@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from engine.ports.telephony import ComponentStatus
 from engine.settings import Settings
-from engine.telephony import ComponentStatus
 from engine.voice.openai_realtime import OpenAIRealtimeModel
-from engine.voice.realtime_simulator import RealtimeSimulator
-from engine.voice.simulator_script import ConversationalResponder
+from engine.voice.simulator.script import ConversationalResponder
+from engine.voice.simulator.server import RealtimeSimulator
 
 
 @dataclass(slots=True)

@@ -19,8 +19,7 @@ from typing import Any
 from openai import AsyncOpenAI, OpenAIError
 from websockets.exceptions import ConnectionClosed, ConnectionClosedOK, InvalidHandshake
 
-from engine.voice.audio_bridge import AudioBridge
-from engine.voice.model import (
+from engine.ports.voice_model import (
     AgentTranscript,
     AudioDelta,
     AudioDone,
@@ -40,6 +39,7 @@ from engine.voice.model import (
     VoiceModelUnavailable,
     VoiceSessionConfig,
 )
+from engine.voice.audio_bridge import AudioBridge
 
 log = logging.getLogger(__name__)
 

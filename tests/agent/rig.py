@@ -8,16 +8,17 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.agent.call_session import AgentCallSession
 from engine.agent.options import AgentSessionOptions
 from engine.agent.ports import InMemoryCallRecorder, InMemoryUserInfoBroker
 from engine.agent.records import AgentCallResult
+from engine.agent.session import AgentCallSession
 from engine.agent.task import AgentTask, MachinePolicy
-from engine.telephony import AudioFormat
+from engine.ports.telephony import AudioFormat
 from engine.voice.openai_realtime import OpenAIRealtimeModel
-from engine.voice.realtime_simulator import RealtimeSimulator
-from engine.voice.simulator_script import Reply, ScriptedReplies
-from tests.agent.fakes import FakeMediaStream, FakeOutboundCall, ManualClock
+from engine.voice.simulator.script import Reply, ScriptedReplies
+from engine.voice.simulator.server import RealtimeSimulator
+from tests.agent.fakes import FakeMediaStream, FakeOutboundCall
+from tests.clock import ManualClock
 
 
 def dentist_task(**overrides: Any) -> AgentTask:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine.voice.simulator_script import Reply
+from engine.voice.simulator.script import Reply
 from tests.agent.rig import call_rig
 
 LONG = Reply(
@@ -62,7 +62,7 @@ async def test_speech_while_silent_does_not_flush_or_truncate() -> None:
 
 async def test_interrupt_response_off_means_the_agent_cancels() -> None:
     from engine.agent.options import AgentSessionOptions
-    from engine.voice.model import TurnDetectionConfig
+    from engine.ports.voice_model import TurnDetectionConfig
 
     options = AgentSessionOptions(turn_detection=TurnDetectionConfig(interrupt_response=False))
     async with call_rig([LONG], autoplay=False, options=options) as rig:

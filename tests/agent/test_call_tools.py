@@ -6,7 +6,7 @@ import asyncio
 import json
 
 from engine.agent.task import MachinePolicy
-from engine.voice.simulator_script import Reply, SimToolCall
+from engine.voice.simulator.script import Reply, SimToolCall
 from tests.agent.rig import call_rig, dentist_task
 
 HELLO = Reply("Hello, this is an AI assistant.", audio_ms=200)

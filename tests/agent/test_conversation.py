@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from engine.agent.clock import SystemClock
-from engine.telephony import AudioFormat
-from engine.voice.simulator_script import Reply, SimToolCall
+from engine.clock import SystemClock
+from engine.ports.telephony import AudioFormat
+from engine.voice.simulator.script import Reply, SimToolCall
 from tests.agent.rig import call_rig
 
 GREETING = Reply("Hello, this is an AI assistant calling on behalf of Anna Schmidt.", audio_ms=400)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine.voice.simulator_script import Reply
+from engine.voice.simulator.script import Reply
 from tests.agent.rig import call_rig
 
 HELLO = Reply("Hello, this is an AI assistant calling for Anna Schmidt.", audio_ms=200)

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import asyncio
 
-from engine.agent.call_session import AgentCallSession
 from engine.agent.options import AgentSessionOptions
 from engine.agent.ports import InMemoryCallRecorder, InMemoryUserInfoBroker
+from engine.agent.session import AgentCallSession
+from engine.ports.telephony import AudioFormat
 from engine.settings import Settings
-from engine.telephony import AudioFormat
 from engine.voice.codecs import pcm16_to_ulaw, tone_pcm16
 from engine.voice.factory import start_voice_model
-from tests.agent.fakes import FakeMediaStream, FakeOutboundCall, ManualClock
+from tests.agent.fakes import FakeMediaStream, FakeOutboundCall
 from tests.agent.rig import dentist_task
+from tests.clock import ManualClock
 
 
 def speak(media: FakeMediaStream, ms: int) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ari_apps.g711 import pcm16_to_ulaw, ulaw_to_pcm16
-from engine.telephony import AudioFormat
+from engine.ports.telephony import AudioFormat
 
 
 def tone(fmt: AudioFormat, hz: float, seconds: float, level: float = 0.3) -> bytes:

@@ -4,7 +4,7 @@ import pytest
 
 from ari_apps.ari_spec import SHIPPED_SPEC, AriSpec, SpecViolation, compact_spec
 
-from .traces import SPEC_DIR, require_shared, load_trace
+from .traces import SPEC_DIR, load_trace, require_shared
 
 
 def test_shipped_spec_matches_asterisk_swagger():

@@ -8,7 +8,7 @@ import pytest
 from ari_apps.adapter import AriTelephony
 from ari_apps.audiosocket import AudioSocketMediaStream, frame_message, read_message
 from ari_apps.g711 import pcm16_to_ulaw, ulaw_to_pcm16
-from engine.telephony import AudioFormat, AudioReceived, CallOutcome, DialRequest, DtmfReceived, MarkPlayed
+from engine.ports.telephony import AudioFormat, AudioReceived, CallOutcome, DialRequest, DtmfReceived, MarkPlayed
 
 from .fakes import collect_until
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from ari_apps.simulator.personas import TEST_NUMBERS
-from engine.telephony import CallOutcome, DialRequest, MarkPlayed
+from engine.ports.telephony import CallOutcome, DialRequest, MarkPlayed
 
 from .fakes import collect_until
 from .test_calls import assert_nothing_left

@@ -9,7 +9,7 @@ import asyncio
 
 from ari_apps.g711 import pcm16_to_ulaw
 from ari_apps.simulator import audio
-from engine.telephony import AudioFormat, AudioReceived, CallOutcome, DialRequest
+from engine.ports.telephony import AudioFormat, AudioReceived, CallOutcome, DialRequest
 
 from .audio_checks import audible, is_tone
 from .fakes import collect_until

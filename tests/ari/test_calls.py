@@ -7,7 +7,7 @@ import pytest
 
 from ari_apps.adapter import AriTelephony
 from ari_apps.rest_client import AriError
-from engine.telephony import AudioReceived, CallOutcome, DialRequest, DtmfReceived, MarkPlayed
+from engine.ports.telephony import AudioReceived, CallOutcome, DialRequest, DtmfReceived, MarkPlayed
 
 from .fakes import collect_until
 

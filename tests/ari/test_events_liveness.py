@@ -11,7 +11,7 @@ import pytest
 from ari_apps.adapter import AriTelephony
 from ari_apps.events_socket import EventsSocket, SocketState
 from ari_apps.rest_client import AriRestClient
-from engine.telephony import CallOutcome, DialRequest
+from engine.ports.telephony import CallOutcome, DialRequest
 
 NOTHING = {"channels": [], "bridges": []}
 INTERVAL, BOUND = 30.0, 5.0  # the probe's interval and reply bound; the backoff sleeps are shorter

@@ -11,7 +11,7 @@ import pytest
 from ari_apps.adapter import AriTelephony
 from ari_apps.events_socket import SocketState
 from ari_apps.simulator import PbxSimulator, SimulatorConfig
-from engine.telephony import CallOutcome, DialRequest, MarkPlayed, MediaClosed, TelephonyUnavailable
+from engine.ports.telephony import CallOutcome, DialRequest, MarkPlayed, MediaClosed, TelephonyUnavailable
 
 from .conftest import FAST
 from .fakes import RecordingSink, collect_until

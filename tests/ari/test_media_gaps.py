@@ -5,7 +5,7 @@ import asyncio
 
 from ari_apps.audiosocket import AudioSocketMediaStream, frame_message
 from ari_apps.media_websocket import WebSocketMediaStream
-from engine.telephony import AudioFormat, AudioReceived
+from engine.ports.telephony import AudioFormat, AudioReceived
 
 from .fakes import collect_until
 from .test_audiosocket import ManualClock, StampingWriter

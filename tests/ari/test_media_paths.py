@@ -9,7 +9,7 @@ import asyncio
 import pytest
 
 from ari_apps.events_socket import SocketState
-from engine.telephony import AudioFormat, AudioReceived, CallOutcome, DialRequest, DtmfReceived, MarkPlayed
+from engine.ports.telephony import AudioFormat, AudioReceived, CallOutcome, DialRequest, DtmfReceived, MarkPlayed
 
 from .audio_checks import audible, is_tone, tone
 from .fakes import collect_until

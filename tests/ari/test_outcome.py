@@ -2,7 +2,7 @@ import pytest
 
 from ari_apps.outcome import DialObservations, classify
 from ari_apps.wire_events import parse_event
-from engine.telephony import CallOutcome
+from engine.ports.telephony import CallOutcome
 
 from .traces import originated_ids, trace_events
 

@@ -13,7 +13,7 @@ from db.errors import TransitionRefused
 from db.models import TaskStatus as S
 from db.pool import connect
 from db.tasks import TaskDraft
-from engine.task_states import LEGAL, TERMINAL, IllegalTransition, move_task
+from engine.tasks.states import LEGAL, TERMINAL, IllegalTransition, move_task
 
 ALL_PAIRS = [(a, b) for a in S for b in S]
 LEGAL_PAIRS = [(a, b) for a, b in ALL_PAIRS if b in LEGAL[a]]

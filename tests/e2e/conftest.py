@@ -1,4 +1,4 @@
-"""End-to-end fixtures: whole engine nodes, built by `engine.wiring.build_node`, on a database of their own.
+"""End-to-end fixtures: whole engine nodes, built by `engine.app.wiring.build_node`, on a database of their own.
 
 A node here is what `opendeep serve` runs without an ARI URL or an OpenAI key:
 real PostgreSQL, the ARI adapter against the in-process PBX simulator, the

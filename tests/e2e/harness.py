@@ -24,12 +24,12 @@ from db.models import Call, Task, User
 from db.notify import CHANNEL
 from db.pool import connect
 from db.tasks import TaskDraft
-from engine.call_log import DatabaseCallLog
-from engine.node import Node
+from engine.app.node import Node
+from engine.app.wiring import build_node
+from engine.lifecycle.call_log import DatabaseCallLog
 from engine.settings import Settings
-from engine.voice.realtime_simulator import RealtimeSimulator
-from engine.voice.simulator_script import Responder
-from engine.wiring import build_node
+from engine.voice.simulator.script import Responder
+from engine.voice.simulator.server import RealtimeSimulator
 
 T = TypeVar("T")
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from engine.voice.simulator_script import Reply, SimToolCall, Turn
+from engine.voice.simulator.script import Reply, SimToolCall, Turn
 
 
 def _notes(turn: Turn) -> list[str]:

@@ -15,8 +15,8 @@ import pytest
 
 from db import hitl, tasks
 from engine import accounts
-from engine.planner import RulePlanner
-from engine.voice.simulator_script import ScriptedReplies
+from engine.planner.chat import RulePlanner
+from engine.voice.simulator.script import ScriptedReplies
 from tests.browser import browser, expect, live, signed_in_page  # noqa: F401 (browser is a fixture)
 from tests.browser import shot as browser_shot
 from tests.e2e.harness import RunningNode

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from db import events, transcripts
 from engine.voice.codecs import ulaw_to_pcm16
-from engine.voice.simulator_script import Reply, ScriptedReplies, SimToolCall
+from engine.voice.simulator.script import Reply, ScriptedReplies, SimToolCall
 from tests.e2e.harness import TALKER
 
 GREETING = Reply("Hello, this is an AI assistant calling for Ada. Is this the front desk?", audio_ms=2000)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from db import events
-from engine.voice.realtime_simulator import SimulatedSession
-from engine.voice.simulator_script import Reply, ScriptedReplies, SimToolCall
+from engine.voice.simulator.script import Reply, ScriptedReplies, SimToolCall
+from engine.voice.simulator.server import SimulatedSession
 from tests.e2e.harness import DTMF, IVR
 
 

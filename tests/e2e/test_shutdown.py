@@ -17,7 +17,7 @@ from db import tasks, users
 from db.notify import CHANNEL
 from db.pool import connect, create_pool
 from db.tasks import TaskDraft
-from engine.voice.simulator_script import Reply, ScriptedReplies
+from engine.voice.simulator.script import Reply, ScriptedReplies
 from tests.conftest import REPO
 from tests.e2e.harness import TALKER, NotificationTap, always_open
 
@@ -68,7 +68,7 @@ async def test_sigterm_to_serve_mid_call_hangs_up_everything_and_retries_the_tas
         listener = await connect(own_database_url)
         await listener.add_listener(CHANNEL, tap.on_notification)
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "engine.cli", "serve", env=env, cwd=REPO,
+            sys.executable, "-m", "engine.app.cli", "serve", env=env, cwd=REPO,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
         )
         try:

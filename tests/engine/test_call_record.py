@@ -2,9 +2,9 @@ from datetime import UTC, datetime, timedelta
 
 from db import calls, events, tasks, transcripts
 from db.tasks import TaskDraft
+from engine.agent.recorder import DatabaseCallRecorder
 from engine.agent.records import CallMetrics, TranscriptTurn
-from engine.call_record import DatabaseCallRecorder
-from engine.voice.model import Usage
+from engine.ports.voice_model import Usage
 
 
 async def test_the_call_record_lands_in_the_users_rows(pool, make_user):

@@ -7,7 +7,7 @@ from db.models import Task, User
 from engine import metrics
 from engine.agent import AgentCallResult, CallMetrics, MachinePolicy, ToolRecords, TranscriptTurn
 from engine.agent.records import CallbackRequest, Outcome
-from engine.voice_agent import agent_task_for, observe, report_from
+from engine.agent.runner import agent_task_for, observe, report_from
 
 NOW = datetime(2030, 1, 8, 15, 0, tzinfo=UTC)
 

@@ -11,7 +11,7 @@ from db import hitl
 from db.pool import connect, create_pool
 from engine.agent.ports import UserQuestion
 from engine.hitl import AnswerOutcome, HitlListener, PostgresUserInfoBroker, QuestionPolicy, answer_question
-from tests.agent.fakes import ManualClock
+from tests.clock import ManualClock
 from tests.hitl.helpers import engine_node, notification_tap, task_on_a_call
 
 
@@ -177,8 +177,8 @@ async def test_listener_close_cancels_its_task(database_url):
 
 async def test_the_node_component_starts_listens_and_closes(pool, database_url, make_user):
     from db.database import Database
+    from engine.app.node import Node
     from engine.hitl import HitlService
-    from engine.node import Node
     from engine.settings import load_settings
 
     user = await make_user()

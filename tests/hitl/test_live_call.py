@@ -6,7 +6,7 @@ from __future__ import annotations
 from db import hitl, tasks
 from engine.hitl import AnswerOutcome, PostgresUserInfoBroker, RefusalReason, answer_question, park_for_user_info
 from engine.hitl.carried import with_carried_answers
-from engine.voice.simulator_script import Reply, SimToolCall
+from engine.voice.simulator.script import Reply, SimToolCall
 from tests.agent.rig import dentist_task
 from tests.hitl.call_rig import hitl_call
 from tests.hitl.helpers import engine_node, notification_tap, task_on_a_call

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from db.models import Call, Task
-from engine.agent_port import AgentReport
-from engine.telephony import (
+from engine.ports.agent import AgentReport
+from engine.ports.telephony import (
     CallOutcome,
     ComponentStatus,
     DialRequest,

@@ -10,14 +10,14 @@ import pytest
 
 from db import dispatch, dnd, events, hitl, tasks, transcripts
 from db.tasks import TaskDraft
-from engine.agent_port import AgentReport, CallbackRequest, PendingQuestion, RecordedOutcome, Turn
-from engine.analysis import AnalysisInput, RuleAnalyzer, Verdict, VerdictKind
-from engine.attempt import CallAttempt
-from engine.clock import FixedClock
-from engine.dialer import Dialer
 from engine.hitl import AnswerOutcome, answer_question, carried_answers
-from engine.policy import DialPolicy, calling_window
-from engine.telephony import CallOutcome
+from engine.lifecycle.analysis import AnalysisInput, RuleAnalyzer, Verdict, VerdictKind
+from engine.lifecycle.attempt import CallAttempt
+from engine.lifecycle.dialer import Dialer
+from engine.lifecycle.policy import DialPolicy, calling_window
+from engine.ports.agent import AgentReport, CallbackRequest, PendingQuestion, RecordedOutcome, Turn
+from engine.ports.telephony import CallOutcome
+from tests.clock import ManualClock
 from tests.lifecycle.fakes import FakeTelephony, ScriptedAgent
 
 NOW = datetime(2030, 1, 8, 15, 0, tzinfo=UTC)  # Tuesday 10:00 in New York
@@ -38,7 +38,7 @@ async def claimed_task(db, user_id, *, max_attempts=5, constraints=None, number=
 
 def attempt_with(db, telephony, agent, policy=None):
     return CallAttempt(pool=db, telephony=telephony, agent=agent, policy=policy or DialPolicy(), node_id="n1",
-                       clock=FixedClock(NOW), rng=random.Random(0))
+                       clock=ManualClock(NOW), rng=random.Random(0))
 
 
 async def messages(db, user_id, task_id):
@@ -184,7 +184,7 @@ async def test_an_answer_that_raced_the_end_of_the_call_schedules_the_call_back_
     user = await new_user()
     task = await claimed_task(db, user.id)
     attempt = CallAttempt(pool=db, telephony=FakeTelephony(), agent=AsksTheOwnerInVain(db, "Which dentist office?"),
-                          policy=DialPolicy(), node_id="n1", clock=FixedClock(NOW), rng=random.Random(0),
+                          policy=DialPolicy(), node_id="n1", clock=ManualClock(NOW), rng=random.Random(0),
                           analyzer=AnswerArrivesDuringAnalysis(db, "The one on Main St"))
     result = await attempt.run(task)
     assert result.verdict.kind is VerdictKind.PENDING_USER_INFO
@@ -252,7 +252,7 @@ async def test_test_mode_redirects_and_dials_one_at_a_time(db, new_user):
     phone = FakeTelephony(hold_answers=True)
     policy = DialPolicy(test_mode=True, test_destination="+15005550006")
     dialer = Dialer(pool=db, attempt=attempt_with(db, phone, ScriptedAgent(), policy), node_id="n1",
-                    max_concurrent_calls=20, max_concurrent_calls_per_user=5, test_mode=True, clock=FixedClock(NOW))
+                    max_concurrent_calls=20, max_concurrent_calls_per_user=5, test_mode=True, clock=ManualClock(NOW))
     claimed = await dialer.claim_and_dial()
     again = await dialer.claim_and_dial()
     try:
@@ -278,6 +278,6 @@ async def test_an_attempt_is_counted_in_the_node_metrics(db, new_user):
     await attempt_with(db, FakeTelephony(lambda _: CallOutcome.BUSY), ScriptedAgent()).run(task)
     assert _sample("opendeep_calls_total", outcome="busy") == busy_before + 1
     assert _sample("opendeep_dispatch_delay_seconds_count") == delays_before + 1
-    # claimed one minute after it was due (FixedClock): the delay observed is that minute
+    # claimed one minute after it was due (ManualClock): the delay observed is that minute
     assert _sample("opendeep_dispatch_delay_seconds_bucket", le="60.0") >= 1
     assert _sample("opendeep_active_calls") == 0  # back to zero once the call is over

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from db import calls, events, tasks
 from db.tasks import TaskDraft
-from engine.call_log import DatabaseCallLog
+from engine.lifecycle.call_log import DatabaseCallLog
 
 
 async def new_call(db, user_id):

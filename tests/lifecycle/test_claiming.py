@@ -8,11 +8,11 @@ from datetime import UTC, datetime, timedelta
 from db import dispatch, tasks
 from db.pool import create_pool
 from db.tasks import TaskDraft
-from engine.agent_port import AgentReport, RecordedOutcome
-from engine.attempt import CallAttempt
-from engine.clock import FixedClock
-from engine.dialer import Dialer
-from engine.policy import DialPolicy
+from engine.lifecycle.attempt import CallAttempt
+from engine.lifecycle.dialer import Dialer
+from engine.lifecycle.policy import DialPolicy
+from engine.ports.agent import AgentReport, RecordedOutcome
+from tests.clock import ManualClock
 from tests.lifecycle.fakes import FakeTelephony, ScriptedAgent
 
 # Tuesday 10:00 in Los Angeles (the +1 415 numbers below): inside the default window.
@@ -34,9 +34,9 @@ async def insert_due_tasks(pool, user_id: int, count: int, *, due: datetime = NO
 def make_dialer(pool, telephony, *, node_id: str, capacity: int = 20, per_user: int = 1000, clock=None):
     agent = ScriptedAgent(lambda task: AgentReport(outcome=RecordedOutcome(True, "Open 9 to 5")))
     attempt = CallAttempt(pool=pool, telephony=telephony, agent=agent, policy=DialPolicy(), node_id=node_id,
-                          clock=clock or FixedClock(NOW))
+                          clock=clock or ManualClock(NOW))
     return Dialer(pool=pool, attempt=attempt, node_id=node_id, max_concurrent_calls=capacity,
-                  max_concurrent_calls_per_user=per_user, clock=clock or FixedClock(NOW))
+                  max_concurrent_calls_per_user=per_user, clock=clock or ManualClock(NOW))
 
 
 async def test_two_nodes_dial_each_of_1000_due_tasks_exactly_once(db, own_database_url, new_user):

@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 from db import tasks
 from db.models import TaskStatus
 from db.tasks import TaskDraft
-from engine.agent_port import AgentReport, RecordedOutcome
-from engine.scheduler import LifecycleManager
+from engine.lifecycle.manager import LifecycleManager
+from engine.ports.agent import AgentReport, RecordedOutcome
 from engine.settings import Settings
-from engine.task_states import move_task
+from engine.tasks.states import move_task
 from tests.lifecycle.fakes import FakeTelephony, ScriptedAgent
 
 # Calls are placed at the real time here: a window open all day keeps the test independent of it.
@@ -103,7 +103,7 @@ async def test_without_a_voice_agent_the_node_does_not_dial(db, own_database_url
 async def test_a_campaign_whose_last_task_ends_gets_its_summary(db, own_database_url, new_user):
     from db import campaigns, dnd
     from db.pool import connect
-    from engine.campaigns import create_campaign_with_tasks
+    from engine.tasks.campaigns import create_campaign_with_tasks
 
     user = await new_user()
     await dnd.add_number(db, user.id, "+12125550188", reason="asked by phone")

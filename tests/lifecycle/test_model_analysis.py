@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 
 from openai import AsyncOpenAI
 
-from engine.agent_port import AgentReport, CallbackRequest, Turn
-from engine.analysis import AnalysisInput, ModelAnalyzer, VerdictKind
-from engine.telephony import CallOutcome, TelephonyResult
+from engine.lifecycle.analysis import AnalysisInput, ModelAnalyzer, VerdictKind
+from engine.ports.agent import AgentReport, CallbackRequest, Turn
+from engine.ports.telephony import CallOutcome, TelephonyResult
 from tests.lifecycle.builders import task
 from tests.lifecycle.fake_openai import FakeOpenAI
 

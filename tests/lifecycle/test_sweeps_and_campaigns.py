@@ -14,16 +14,16 @@ from openai import AsyncOpenAI
 from db import calls, campaigns, dispatch, dnd, events, hitl, sessions, tasks
 from db.models import TaskStatus
 from db.tasks import TaskDraft
-from engine.campaigns import (
+from engine.lifecycle.sweeps import LifecycleSweeps
+from engine.tasks.campaigns import (
     CampaignSummarizer,
     PlanRejected,
     TaskError,
     create_campaign_with_tasks,
     export_campaign_csv,
 )
-from engine.strategy import StrategyAdvisor, accept_strategy
-from engine.sweeps import LifecycleSweeps
-from engine.task_states import move_task
+from engine.tasks.states import move_task
+from engine.tasks.strategy import StrategyAdvisor, accept_strategy
 from tests.lifecycle.fake_openai import FakeOpenAI
 
 NOW = datetime(2030, 1, 8, 15, 0, tzinfo=UTC)
@@ -113,7 +113,7 @@ async def test_model_strategy_note_uses_the_models_suggestion():
     reply = {"message": "Try after work.", "window_start": "17:00", "window_end": "19:00", "instructions": None}
     async with FakeOpenAI([(200, json.dumps(reply))]) as server:
         advisor = StrategyAdvisor(AsyncOpenAI(api_key="k", base_url=server.base_url, max_retries=0), "m")
-        from engine.policy import calling_window
+        from engine.lifecycle.policy import calling_window
         from tests.lifecycle.builders import task, user
 
         window = calling_window(task(), user(), default_start="09:00", default_end="20:00")

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import soxr
 
-from engine.telephony import AudioFormat
+from engine.ports.telephony import AudioFormat
 from engine.voice.audio_bridge import AudioBridge
 from engine.voice.codecs import pcm16_to_ulaw, rms_level, tone_pcm16, ulaw_to_pcm16
 from engine.voice.resample import SoxrStreamResampler

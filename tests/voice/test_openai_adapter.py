@@ -7,8 +7,8 @@ import asyncio
 import pytest
 from websockets.exceptions import InvalidStatus  # noqa: F401 - documents what a 401 raises inside the SDK
 
-from engine.telephony import AudioFormat
-from engine.voice.model import (
+from engine.ports.telephony import AudioFormat
+from engine.ports.voice_model import (
     AgentTranscript,
     AudioDelta,
     AudioDone,
@@ -23,8 +23,8 @@ from engine.voice.model import (
     VoiceSessionConfig,
 )
 from engine.voice.openai_realtime import OpenAIRealtimeModel
-from engine.voice.realtime_simulator import RealtimeSimulator
-from engine.voice.simulator_script import Reply, ScriptedReplies, SimToolCall
+from engine.voice.simulator.script import Reply, ScriptedReplies, SimToolCall
+from engine.voice.simulator.server import RealtimeSimulator
 
 TOOL = ToolSpec(
     "end_call",

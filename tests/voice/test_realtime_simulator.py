@@ -9,8 +9,8 @@ import json
 from websockets.asyncio.client import connect
 
 from engine.voice.codecs import pcm16_to_ulaw, tone_pcm16
-from engine.voice.realtime_simulator import RealtimeSimulator
-from engine.voice.simulator_script import Reply, ScriptedReplies
+from engine.voice.simulator.script import Reply, ScriptedReplies
+from engine.voice.simulator.server import RealtimeSimulator
 
 
 async def until(ws, event_type: str, timeout: float = 5.0) -> list[dict]:

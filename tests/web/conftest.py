@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
+import socket
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
-
-import asyncio
-import socket
 
 import httpx
 import pytest
@@ -23,8 +22,8 @@ from db.database import Database
 from db.models import Call, HitlRequest, Task, User
 from db.tasks import TaskDraft
 from engine import accounts
-from engine.node import Node
-from engine.planner import Planner, RulePlanner
+from engine.app.node import Node
+from engine.planner.chat import Planner, RulePlanner
 from engine.settings import Settings
 from web.app import create_app
 from web.recordings import FileRecordings

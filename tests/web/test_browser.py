@@ -1,6 +1,6 @@
 """The web app in a real browser (Playwright driving Debian's Chromium).
 
-Status changes are driven through `engine.task_states.move_task` from the
+Status changes are driven through `engine.tasks.states.move_task` from the
 test, as the dialer would; the page must follow without a reload.
 Screenshots of the main pages land in test-artifacts/ for people to look at.
 """
@@ -16,7 +16,7 @@ import pytest
 from db import hitl, tasks, transcripts
 from db.models import TaskStatus
 from db.tasks import TaskDraft
-from engine.task_states import move_task
+from engine.tasks.states import move_task
 from tests.browser import browser, expect, live, shot, signed_in_page  # noqa: F401 (browser is a fixture)
 from tests.web.conftest import make_world, serving
 
@@ -148,7 +148,7 @@ async def test_answer_a_hitl_question_and_see_the_badge_live(open_page, make_acc
 
 async def test_apply_a_strategy_suggestion_and_find_the_campaign_csv(open_page, make_account, pool):
     from db import events
-    from engine.campaigns import create_campaign_with_tasks
+    from engine.tasks.campaigns import create_campaign_with_tasks
 
     user = await make_account()
     campaign, [task] = await create_campaign_with_tasks(

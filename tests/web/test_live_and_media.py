@@ -11,7 +11,7 @@ from db.models import TaskStatus
 from db.stats import CampaignOutcomes, DayCount
 from db.tasks import TaskDraft
 from engine import metrics
-from engine.task_states import move_task
+from engine.tasks.states import move_task
 from tests.web.conftest import make_world
 from web import charts
 from web.live import LiveHub

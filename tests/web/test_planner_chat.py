@@ -11,7 +11,7 @@ import pytest
 from pydantic import SecretStr
 
 from db import campaigns, chats, tasks
-from engine.planner import ChatTurn, PlannerSettings, RulePlanner, UserContext, build_planner
+from engine.planner.chat import ChatTurn, PlannerSettings, RulePlanner, UserContext, build_planner
 from tests.web.conftest import Browserless, serving
 from tests.web.fakes import FakeOpenAI, FakePlaces, running
 
@@ -118,14 +118,14 @@ async def test_a_bad_plan_is_refused_per_call_and_nothing_is_saved(model_site, m
 async def test_the_engine_checks_refuse_the_confirmed_plan_whole_and_name_the_call(model_site, make_account, pool,
                                                                                      monkeypatch):
     """The review page goes through the engine's plan checks: one bad task, nothing saved, the error at that call."""
-    import engine.campaigns
-    from engine.policy import PolicyError
+    import engine.tasks.campaigns
+    from engine.lifecycle.policy import PolicyError
 
     def strict(constraints: dict) -> None:  # a policy stricter than the planner's own checks
         if constraints.get("notes") == "mornings <script>":
             raise PolicyError("window: the end (09:00) must be after the start (17:00)")
 
-    monkeypatch.setattr(engine.campaigns, "check_constraints", strict)
+    monkeypatch.setattr(engine.tasks.campaigns, "check_constraints", strict)
     url, openai, _ = model_site
     user = await make_account()
     web = Browserless(httpx.AsyncClient(base_url=url, timeout=20))

@@ -8,8 +8,8 @@ import logging
 import pytest
 from pydantic import SecretStr
 
-from engine.planner import ChatTurn, PlannerSettings, UserContext, build_planner
-from engine.planner_tools.web_search import WebSearch
+from engine.planner.chat import ChatTurn, PlannerSettings, UserContext, build_planner
+from engine.planner.tools.web_search import WebSearch
 from tests.web.fakes import FakeBrave, FakeOpenAI, FakePlaces, running
 
 KEY = "brave-secret-key-123"

@@ -315,7 +315,7 @@ def test_timeline_messages_do_not_repeat_what_their_chips_say():
 
 
 async def test_a_campaign_downloads_as_csv_from_the_dashboard_and_the_task_page(signed_in, pool):
-    from engine.campaigns import create_campaign_with_tasks
+    from engine.tasks.campaigns import create_campaign_with_tasks
 
     web, user = await signed_in()
     campaign, [ada, _] = await create_campaign_with_tasks(

@@ -16,7 +16,6 @@ from web.forms import Form, NewUserForm, ProfileForm, TokenForm
 from web.rendering import page
 
 
-
 def _profile_form(user: users.User) -> ProfileForm:
     p = user.profile
     return ProfileForm(display_name=user.display_name, time_zone=user.time_zone, callback_number=p.get("callback_number", ""),

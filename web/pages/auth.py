@@ -15,7 +15,6 @@ from web.forms import Form, LoginForm
 from web.rendering import page
 
 
-
 def _safe_next(target: str) -> str:
     """Only same-site paths: never an open redirect."""
     return target if target.startswith("/") and not target.startswith("//") and "\\" not in target else "/"

@@ -12,8 +12,8 @@ from litestar.response import Redirect, Template
 
 from db import chats
 from db.errors import InvalidInput
-from engine.campaigns import PlanRejected
-from engine.planner import ChatTurn, Plan, PlannedCall, PlannerError, UserContext, validate_plan
+from engine.planner.chat import ChatTurn, Plan, PlannedCall, PlannerError, UserContext, validate_plan
+from engine.tasks.campaigns import PlanRejected
 from web import services
 from web.auth import current_user, db_pool, signed_in
 from web.forms import ChatForm, Form, local_input, parse_local_time

@@ -16,7 +16,6 @@ from web.forms import AnswerForm, Form
 from web.rendering import fragment, page
 
 
-
 async def _inbox(request: Request) -> dict[str, Any]:
     user = current_user(request)
     found = await hitl.list_inbox_requests(db_pool(request), user.id, limit=50)

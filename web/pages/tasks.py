@@ -11,12 +11,11 @@ from litestar.response import Redirect, Template
 
 from db import calls, campaigns, events, hitl, stats, tasks
 from db.errors import InvalidInput
-from engine.strategy import accept_strategy
+from engine.tasks.strategy import accept_strategy
 from web import charts, services
 from web.auth import current_user, db_pool, signed_in
 from web.forms import Form, TaskForm, draft_from_form, form_from_task, keep_other_constraints
 from web.rendering import STATUS_LABELS, fragment, page
-
 
 
 async def _task_list(request: Request, status: str | None, q: str | None, campaign: UUID | None) -> dict[str, Any]:

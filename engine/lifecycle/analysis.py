@@ -17,8 +17,8 @@ from typing import Any, Literal, Protocol
 from pydantic import BaseModel, Field
 
 from db.models import Task
-from engine.agent_port import AgentReport
-from engine.telephony import CallOutcome, TelephonyResult
+from engine.ports.agent import AgentReport
+from engine.ports.telephony import CallOutcome, TelephonyResult
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ class VerdictKind(StrEnum):
 class Verdict:
     kind: VerdictKind
     reason: str  # one sentence a person can read
-    retry_reason: str = ""  # key into engine.retry.BASE_DELAY for RETRY
+    retry_reason: str = ""  # key into engine.lifecycle.retry.BASE_DELAY for RETRY
     retry_at: datetime | None = None  # a time the callee asked for
     summary: str = ""
     facts: dict[str, Any] = field(default_factory=dict)

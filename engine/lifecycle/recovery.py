@@ -11,8 +11,8 @@ from db import calls as call_queries
 from db import dispatch, tasks
 from db.errors import NotFound, TransitionRefused
 from db.models import Task, TaskStatus
-from engine.retry import backoff
-from engine.task_states import move_task
+from engine.lifecycle.retry import backoff
+from engine.tasks.states import move_task
 
 log = logging.getLogger(__name__)
 S = TaskStatus

@@ -6,7 +6,7 @@ import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from engine.policy import CallingWindow
+from engine.lifecycle.policy import CallingWindow
 
 # First delay by why the attempt did not settle; later ones double (with jitter) up to the cap.
 BASE_DELAY: dict[str, timedelta] = {

@@ -23,17 +23,17 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from db import dispatch
 from db.notify import CHANNEL
 from db.pool import connect
-from engine.agent_port import AgentRunner
-from engine.analysis import Analyzer
-from engine.attempt import CallAttempt
-from engine.campaigns import CampaignSummarizer, finish_if_done
 from engine.clock import Clock, SystemClock
-from engine.dialer import Dialer
-from engine.policy import DialPolicy
+from engine.lifecycle.analysis import Analyzer
+from engine.lifecycle.attempt import CallAttempt
+from engine.lifecycle.dialer import Dialer
+from engine.lifecycle.policy import DialPolicy
+from engine.lifecycle.sweeps import LifecycleSweeps
+from engine.ports.agent import AgentRunner
+from engine.ports.telephony import ComponentStatus, Telephony
 from engine.settings import Settings
-from engine.strategy import StrategyAdvisor
-from engine.sweeps import LifecycleSweeps
-from engine.telephony import ComponentStatus, Telephony
+from engine.tasks.campaigns import CampaignSummarizer, finish_if_done
+from engine.tasks.strategy import StrategyAdvisor
 
 log = logging.getLogger(__name__)
 WAITING = {"scheduled", "retry_scheduled"}
@@ -214,7 +214,7 @@ def build_lifecycle(settings: Settings, pool: asyncpg.Pool, database_url: str, t
     if settings.openai_api_key is not None:
         from openai import AsyncOpenAI
 
-        from engine.analysis import ModelAnalyzer
+        from engine.lifecycle.analysis import ModelAnalyzer
 
         client = AsyncOpenAI(api_key=settings.openai_api_key.get_secret_value(), base_url=settings.openai_base_url)
         analyzer = ModelAnalyzer(client, settings.analysis_model)

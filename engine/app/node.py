@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from db.database import Database
+from engine.ports.telephony import ComponentStatus, Telephony
 from engine.settings import Settings
-from engine.telephony import ComponentStatus, Telephony
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ class Node:
     database: Database
     telephony: Telephony | None = None
     voice: VoiceModelService | None = None
-    lifecycle: Any = None  # engine.scheduler.LifecycleManager: the dialer and sweeps, with status()
+    lifecycle: Any = None  # engine.lifecycle.manager.LifecycleManager: the dialer and sweeps, with status()
     components: list[Component] = field(default_factory=list)
     _started: list[Any] = field(default_factory=list)
 

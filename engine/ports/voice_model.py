@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from engine.telephony import AudioFormat
+from engine.ports.telephony import AudioFormat
 
 
 @dataclass(frozen=True, slots=True)

@@ -43,7 +43,7 @@ def _channel_id(event: dict[str, Any]) -> str | None:
 
 
 class DatabaseCallLog:
-    """Implements engine.telephony.TelephonyEventSink; a Node component (start/close)."""
+    """Implements engine.ports.telephony.TelephonyEventSink; a Node component (start/close)."""
 
     def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool

@@ -6,10 +6,10 @@ import asyncio
 import base64
 from typing import TYPE_CHECKING, Any
 
-from engine.voice.simulator_script import Reply
+from engine.voice.simulator.script import Reply
 
 if TYPE_CHECKING:
-    from engine.voice.realtime_simulator import SimulatedSession
+    from engine.voice.simulator.server import SimulatedSession
 
 
 async def stream_reply(s: SimulatedSession, reply: Reply) -> float:

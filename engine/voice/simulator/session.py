@@ -13,12 +13,12 @@ from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
 from engine.voice.codecs import pcm16_to_ulaw, tone_pcm16, ulaw_to_pcm16
-from engine.voice.realtime_vad import EnergyVad
-from engine.voice.simulator_script import Reply, Turn
-from engine.voice.simulator_stream import stream_reply
+from engine.voice.simulator.script import Reply, Turn
+from engine.voice.simulator.stream import stream_reply
+from engine.voice.simulator.vad import EnergyVad
 
 if TYPE_CHECKING:
-    from engine.voice.realtime_simulator import RealtimeSimulator
+    from engine.voice.simulator.server import RealtimeSimulator
 
 
 def _default_session() -> dict[str, Any]:

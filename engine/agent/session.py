@@ -15,19 +15,19 @@ from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
-from engine.agent.clock import Clock, SystemClock, within
 from engine.agent.options import AgentSessionOptions
 from engine.agent.playout import Playout
 from engine.agent.ports import CallRecorder, UserInfoBroker
 from engine.agent.pricing import estimate_cost
 from engine.agent.profile import AgentProfile
+from engine.agent.questions import UserQuestions
 from engine.agent.records import AgentCallResult, CallMetrics, ToolCallRecord, ToolRecords
 from engine.agent.task import AgentTask
 from engine.agent.tools import ToolContext, invoke_tool
 from engine.agent.transcript import TranscriptLog
-from engine.agent.user_questions import UserQuestions
-from engine.telephony import AudioFormat, AudioReceived, DtmfReceived, MarkPlayed, MediaClosed, OutboundCall
-from engine.voice.model import (
+from engine.clock import Clock, SystemClock, within
+from engine.ports.telephony import AudioFormat, AudioReceived, DtmfReceived, MarkPlayed, MediaClosed, OutboundCall
+from engine.ports.voice_model import (
     AgentTranscript,
     AudioDelta,
     AudioDone,

@@ -17,11 +17,11 @@ import asyncpg
 from db import calls as call_queries
 from db import dnd
 from db.models import Task, TaskStatus, User
-from engine.analysis import Verdict, VerdictKind
 from engine.hitl.answers import park_for_user_info
-from engine.policy import Block, CallingWindow, Decision, Defer, GiveUp, PolicyError, task_deadline
-from engine.retry import OutOfAttempts, plan_retry
-from engine.task_states import move_task
+from engine.lifecycle.analysis import Verdict, VerdictKind
+from engine.lifecycle.policy import Block, CallingWindow, Decision, Defer, GiveUp, PolicyError, task_deadline
+from engine.lifecycle.retry import OutOfAttempts, plan_retry
+from engine.tasks.states import move_task
 
 S = TaskStatus
 

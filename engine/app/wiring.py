@@ -10,14 +10,14 @@ from __future__ import annotations
 import logging
 
 from db.database import open_database
-from engine.call_log import DatabaseCallLog
-from engine.components import load_component
+from engine.agent.runner import VoiceAgentRunner
+from engine.app.components import load_component
+from engine.app.node import Node
 from engine.hitl import HitlService
-from engine.node import Node
-from engine.scheduler import build_lifecycle
+from engine.lifecycle.call_log import DatabaseCallLog
+from engine.lifecycle.manager import build_lifecycle
 from engine.settings import Settings
 from engine.voice.factory import start_voice_model
-from engine.voice_agent import VoiceAgentRunner
 
 log = logging.getLogger(__name__)
 

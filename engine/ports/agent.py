@@ -19,7 +19,7 @@ from typing import Any, Protocol
 from uuid import UUID
 
 from db.models import Call, Task
-from engine.telephony import OutboundCall
+from engine.ports.telephony import OutboundCall
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from engine.agent.clock import Clock
 from engine.agent.options import AgentSessionOptions
 from engine.agent.ports import UserInfoBroker, UserQuestion
 from engine.agent.records import ToolRecords
 from engine.agent.task import AgentTask
+from engine.clock import Clock
 
 REASSURE = "In one short sentence, tell the callee you are still checking and thank them for waiting."
 

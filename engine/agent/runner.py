@@ -18,12 +18,12 @@ from db import users
 from db.models import Call, Task, User
 from engine import metrics
 from engine.agent import AgentCallResult, AgentCallSession, AgentSessionOptions, AgentTask, MachinePolicy
-from engine.agent_port import AgentReport, CallbackRequest, PendingQuestion, RecordedOutcome, Turn
-from engine.call_record import DatabaseCallRecorder, metrics_as_json
+from engine.agent.recorder import DatabaseCallRecorder, metrics_as_json
 from engine.hitl import HitlService, with_carried_answers
+from engine.ports.agent import AgentReport, CallbackRequest, PendingQuestion, RecordedOutcome, Turn
+from engine.ports.telephony import AudioFormat, OutboundCall
+from engine.ports.voice_model import VoiceModel
 from engine.settings import Settings
-from engine.telephony import AudioFormat, OutboundCall
-from engine.voice.model import VoiceModel
 
 
 def _lines(text: str) -> tuple[str, ...]:

@@ -21,8 +21,8 @@ from typing import Any
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.http11 import Request, Response
 
-from engine.voice.simulator_script import Responder, ScriptedReplies
-from engine.voice.simulator_session import SimulatedSession
+from engine.voice.simulator.script import Responder, ScriptedReplies
+from engine.voice.simulator.session import SimulatedSession
 
 __all__ = ["RealtimeSimulator", "SimulatedSession"]
 

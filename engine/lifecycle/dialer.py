@@ -19,11 +19,11 @@ import asyncpg
 
 from db import dispatch, dnd, users
 from db.models import Task
-from engine.attempt import AttemptResult, CallAttempt
 from engine.clock import Clock, SystemClock
-from engine.policy import Allow, DialPolicy
-from engine.recovery import recover_task
-from engine.task_outcomes import apply_refusal
+from engine.lifecycle.attempt import AttemptResult, CallAttempt
+from engine.lifecycle.policy import Allow, DialPolicy
+from engine.lifecycle.recovery import recover_task
+from engine.lifecycle.verdicts import apply_refusal
 
 log = logging.getLogger(__name__)
 

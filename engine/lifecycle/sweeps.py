@@ -15,10 +15,10 @@ from datetime import datetime, timedelta
 import asyncpg
 
 from db import dispatch, dnd, events, hitl, sessions, sweeps, users
-from engine.campaigns import CampaignSummarizer, finish_if_done
-from engine.policy import calling_window
-from engine.recovery import recover_task
-from engine.strategy import StrategyAdvisor, write_strategy_note
+from engine.lifecycle.policy import calling_window
+from engine.lifecycle.recovery import recover_task
+from engine.tasks.campaigns import CampaignSummarizer, finish_if_done
+from engine.tasks.strategy import StrategyAdvisor, write_strategy_note
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ from db.errors import DataError, InvalidInput, NotFound
 from db.models import Campaign, Executor, Task
 from db.pool import transaction
 from db.tasks import TaskDraft, validate_draft
-from engine.policy import PolicyError, check_constraints
+from engine.lifecycle.policy import PolicyError, check_constraints
 
 log = logging.getLogger(__name__)
 

@@ -21,13 +21,20 @@ from db import calls as call_queries
 from db import dnd, transcripts, users
 from db.models import Call, Task, TaskStatus, User
 from engine import metrics
-from engine.agent_port import AgentReport, AgentRunner, AgentSession
-from engine.analysis import AnalysisInput, Analyzer, RuleAnalyzer, Verdict, decide_by_rules
 from engine.clock import Clock, SystemClock
-from engine.policy import Allow, DialPolicy, calling_window
-from engine.task_outcomes import apply_refusal, apply_verdict
-from engine.task_states import move_task
-from engine.telephony import CallOutcome, DialRequest, OutboundCall, Telephony, TelephonyResult, TelephonyUnavailable
+from engine.lifecycle.analysis import AnalysisInput, Analyzer, RuleAnalyzer, Verdict, decide_by_rules
+from engine.lifecycle.policy import Allow, DialPolicy, calling_window
+from engine.lifecycle.verdicts import apply_refusal, apply_verdict
+from engine.ports.agent import AgentReport, AgentRunner, AgentSession
+from engine.ports.telephony import (
+    CallOutcome,
+    DialRequest,
+    OutboundCall,
+    Telephony,
+    TelephonyResult,
+    TelephonyUnavailable,
+)
+from engine.tasks.states import move_task
 
 log = logging.getLogger(__name__)
 S = TaskStatus

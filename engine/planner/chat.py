@@ -115,11 +115,11 @@ def build_planner(*, openai_api_key: str | None, openai_base_url: str | None, se
 
     tools: list[PlannerTool] = []
     if settings.google_places_api_key:
-        from engine.planner_tools.places import GooglePlacesLookup
+        from engine.planner.tools.places import GooglePlacesLookup
 
         tools.append(GooglePlacesLookup(settings.google_places_api_key.get_secret_value(), settings.google_places_base_url))
     if settings.brave_search_api_key:
-        from engine.planner_tools.web_search import WebSearch
+        from engine.planner.tools.web_search import WebSearch
 
         tools.append(WebSearch(settings.brave_search_api_key.get_secret_value(), settings.brave_search_base_url))
     client = AsyncOpenAI(api_key=openai_api_key, base_url=openai_base_url)

@@ -15,9 +15,9 @@ from typing import Any
 from db.database import migrate, open_database, resolve_database_url
 from db.errors import DataError
 from engine import accounts
-from engine.components import load_component
+from engine.app.components import load_component
+from engine.app.wiring import build_node
 from engine.settings import Settings, SettingsError, load_settings
-from engine.wiring import build_node
 
 log = logging.getLogger("opendeep")
 

@@ -1,0 +1,1 @@
+"""The chat planner (`chat`) and the tools its model may call (`tools`)."""
