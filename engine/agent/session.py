@@ -86,8 +86,9 @@ class AgentCallSession:
         self.link = ModelLink(model, config, self.profile.greeting_instructions, self.inbox, self.tasks, self.status)
         self.control = LiveCallControl(self)
         self.question_host = LiveQuestionHost(self)
-        self.questions = UserQuestions(self.question_host, broker, task, call.call_id, self.records, self.clock,
-                                       self.options)
+        self.questions = UserQuestions(
+            self.question_host, broker, task, call.call_id, self.records, self.clock, self.options
+        )
         self.tool_context = ToolContext(task, self.control, self.records, self.clock.now, self.options.hitl_timeout_s)
         self.loop = CallLoop(self)
 
@@ -99,7 +100,8 @@ class AgentCallSession:
                 await self.status.set(CallState.NOT_ANSWERED)
                 return await self._finish()
             self.answered_at = self.clock.monotonic()
-            await self.status.set(CallState.CONNECTING, CallStep("answered", "the callee answered; the agent starts speaking"))
+            answered_step = CallStep("answered", "the callee answered; the agent starts speaking")
+            await self.status.set(CallState.CONNECTING, answered_step)
             try:
                 await opening
             except VoiceModelUnavailable as exc:
@@ -135,7 +137,8 @@ class AgentCallSession:
 
     async def callee_hung_up(self, reason: str) -> None:
         if not self.status.over:
-            await self.status.set(CallState.ENDED, CallStep("hangup", f"the callee hung up ({reason})"), hangup_by="callee")
+            step = CallStep("hangup", f"the callee hung up ({reason})")
+            await self.status.set(CallState.ENDED, step, hangup_by="callee")
         self._stop()
 
     async def fail(self, reason: str) -> None:
