@@ -96,7 +96,7 @@ def metrics_as_json(metrics: CallMetrics) -> dict[str, Any]:
 class CallReport:
     """What one call left behind, from the agent to the lifecycle."""
 
-    answered: bool = True
+    answered: bool = True  # False only when the callee never answered (the lifecycle runs answered calls only)
     transcript: tuple[TranscriptTurn, ...] = ()
     transcript_stored: bool = False  # True: the agent already wrote transcript_turns itself
     objective: ObjectiveResult | None = None
