@@ -2,30 +2,23 @@
 
 What the agent *is* for a task: `AgentTask` -> `AgentProfile` (instructions,
 greeting, tools). How one call *runs*: `AgentCallSession(call, task, model, ...).run()`
-returns an `AgentCallResult`. Ports it needs: `CallRecorder`, `UserInfoBroker`.
+returns the `CallReport` (engine.ports.agent), moving through the `CallState`s
+of engine.agent.state. Ports it needs: `CallRecorder` (engine.ports.call_record),
+`UserInfoBroker` (engine.ports.owner_questions).
 """
 
 from engine.agent.options import AgentSessionOptions
-from engine.agent.ports import CallRecorder, InMemoryCallRecorder, InMemoryUserInfoBroker, UserInfoBroker, UserQuestion
 from engine.agent.profile import AgentProfile
-from engine.agent.records import AgentCallResult, CallMetrics, ToolRecords, TranscriptTurn
 from engine.agent.session import AgentCallSession, AgentFailureHook
+from engine.agent.state import CallState
 from engine.agent.task import AgentTask, MachinePolicy
 
 __all__ = [
-    "AgentCallResult",
     "AgentCallSession",
     "AgentFailureHook",
     "AgentProfile",
     "AgentSessionOptions",
     "AgentTask",
-    "CallMetrics",
-    "CallRecorder",
-    "InMemoryCallRecorder",
-    "InMemoryUserInfoBroker",
+    "CallState",
     "MachinePolicy",
-    "ToolRecords",
-    "TranscriptTurn",
-    "UserInfoBroker",
-    "UserQuestion",
 ]

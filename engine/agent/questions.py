@@ -5,16 +5,17 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from engine.agent.options import AgentSessionOptions
-from engine.agent.ports import UserInfoBroker, UserQuestion
-from engine.agent.records import ToolRecords
 from engine.agent.task import AgentTask
+from engine.agent.tools import ToolRecords
 from engine.clock import Clock
+from engine.ports.agent import PendingQuestion
+from engine.ports.owner_questions import UserInfoBroker, UserQuestion
 
 REASSURE = "In one short sentence, tell the callee you are still checking and thank them for waiting."
 
 
 class QuestionHost(Protocol):
-    """The parts of the call session a question needs."""
+    """The parts of the live call a question needs (`engine.agent.control.LiveQuestionHost`)."""
 
     @property
     def call_over(self) -> bool: ...
@@ -57,7 +58,7 @@ class UserQuestions:
     async def ask(self, question: str, timeout_s: float) -> None:
         """Runs as its own task: ask, keep the callee company, then act on the answer or its absence."""
         self.asking = True
-        self._records.pending_question = question
+        self._records.pending_question = PendingQuestion(question)
         user = self._task.user_name
         await self._host.event(
             "hitl_asked", f"asked {user}: {question}", {"question": question, "timeout_s": timeout_s}

@@ -1,32 +1,29 @@
-"""The agent's `CallRecorder` over PostgreSQL: transcript turns, call events, metrics."""
+"""The agent's `CallRecorder` over PostgreSQL.
+
+Transcript turns are written as they end. Call steps go to the node's one
+writer of `call_events`, the queued call log (`engine.lifecycle.call_log.DatabaseCallLog`,
+a `TelephonyEventSink`). The call's metrics travel in the `CallReport`; the
+attempt stores them.
+"""
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 from uuid import UUID
 
-from db import calls, events, transcripts
+from db import transcripts
 from db.models import Executor
-from engine.agent.records import CallMetrics, TranscriptTurn
-
-
-def metrics_as_json(metrics: CallMetrics) -> dict[str, Any]:
-    """The call's metrics as stored on `calls.metrics` (the keys the call page shows)."""
-    report = {key: value for key, value in dataclasses.asdict(metrics).items() if value is not None}
-    latencies = sorted(metrics.turn_latencies_ms)
-    if latencies:
-        report["turn_latency_ms"] = round(latencies[len(latencies) // 2])
-        report["turn_latency_p95_ms"] = round(latencies[min(len(latencies) - 1, int(len(latencies) * 0.95))])
-    return report
+from engine.ports.agent import TranscriptTurn
+from engine.ports.telephony import TelephonyEventSink
 
 
 class DatabaseCallRecorder:
     """Stores one user's call record; every write is scoped to that user."""
 
-    def __init__(self, db: Executor, user_id: int) -> None:
+    def __init__(self, db: Executor, user_id: int, call_events: TelephonyEventSink) -> None:
         self._db = db
         self._user_id = user_id
+        self._call_events = call_events
 
     async def transcript_turn(self, call_id: str, turn: TranscriptTurn) -> None:
         await transcripts.add_turn(
@@ -41,9 +38,4 @@ class DatabaseCallRecorder:
         )
 
     async def call_event(self, call_id: str, kind: str, message: str, data: dict[str, Any] | None = None) -> None:
-        await events.add_call_event(
-            self._db, self._user_id, UUID(call_id), kind=kind[:60], message=message[:2000], data=data
-        )
-
-    async def final_metrics(self, call_id: str, metrics: CallMetrics) -> None:
-        await calls.set_call_metrics(self._db, self._user_id, UUID(call_id), metrics_as_json(metrics))
+        await self._call_events.call_event(call_id, kind, message, data)

@@ -3,8 +3,8 @@
 `prepare()` runs as soon as the phone rings: it builds the agent's task from
 the stored one and starts the call session, which opens the voice-model
 session at once and waits for the answer, so the greeting is ready when the
-callee picks up. `run()` returns the session's result as the report the
-post-call analyzer reads.
+callee picks up. `run()` returns the session's `CallReport` and observes its
+latencies in the Prometheus metrics.
 """
 
 from __future__ import annotations
@@ -17,11 +17,13 @@ import asyncpg
 from db import users
 from db.models import Call, Task, User
 from engine import metrics
-from engine.agent import AgentCallResult, AgentCallSession, AgentSessionOptions, AgentTask, MachinePolicy
-from engine.agent.recorder import DatabaseCallRecorder, metrics_as_json
+from engine.agent.options import AgentSessionOptions
+from engine.agent.recorder import DatabaseCallRecorder
+from engine.agent.session import AgentCallSession
+from engine.agent.task import AgentTask, MachinePolicy
 from engine.hitl import HitlService, with_carried_answers
-from engine.ports.agent import AgentReport, CallbackRequest, PendingQuestion, RecordedOutcome, Turn
-from engine.ports.telephony import AudioFormat, OutboundCall
+from engine.ports.agent import CallReport
+from engine.ports.telephony import AudioFormat, OutboundCall, TelephonyEventSink
 from engine.ports.voice_model import VoiceModel
 from engine.settings import Settings
 
@@ -65,43 +67,26 @@ def agent_task_for(task: Task, user: User) -> AgentTask:
     return with_carried_answers(agent_task, task.context)
 
 
-def report_from(result: AgentCallResult) -> AgentReport:
-    tools = result.tools
-    outcome = tools.outcome
-    return AgentReport(
-        transcript=tuple(Turn(t.speaker, t.text, t.started_at, t.ended_at, t.truncated) for t in result.transcript),
-        transcript_stored=True,  # the session's recorder wrote every turn as it ended
-        outcome=RecordedOutcome(outcome.achieved, outcome.summary, {"facts_learned": list(outcome.facts_learned)})
-        if outcome
-        else None,
-        callback=CallbackRequest(tools.callback.at, tools.callback.note) if tools.callback else None,
-        pending_question=PendingQuestion(tools.pending_question) if tools.pending_question else None,
-        answering_machine=tools.answering_machine,
-        do_not_call=bool(outcome and outcome.do_not_call),
-        wrong_number=bool(outcome and outcome.wrong_number),
-        agent_failure=result.agent_failure,
-        failure_detail=result.failure_reason,
-        metrics=metrics_as_json(result.metrics),
-    )
-
-
-def observe(result: AgentCallResult) -> None:
-    if result.metrics.time_to_first_audio_ms is not None:
-        metrics.TIME_TO_FIRST_AGENT_AUDIO.observe(result.metrics.time_to_first_audio_ms / 1000)
-    for latency in result.metrics.turn_latencies_ms:
+def observe(report: CallReport) -> None:
+    """The call's latencies into the node's Prometheus metrics."""
+    if report.metrics is None:
+        return
+    if report.metrics.time_to_first_audio_ms is not None:
+        metrics.TIME_TO_FIRST_AGENT_AUDIO.observe(report.metrics.time_to_first_audio_ms / 1000)
+    for latency in report.metrics.turn_latencies_ms:
         metrics.TURN_LATENCY.observe(latency / 1000)
 
 
 class VoiceAgentSession:
-    """The lifecycle's `AgentSession` for one call: the running `AgentCallSession`, as a report."""
+    """The lifecycle's `AgentSession` for one call: the running `AgentCallSession`."""
 
-    def __init__(self, running: asyncio.Task[AgentCallResult]) -> None:
+    def __init__(self, running: asyncio.Task[CallReport]) -> None:
         self._running = running
 
-    async def run(self, call: OutboundCall) -> AgentReport:
-        result = await self._running
-        observe(result)
-        return report_from(result)
+    async def run(self, call: OutboundCall) -> CallReport:
+        report = await self._running
+        observe(report)
+        return report
 
     async def aclose(self) -> None:
         if not self._running.done():
@@ -112,8 +97,16 @@ class VoiceAgentSession:
 class VoiceAgentRunner:
     """The lifecycle's `AgentRunner`: one `AgentCallSession` per call, started while the phone rings."""
 
-    def __init__(self, pool: asyncpg.Pool, model: VoiceModel, settings: Settings, hitl: HitlService) -> None:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        model: VoiceModel,
+        settings: Settings,
+        hitl: HitlService,
+        call_events: TelephonyEventSink,
+    ) -> None:
         self._pool = pool
+        self._call_events = call_events
         self._model = model
         self._hitl = hitl
         self._format = AudioFormat(settings.media_format.value)
@@ -126,7 +119,7 @@ class VoiceAgentRunner:
             agent_task_for(task, user),
             self._model,
             media_format=self._format,
-            recorder=DatabaseCallRecorder(self._pool, task.user_id),
+            recorder=DatabaseCallRecorder(self._pool, task.user_id, self._call_events),
             broker=self._hitl.broker(task.user_id),
             options=self._options,
         )

@@ -15,8 +15,8 @@ from typing import Annotated, Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from engine.agent.records import CallbackRequest, Outcome, ToolRecords
 from engine.agent.task import AgentTask, MachinePolicy
+from engine.ports.agent import CallbackRequest, ObjectiveResult, PendingQuestion
 from engine.ports.voice_model import ToolSpec
 
 MAX_DTMF_DIGITS = 24
@@ -28,7 +28,7 @@ class ToolError(Exception):
 
 
 class CallControl(Protocol):
-    """What tools may do to the live call (implemented by the call session)."""
+    """What tools may do to the live call (`engine.agent.control.LiveCallControl`)."""
 
     async def end_call(self, reason: str) -> None:
         """Hang up once everything said so far has been played."""
@@ -40,6 +40,20 @@ class CallControl(Protocol):
 
     @property
     def asking_user(self) -> bool: ...
+
+
+@dataclass(slots=True)
+class ToolRecords:
+    """What the tools established during the call; the session puts it in the `CallReport`."""
+
+    objective: ObjectiveResult | None = None
+    callback: CallbackRequest | None = None
+    pending_question: PendingQuestion | None = None  # asked the user, no answer in time
+    user_answers: list[tuple[str, str]] = field(default_factory=list)  # (question, answer)
+    answering_machine: bool = False
+    voicemail_left: bool = False
+    dtmf_sent: list[str] = field(default_factory=list)
+    end_reason: str | None = None
 
 
 @dataclass(slots=True)
@@ -140,7 +154,7 @@ async def schedule_callback(ctx: ToolContext, args: ScheduleCallbackArgs) -> Too
 
 async def record_outcome(ctx: ToolContext, args: RecordOutcomeArgs) -> ToolResult:
     """Record whether the objective was achieved, before ending the call."""
-    ctx.records.outcome = Outcome(
+    ctx.records.objective = ObjectiveResult(
         args.achieved, args.summary, tuple(args.facts_learned), args.do_not_call, args.wrong_number
     )
     return ToolResult({"recorded": True}, respond=False)

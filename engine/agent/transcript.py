@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from engine.agent.records import TranscriptTurn
+from engine.ports.agent import TranscriptTurn
 
 SUMMARY_TURNS = 30
 

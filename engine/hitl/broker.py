@@ -28,10 +28,10 @@ import asyncpg
 from db import hitl as hitl_queries
 from db.errors import DataError
 from db.models import HitlRequest
-from engine.agent.ports import UserQuestion
 from engine.clock import Clock, SystemClock, within
 from engine.hitl.listener import HitlListener, Watch
 from engine.hitl.policy import QuestionPolicy, QuestionRefused
+from engine.ports.owner_questions import UserQuestion
 
 log = logging.getLogger(__name__)
 

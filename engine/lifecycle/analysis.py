@@ -17,7 +17,7 @@ from typing import Any, Literal, Protocol
 from pydantic import BaseModel, Field
 
 from db.models import Task
-from engine.ports.agent import AgentReport
+from engine.ports.agent import CallReport
 from engine.ports.telephony import CallOutcome, TelephonyResult
 
 log = logging.getLogger(__name__)
@@ -47,7 +47,7 @@ class Verdict:
 class AnalysisInput:
     task: Task
     telephony: TelephonyResult
-    report: AgentReport | None  # None when the call was never answered
+    report: CallReport | None  # None when the call was never answered
 
 
 class Analyzer(Protocol):
@@ -91,11 +91,11 @@ def decide_by_rules(given: AnalysisInput) -> Verdict:
         return Verdict(VerdictKind.DO_NOT_CALL, "The callee asked not to be called again")
     if report.wrong_number:
         return Verdict(VerdictKind.WRONG_NUMBER, "The callee said this is the wrong number")
-    if report.outcome is not None:
-        o = report.outcome
+    if report.objective is not None:
+        o = report.objective
         kind = VerdictKind.SUCCEEDED if o.achieved else VerdictKind.FAILED
         return Verdict(kind, o.summary or ("Objective reached" if o.achieved else "Objective not reached"),
-                       summary=o.summary, facts=dict(o.facts))
+                       summary=o.summary, facts={"facts_learned": list(o.facts_learned)})
     if report.pending_question is not None:
         return Verdict(
             VerdictKind.PENDING_USER_INFO, f"Waiting for your answer: {report.pending_question.question}"
@@ -103,11 +103,11 @@ def decide_by_rules(given: AnalysisInput) -> Verdict:
     if report.callback is not None:
         note = f": {report.callback.note}" if report.callback.note else ""
         return Verdict(VerdictKind.RETRY, f"The callee asked to be called back{note}",
-                       retry_reason="callback", retry_at=report.callback.when)
+                       retry_reason="callback", retry_at=report.callback.at)
     if report.answering_machine:
         return Verdict(VerdictKind.RETRY, "Reached an answering machine", retry_reason="answering_machine")
     if report.agent_failure:
-        why = f": {report.failure_detail}" if report.failure_detail else ""
+        why = f": {report.failure_reason}" if report.failure_reason else ""
         return Verdict(VerdictKind.RETRY, f"The agent failed during the call{why}", retry_reason="agent_failure")
     return Verdict(VerdictKind.RETRY, "The call ended before the objective was settled", retry_reason="inconclusive")
 
@@ -204,10 +204,10 @@ def describe_call(given: AnalysisInput) -> dict[str, Any]:
     }
     if report is not None:
         described["transcript"] = [{"speaker": t.speaker, "text": t.text} for t in report.transcript]
-        if report.outcome:
-            described["recorded_outcome"] = {"achieved": report.outcome.achieved, "summary": report.outcome.summary}
+        if report.objective:
+            described["recorded_outcome"] = {"achieved": report.objective.achieved, "summary": report.objective.summary}
         if report.callback:
-            described["callback_requested"] = report.callback.when.isoformat()
+            described["callback_requested"] = report.callback.at.isoformat()
         if report.pending_question:
             described["unanswered_question"] = report.pending_question.question
         described["answering_machine"] = report.answering_machine

@@ -25,7 +25,7 @@ from engine.clock import Clock, SystemClock
 from engine.lifecycle.analysis import AnalysisInput, Analyzer, RuleAnalyzer, Verdict, decide_by_rules
 from engine.lifecycle.policy import Allow, DialPolicy, calling_window
 from engine.lifecycle.verdicts import apply_refusal, apply_verdict
-from engine.ports.agent import AgentReport, AgentRunner, AgentSession
+from engine.ports.agent import AgentRunner, AgentSession, CallReport, metrics_as_json
 from engine.ports.telephony import (
     CallOutcome,
     DialRequest,
@@ -113,7 +113,7 @@ class CallAttempt:
 
     async def _converse_and_conclude(self, task: Task, user: User, call_row: Call, call: OutboundCall) -> AttemptResult:
         preparing = asyncio.create_task(self.agent.prepare(task, call_row, call), name=f"agent-prepare-{call_row.id}")
-        report: AgentReport | None = None
+        report: CallReport | None = None
         current = S.DIALING
         try:
             if await call.answered():
@@ -141,13 +141,13 @@ class CallAttempt:
                                     window=window, now=self.clock.now(), rng=self.rng)
         return AttemptResult(moved, await call_queries.get_call(self.pool, task.user_id, call_row.id), verdict)
 
-    async def _run_agent(self, preparing: asyncio.Task[AgentSession], call: OutboundCall) -> AgentReport:
+    async def _run_agent(self, preparing: asyncio.Task[AgentSession], call: OutboundCall) -> CallReport:
         try:
             session = await preparing
             return await session.run(call)
         except Exception as exc:  # the call must still be concluded and analysed
             log.exception("agent failed on call %s", call.call_id)
-            return AgentReport(agent_failure=True, failure_detail=f"{type(exc).__name__}: {exc}")
+            return CallReport(agent_failure=True, failure_reason=f"{type(exc).__name__}: {exc}")
         finally:
             await self._hang_up(call, "conversation over")
 
@@ -179,9 +179,9 @@ class CallAttempt:
         except Exception:
             log.exception("hanging up call %s failed", call.call_id)
 
-    async def _store_report(self, task: Task, call_row: Call, report: AgentReport) -> None:
-        if report.metrics:
-            await call_queries.set_call_metrics(self.pool, task.user_id, call_row.id, report.metrics)
+    async def _store_report(self, task: Task, call_row: Call, report: CallReport) -> None:
+        if report.metrics is not None:
+            await call_queries.set_call_metrics(self.pool, task.user_id, call_row.id, metrics_as_json(report.metrics))
         if report.transcript_stored:
             return
         for turn in report.transcript:

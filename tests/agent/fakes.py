@@ -1,11 +1,16 @@
-"""Test doubles for the telephony side: a chan_websocket-like media stream, a call."""
+"""Test doubles: a chan_websocket-like media stream and a call (the telephony side), and the
+in-memory call recorder and owner-question broker the agent runtime writes to and asks."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+from engine.ports.agent import TranscriptTurn
+from engine.ports.owner_questions import UserQuestion
 from engine.ports.telephony import (
     AudioFormat,
     AudioReceived,
@@ -151,3 +156,70 @@ class FakeOutboundCall:
     async def finished(self) -> TelephonyResult:
         await self._hung_up.wait()
         return TelephonyResult(CallOutcome.ANSWERED)
+
+
+@dataclass(slots=True)
+class RecordedEvent:
+    kind: str
+    message: str
+    data: dict[str, Any]
+
+
+@dataclass(slots=True)
+class InMemoryCallRecorder:
+    """A `CallRecorder`: keeps each call's transcript turns and call steps."""
+
+    turns: dict[str, list[TranscriptTurn]] = field(default_factory=dict)
+    events: dict[str, list[RecordedEvent]] = field(default_factory=dict)
+    _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
+
+    async def transcript_turn(self, call_id: str, turn: TranscriptTurn) -> None:
+        self.turns.setdefault(call_id, []).append(turn)
+        async with self._changed:
+            self._changed.notify_all()
+
+    async def wait_for_turns(self, call_id: str, count: int, timeout: float = 5.0) -> list[TranscriptTurn]:
+        async with self._changed:
+            await asyncio.wait_for(self._changed.wait_for(lambda: len(self.turns.get(call_id, [])) >= count), timeout)
+        return self.turns[call_id]
+
+    async def call_event(self, call_id: str, kind: str, message: str, data: dict[str, Any] | None = None) -> None:
+        self.events.setdefault(call_id, []).append(RecordedEvent(kind, message, dict(data or {})))
+
+    def kinds(self, call_id: str) -> list[str]:
+        return [e.kind for e in self.events.get(call_id, [])]
+
+
+class InMemoryUserInfoBroker:
+    """A `UserInfoBroker` whose questions wait until a test answers or expires them;
+    the timeout itself is not waited on."""
+
+    def __init__(self) -> None:
+        self.questions: list[UserQuestion] = []
+        self._pending: dict[str, asyncio.Future[str | None]] = {}
+        self._asked = asyncio.Condition()
+
+    async def ask(self, question: UserQuestion, timeout_s: float) -> str | None:
+        future: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
+        self._pending[question.question] = future
+        async with self._asked:
+            self.questions.append(question)
+            self._asked.notify_all()
+        return await future
+
+    async def wait_for_question(self, timeout: float = 5.0) -> UserQuestion:
+        async with self._asked:
+            await asyncio.wait_for(self._asked.wait_for(lambda: bool(self._pending)), timeout)
+        return self.questions[-1]
+
+    def answer(self, text: str) -> None:
+        self._resolve(text)
+
+    def expire(self) -> None:
+        self._resolve(None)
+
+    def _resolve(self, value: str | None) -> None:
+        for key, future in list(self._pending.items()):
+            if not future.done():
+                future.set_result(value)
+            del self._pending[key]

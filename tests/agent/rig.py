@@ -9,15 +9,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.agent.options import AgentSessionOptions
-from engine.agent.ports import InMemoryCallRecorder, InMemoryUserInfoBroker
-from engine.agent.records import AgentCallResult
 from engine.agent.session import AgentCallSession
 from engine.agent.task import AgentTask, MachinePolicy
+from engine.ports.agent import CallReport
 from engine.ports.telephony import AudioFormat
 from engine.voice.openai_realtime import OpenAIRealtimeModel
 from engine.voice.simulator.script import Reply, ScriptedReplies
 from engine.voice.simulator.server import RealtimeSimulator
-from tests.agent.fakes import FakeMediaStream, FakeOutboundCall
+from tests.agent.fakes import FakeMediaStream, FakeOutboundCall, InMemoryCallRecorder, InMemoryUserInfoBroker
 from tests.clock import ManualClock
 
 
@@ -47,10 +46,10 @@ class Rig:
     recorder: InMemoryCallRecorder
     broker: InMemoryUserInfoBroker
     agent: AgentCallSession
-    running: asyncio.Task[AgentCallResult]
+    running: asyncio.Task[CallReport]
     failure_hook_calls: list[str] = field(default_factory=list)
 
-    async def result(self, timeout: float = 5.0) -> AgentCallResult:
+    async def result(self, timeout: float = 5.0) -> CallReport:
         return await asyncio.wait_for(asyncio.shield(self.running), timeout)
 
     def sent_items(self, item_type: str) -> list[dict[str, Any]]:

@@ -58,7 +58,7 @@ async def test_tool_result_racing_a_vad_response() -> None:
     assert errors[0].data["code"] == "conversation_already_has_active_response"
     assert not result.agent_failure
     assert [t.text for t in result.transcript][-1] == "I'll call back tomorrow at three."
-    assert result.tools.callback is not None
+    assert result.callback is not None
 
 
 async def test_end_call_waits_for_the_goodbye_to_play() -> None:
@@ -70,7 +70,7 @@ async def test_end_call_waits_for_the_goodbye_to_play() -> None:
         await rig.media.play(500)
         await rig.call.wait_hung_up()
         result = await rig.result()
-    assert result.hangup_by == "agent" and result.tools.end_reason == "done"
+    assert result.hangup_by == "agent" and result.end_reason == "done"
     assert "goodbye_mark_lost" not in rig.recorder.kinds("call-1")
 
 
@@ -113,8 +113,8 @@ async def test_user_info_answer_is_injected_and_the_model_continues() -> None:
         assert any("Yes, Tuesday 15:00 is fine." in note for note in notes)
         rig.call.callee_hangs_up()
         result = await rig.result()
-    assert result.tools.user_answers == [("Is Tuesday 15:00 fine?", "Yes, Tuesday 15:00 is fine.")]
-    assert not result.tools.pending_user_info
+    assert result.user_answers == (("Is Tuesday 15:00 fine?", "Yes, Tuesday 15:00 is fine."),)
+    assert result.pending_question is None
     assert {"hitl_asked", "hitl_answered"} <= set(rig.recorder.kinds("call-1"))
 
 
@@ -144,7 +144,7 @@ async def test_an_answer_arriving_mid_reply_is_spoken_after_that_reply() -> None
         result = await rig.result()
     assert "voice_error" not in rig.recorder.kinds("call-1")
     assert [t.text for t in result.transcript if t.speaker == "agent"][-1] == "Yes, 15:00 works."
-    assert result.tools.user_answers == [("Is Tuesday 15:00 fine?", "Yes, Tuesday 15:00 is fine.")]
+    assert result.user_answers == (("Is Tuesday 15:00 fine?", "Yes, Tuesday 15:00 is fine."),)
 
 
 async def test_user_info_timeout_ends_the_call_as_pending() -> None:
@@ -163,7 +163,7 @@ async def test_user_info_timeout_ends_the_call_as_pending() -> None:
         rig.clock.advance(30)
         await rig.call.wait_hung_up()
         result = await rig.result()
-    assert result.tools.pending_user_info and result.tools.pending_question == "Which day?"
+    assert result.pending_question is not None and result.pending_question.question == "Which day?"
     assert "hitl_timeout" in rig.recorder.kinds("call-1")
     assert result.hangup_by == "agent" and not result.agent_failure
 
@@ -196,8 +196,8 @@ async def test_answering_machine_hang_up_policy() -> None:
         await rig.sim.sessions[0].callee_says("You have reached the voicemail of Dr. Weber. Beep.")
         await rig.call.wait_hung_up()
         result = await rig.result()
-    assert result.tools.answering_machine and not result.tools.voicemail_left
-    assert result.tools.end_reason == "answering machine"
+    assert result.answering_machine and not result.voicemail_left
+    assert result.end_reason == "answering machine"
 
 
 async def test_answering_machine_leave_message_policy() -> None:
@@ -212,5 +212,5 @@ async def test_answering_machine_leave_message_policy() -> None:
         await rig.call.wait_hung_up()
         result = await rig.result()
     assert outputs(rig)[0]["say_exactly"] == "Please call Anna back."
-    assert result.tools.answering_machine and result.tools.voicemail_left
+    assert result.answering_machine and result.voicemail_left
     assert len(rig.media.sent) == (200 + 300) * 8

@@ -5,13 +5,12 @@ from __future__ import annotations
 import asyncio
 
 from engine.agent.options import AgentSessionOptions
-from engine.agent.ports import InMemoryCallRecorder, InMemoryUserInfoBroker
 from engine.agent.session import AgentCallSession
 from engine.ports.telephony import AudioFormat
 from engine.settings import Settings
 from engine.voice.codecs import pcm16_to_ulaw, tone_pcm16
 from engine.voice.factory import start_voice_model
-from tests.agent.fakes import FakeMediaStream, FakeOutboundCall
+from tests.agent.fakes import FakeMediaStream, FakeOutboundCall, InMemoryCallRecorder, InMemoryUserInfoBroker
 from tests.agent.rig import dentist_task
 from tests.clock import ManualClock
 
@@ -56,6 +55,6 @@ async def test_simulated_model_holds_a_conversation_and_ends_the_call() -> None:
     texts = [t.text for t in result.transcript if t.speaker == "agent"]
     assert texts[0].startswith("Hello, this is an AI assistant calling on behalf of Anna Schmidt.")
     assert "Move Anna's cleaning appointment" in texts[1]
-    assert result.tools.outcome is not None and result.tools.outcome.achieved
-    assert result.hangup_by == "agent" and result.tools.end_reason == "conversation complete"
+    assert result.objective is not None and result.objective.achieved
+    assert result.hangup_by == "agent" and result.end_reason == "conversation complete"
     assert len(result.metrics.turn_latencies_ms) == 2

@@ -8,9 +8,8 @@ from datetime import UTC, datetime
 import pytest
 
 from engine.agent.profile import AgentProfile
-from engine.agent.records import ToolRecords
 from engine.agent.task import MachinePolicy
-from engine.agent.tools import ALL_TOOLS, ToolContext, invoke_tool
+from engine.agent.tools import ALL_TOOLS, ToolContext, ToolRecords, invoke_tool
 from tests.agent.rig import dentist_task
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -96,7 +95,7 @@ async def test_record_outcome_is_structured_and_bounded() -> None:
         ctx, "record_outcome", {"achieved": False, "summary": "Practice closed", "facts_learned": ["closed until May"]}
     )
     assert result.ok and not result.respond
-    assert ctx.records.outcome is not None and ctx.records.outcome.facts_learned == ("closed until May",)
+    assert ctx.records.objective is not None and ctx.records.objective.facts_learned == ("closed until May",)
     result, _ = await call(ctx, "record_outcome", {"achieved": True, "summary": "x", "facts_learned": ["f"] * 11})
     assert not result.ok
 

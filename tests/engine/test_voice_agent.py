@@ -5,9 +5,9 @@ from uuid import uuid4
 
 from db.models import Task, User
 from engine import metrics
-from engine.agent import AgentCallResult, CallMetrics, MachinePolicy, ToolRecords, TranscriptTurn
-from engine.agent.records import CallbackRequest, Outcome
-from engine.agent.runner import agent_task_for, observe, report_from
+from engine.agent import MachinePolicy
+from engine.agent.runner import agent_task_for, observe
+from engine.ports.agent import CallMetrics, CallReport, TranscriptTurn
 
 NOW = datetime(2030, 1, 8, 15, 0, tzinfo=UTC)
 
@@ -54,26 +54,11 @@ def test_unknown_machine_policy_falls_back_to_hanging_up():
     assert agent_task.machine_policy is MachinePolicy.HANG_UP
 
 
-def test_the_report_carries_the_tools_findings_and_metrics():
-    tools = ToolRecords(
-        outcome=Outcome(False, "Asked us not to call", ("closed on Mondays",), do_not_call=True),
-        callback=CallbackRequest(NOW, "after lunch"),
-        pending_question="Is Thursday fine?",
-        answering_machine=False,
-    )
-    result = AgentCallResult(
-        call_id="c", answered=True,
-        transcript=[TranscriptTurn("agent", "Hello", NOW, NOW)], tools=tools, tool_calls=[],
+def test_the_calls_latencies_are_observed_in_the_node_metrics():
+    report = CallReport(
+        transcript=(TranscriptTurn("agent", "Hello", NOW, NOW),),
         metrics=CallMetrics(time_to_first_audio_ms=80.0, turn_latencies_ms=[600.0, 900.0]),
     )
-    report = report_from(result)
-    assert report.do_not_call and not report.wrong_number
-    assert report.outcome.facts == {"facts_learned": ["closed on Mondays"]}
-    assert (report.callback.when, report.callback.note) == (NOW, "after lunch")
-    assert report.pending_question.question == "Is Thursday fine?"
-    assert report.transcript_stored
-    assert report.metrics["time_to_first_audio_ms"] == 80.0 and report.metrics["turn_latency_ms"] == 900
-
     before = metrics.REGISTRY.get_sample_value("opendeep_turn_latency_seconds_count") or 0
-    observe(result)
+    observe(report)
     assert metrics.REGISTRY.get_sample_value("opendeep_turn_latency_seconds_count") == before + 2

@@ -10,15 +10,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.agent.options import AgentSessionOptions
-from engine.agent.ports import InMemoryCallRecorder, UserInfoBroker
-from engine.agent.records import AgentCallResult
 from engine.agent.session import AgentCallSession
 from engine.agent.task import AgentTask
+from engine.ports.agent import CallReport
+from engine.ports.owner_questions import UserInfoBroker
 from engine.ports.telephony import AudioFormat
 from engine.voice.openai_realtime import OpenAIRealtimeModel
 from engine.voice.simulator.script import Reply, ScriptedReplies
 from engine.voice.simulator.server import RealtimeSimulator
-from tests.agent.fakes import FakeMediaStream, FakeOutboundCall
+from tests.agent.fakes import FakeMediaStream, FakeOutboundCall, InMemoryCallRecorder
 from tests.clock import ManualClock
 
 # No "still checking" turns unless a test wants them: they would take scripted replies.
@@ -32,9 +32,9 @@ class HitlCall:
     media: FakeMediaStream
     call: FakeOutboundCall
     recorder: InMemoryCallRecorder
-    running: asyncio.Task[AgentCallResult]
+    running: asyncio.Task[CallReport]
 
-    async def result(self, timeout: float = 5.0) -> AgentCallResult:
+    async def result(self, timeout: float = 5.0) -> CallReport:
         return await asyncio.wait_for(asyncio.shield(self.running), timeout)
 
     def notes(self) -> list[str]:

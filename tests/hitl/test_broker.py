@@ -9,8 +9,8 @@ import pytest
 
 from db import hitl
 from db.pool import connect, create_pool
-from engine.agent.ports import UserQuestion
 from engine.hitl import AnswerOutcome, HitlListener, PostgresUserInfoBroker, QuestionPolicy, answer_question
+from engine.ports.owner_questions import UserQuestion
 from tests.clock import ManualClock
 from tests.hitl.helpers import engine_node, notification_tap, task_on_a_call
 

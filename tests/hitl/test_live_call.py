@@ -44,9 +44,9 @@ async def test_an_answer_given_on_another_node_reaches_the_call(pool, database_u
         await call.sim.wait_for_event("response.create", count=3)
         assert any(f'answered your question "Is Thursday at 3 fine?": {ANSWER}' in note for note in call.notes())
         call.call.callee_hangs_up()
-        outcome = await call.result()
-    assert outcome.tools.user_answers == [("Is Thursday at 3 fine?", ANSWER)]
-    assert not outcome.tools.pending_user_info and not outcome.agent_failure
+        report = await call.result()
+    assert report.user_answers == (("Is Thursday at 3 fine?", ANSWER),)
+    assert report.pending_question is None and not report.agent_failure
     assert {"hitl_asked", "hitl_answered"} <= set(call.recorder.kinds(str(live.call.id)))
     stored = await hitl.get_request(pool, user.id, request_id)
     assert (stored.status, stored.answer, stored.call_id) == ("answered", ANSWER, live.call.id)
@@ -74,11 +74,11 @@ async def test_several_questions_in_one_call(pool, database_url, make_user):
         assert (await answer_question(pool, user.id, second, "Yes, 3 pm")).outcome is AnswerOutcome.DELIVERED
         await call.sim.wait_for(lambda: any("Yes, 3 pm" in note for note in call.notes()))
         call.call.callee_hangs_up()
-        outcome = await call.result()
-    assert outcome.tools.user_answers == [
+        report = await call.result()
+    assert report.user_answers == (
         ("Which day suits Anna?", "Thursday"),
         ("Is 3 pm fine on Thursday?", "Yes, 3 pm"),
-    ]
+    )
     asked = await hitl.list_requests(pool, user.id, task_id=live.task.id)
     assert sorted((r.question, r.status) for r in asked) == [
         ("Is 3 pm fine on Thursday?", "answered"),
@@ -109,9 +109,9 @@ async def test_no_answer_in_time_ends_the_call_and_a_later_answer_calls_back(poo
         await call.clock.wait_sleepers(2)  # the model did not hang up: the runtime will, after a grace
         call.clock.advance(30)
         await call.call.wait_hung_up()
-        outcome = await call.result()
-    assert outcome.tools.pending_user_info and outcome.tools.pending_question == "Is Thursday at 3 fine?"
-    assert outcome.hangup_by == "agent" and not outcome.agent_failure
+        report = await call.result()
+    assert report.pending_question is not None and report.pending_question.question == "Is Thursday at 3 fine?"
+    assert report.hangup_by == "agent" and not report.agent_failure
     assert (await hitl.get_request(pool, user.id, request_id)).status == "expired"
 
     # The analyzer parks the task; the owner answers from the task page.
@@ -152,7 +152,7 @@ async def test_a_question_open_when_the_callee_hangs_up_expires(pool, database_u
     ):
         request_id = await tap.question_asked(live.task.id)
         call.call.callee_hangs_up()
-        outcome = await call.result()
+        report = await call.result()
         await tap.wait(kind="hitl", request_id=str(request_id), status="expired")
-    assert outcome.tools.pending_user_info
+    assert report.pending_question is not None
     assert (await answer_question(pool, user.id, request_id, "Thursday")).reason is RefusalReason.EXPIRED

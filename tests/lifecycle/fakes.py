@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from db.models import Call, Task
-from engine.ports.agent import AgentReport
+from engine.ports.agent import CallReport
 from engine.ports.telephony import (
     CallOutcome,
     ComponentStatus,
@@ -120,11 +120,11 @@ class FakeTelephony:
 
 
 class ScriptedSession:
-    def __init__(self, report: AgentReport, runner: ScriptedAgent) -> None:
+    def __init__(self, report: CallReport, runner: ScriptedAgent) -> None:
         self.report = report
         self.runner = runner
 
-    async def run(self, call) -> AgentReport:  # type: ignore[no-untyped-def]
+    async def run(self, call) -> CallReport:  # type: ignore[no-untyped-def]
         self.runner.ran.append(call.call_id)
         if isinstance(self.report, Exception):
             raise self.report
@@ -138,7 +138,7 @@ class ScriptedSession:
 class ScriptedAgent:
     """An AgentRunner that answers each call with the report `script(task)` gives."""
 
-    script: Callable[[Task], AgentReport] = lambda _: AgentReport()
+    script: Callable[[Task], CallReport] = lambda _: CallReport()
     prepared: list[tuple[Task, Call]] = field(default_factory=list)
     ran: list[str] = field(default_factory=list)
     closed: int = 0

@@ -15,7 +15,14 @@ from engine.lifecycle.analysis import AnalysisInput, RuleAnalyzer, Verdict, Verd
 from engine.lifecycle.attempt import CallAttempt
 from engine.lifecycle.dialer import Dialer
 from engine.lifecycle.policy import DialPolicy, calling_window
-from engine.ports.agent import AgentReport, CallbackRequest, PendingQuestion, RecordedOutcome, Turn
+from engine.ports.agent import (
+    CallbackRequest,
+    CallMetrics,
+    CallReport,
+    ObjectiveResult,
+    PendingQuestion,
+    TranscriptTurn,
+)
 from engine.ports.telephony import CallOutcome
 from tests.clock import ManualClock
 from tests.lifecycle.fakes import FakeTelephony, ScriptedAgent
@@ -48,10 +55,10 @@ async def messages(db, user_id, task_id):
 async def test_answered_call_that_reaches_the_goal_succeeds(db, new_user):
     user = await new_user()
     task = await claimed_task(db, user.id)
-    turns = (Turn("agent", "Hello, I'm calling for Sam", NOW), Turn("callee", "Tuesday 3 pm works", NOW))
-    agent = ScriptedAgent(lambda t: AgentReport(
-        transcript=turns, outcome=RecordedOutcome(True, "Moved to Tue 15:00", {"slot": "Tue 15:00"}),
-        metrics={"first_audio_ms": 420}))
+    turns = (TranscriptTurn("agent", "Hello, I'm calling for Sam", NOW), TranscriptTurn("callee", "Tuesday 3 pm works", NOW))
+    agent = ScriptedAgent(lambda t: CallReport(
+        transcript=turns, objective=ObjectiveResult(True, "Moved to Tue 15:00", ("slot: Tue 15:00",)),
+        metrics=CallMetrics(time_to_first_audio_ms=420)))
     phone = FakeTelephony(hold_answers=True)
     running = asyncio.create_task(attempt_with(db, phone, agent).run(task))
     await phone.wait_for_originates(1)
@@ -62,11 +69,11 @@ async def test_answered_call_that_reaches_the_goal_succeeds(db, new_user):
     result = await asyncio.wait_for(running, 10)
 
     assert result.task.status == "succeeded"
-    assert result.task.result == {"summary": "Moved to Tue 15:00", "facts": {"slot": "Tue 15:00"}}
+    assert result.task.result == {"summary": "Moved to Tue 15:00", "facts": {"facts_learned": ["slot: Tue 15:00"]}}
     call = result.call
     assert str(call.id) == phone.originated[0].call_id
     assert (call.outcome, call.status, call.verdict, call.attempt) == ("answered", "ended", "succeeded", 1)
-    assert call.metrics == {"first_audio_ms": 420}
+    assert call.metrics["time_to_first_audio_ms"] == 420
     assert phone.originated[0].destination == NUMBER
     assert [t.text for t in await transcripts.list_turns(db, user.id, call.id)] == [t.text for t in turns]
     assert agent.closed == 1 and phone.calls[str(call.id)].hangups
@@ -103,7 +110,7 @@ async def test_busy_on_the_last_attempt_fails_with_the_reason(db, new_user):
 async def test_callee_asking_not_to_be_called_blocks_the_number(db, new_user):
     user = await new_user()
     task = await claimed_task(db, user.id)
-    result = await attempt_with(db, FakeTelephony(), ScriptedAgent(lambda t: AgentReport(do_not_call=True))).run(task)
+    result = await attempt_with(db, FakeTelephony(), ScriptedAgent(lambda t: CallReport(objective=ObjectiveResult(False, "", do_not_call=True)))).run(task)
     assert result.task.status == "blocked_dnd"
     entry = await dnd.blocking_entry(db, user.id, NUMBER)
     assert entry is not None and entry.user_id == user.id
@@ -132,7 +139,7 @@ async def test_outside_calling_hours_moves_the_task_to_the_next_opening(db, new_
 async def test_unanswered_question_waits_for_the_user_then_resumes(db, new_user):
     user = await new_user()
     task = await claimed_task(db, user.id)
-    agent = ScriptedAgent(lambda t: AgentReport(pending_question=PendingQuestion("Which dentist office?")))
+    agent = ScriptedAgent(lambda t: CallReport(pending_question=PendingQuestion("Which dentist office?")))
     result = await attempt_with(db, FakeTelephony(), agent).run(task)
     assert result.task.status == "pending_user_info"
     [request] = await hitl.list_requests(db, user.id, task_id=task.id)
@@ -156,10 +163,10 @@ class AsksTheOwnerInVain:
         self.task, self.call = task, call
         return self
 
-    async def run(self, outbound) -> AgentReport:
+    async def run(self, outbound) -> CallReport:
         await hitl.create_request(self.db, self.task.user_id, self.task.id, question=self.question,
                                   deadline=NOW + timedelta(seconds=45), call_id=self.call.id)
-        return AgentReport(pending_question=PendingQuestion(self.question))
+        return CallReport(pending_question=PendingQuestion(self.question))
 
     async def aclose(self) -> None:
         pass
@@ -203,7 +210,7 @@ async def test_callback_request_wins_over_backoff(db, new_user):
     user = await new_user()
     task = await claimed_task(db, user.id)
     asked = datetime(2030, 1, 9, 19, 30, tzinfo=UTC)  # Wed 14:30 New York
-    agent = ScriptedAgent(lambda t: AgentReport(callback=CallbackRequest(asked, "after lunch")))
+    agent = ScriptedAgent(lambda t: CallReport(callback=CallbackRequest(asked, "after lunch")))
     result = await attempt_with(db, FakeTelephony(), agent).run(task)
     assert result.task.status == "retry_scheduled" and result.task.next_attempt_at == asked
 
@@ -211,10 +218,10 @@ async def test_callback_request_wins_over_backoff(db, new_user):
 @pytest.mark.parametrize(
     ("outcome", "report", "reason"),
     [
-        (CallOutcome.UNALLOCATED, AgentReport(), "Wrong number: The number does not exist (cause 1)"),
-        (CallOutcome.ANSWERED, AgentReport(wrong_number=True),
+        (CallOutcome.UNALLOCATED, CallReport(), "Wrong number: The number does not exist (cause 1)"),
+        (CallOutcome.ANSWERED, CallReport(objective=ObjectiveResult(False, "", wrong_number=True)),
          "Wrong number: The callee said this is the wrong number"),
-        (CallOutcome.ANSWERED, AgentReport(outcome=RecordedOutcome(False, "No Tuesday slots left")),
+        (CallOutcome.ANSWERED, CallReport(objective=ObjectiveResult(False, "No Tuesday slots left")),
          "No Tuesday slots left"),
     ],
 )

@@ -11,7 +11,7 @@ from db.tasks import TaskDraft
 from engine.lifecycle.attempt import CallAttempt
 from engine.lifecycle.dialer import Dialer
 from engine.lifecycle.policy import DialPolicy
-from engine.ports.agent import AgentReport, RecordedOutcome
+from engine.ports.agent import CallReport, ObjectiveResult
 from tests.clock import ManualClock
 from tests.lifecycle.fakes import FakeTelephony, ScriptedAgent
 
@@ -32,7 +32,7 @@ async def insert_due_tasks(pool, user_id: int, count: int, *, due: datetime = NO
 
 
 def make_dialer(pool, telephony, *, node_id: str, capacity: int = 20, per_user: int = 1000, clock=None):
-    agent = ScriptedAgent(lambda task: AgentReport(outcome=RecordedOutcome(True, "Open 9 to 5")))
+    agent = ScriptedAgent(lambda task: CallReport(objective=ObjectiveResult(True, "Open 9 to 5")))
     attempt = CallAttempt(pool=pool, telephony=telephony, agent=agent, policy=DialPolicy(), node_id=node_id,
                           clock=clock or ManualClock(NOW))
     return Dialer(pool=pool, attempt=attempt, node_id=node_id, max_concurrent_calls=capacity,

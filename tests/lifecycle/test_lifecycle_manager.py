@@ -9,7 +9,7 @@ from db import tasks
 from db.models import TaskStatus
 from db.tasks import TaskDraft
 from engine.lifecycle.manager import LifecycleManager
-from engine.ports.agent import AgentReport, RecordedOutcome
+from engine.ports.agent import CallReport, ObjectiveResult
 from engine.settings import Settings
 from engine.tasks.states import move_task
 from tests.lifecycle.fakes import FakeTelephony, ScriptedAgent
@@ -25,7 +25,7 @@ def settings(**overrides) -> Settings:
 
 
 def manager(db, url, phone, agent=None, **overrides) -> LifecycleManager:
-    agent = agent or ScriptedAgent(lambda t: AgentReport(outcome=RecordedOutcome(True, "Done")))
+    agent = agent or ScriptedAgent(lambda t: CallReport(objective=ObjectiveResult(True, "Done")))
     return LifecycleManager(pool=db, settings=settings(**overrides), telephony=phone, agent=agent,
                             database_url=url, sweep_interval_s=3600, heartbeat_interval_s=3600)
 

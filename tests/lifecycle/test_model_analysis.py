@@ -8,15 +8,15 @@ from datetime import UTC, datetime
 from openai import AsyncOpenAI
 
 from engine.lifecycle.analysis import AnalysisInput, ModelAnalyzer, VerdictKind
-from engine.ports.agent import AgentReport, CallbackRequest, Turn
+from engine.ports.agent import CallbackRequest, CallReport, ObjectiveResult, TranscriptTurn
 from engine.ports.telephony import CallOutcome, TelephonyResult
 from tests.lifecycle.builders import task
 from tests.lifecycle.fake_openai import FakeOpenAI
 
 AT = datetime(2030, 1, 8, 15, 0, tzinfo=UTC)
 ANSWERED = TelephonyResult(CallOutcome.ANSWERED, answered_at=AT, ended_at=AT)
-REPORT = AgentReport(transcript=(Turn("agent", "Can we move the cleaning to Tuesday?", AT),
-                                 Turn("callee", "Yes, Tuesday 3 pm is booked for you.", AT)))
+REPORT = CallReport(transcript=(TranscriptTurn("agent", "Can we move the cleaning to Tuesday?", AT),
+                                TranscriptTurn("callee", "Yes, Tuesday 3 pm is booked for you.", AT)))
 
 
 def analyzer(server: FakeOpenAI) -> ModelAnalyzer:
@@ -46,7 +46,7 @@ async def test_model_retry_with_a_callback_time():
 
 
 async def test_server_error_falls_back_to_rules():
-    report = AgentReport(callback=CallbackRequest(AT, "after lunch"))
+    report = CallReport(callback=CallbackRequest(AT, "after lunch"))
     async with FakeOpenAI([(500, "overloaded")]) as server:
         verdict = await analyzer(server).analyze(AnalysisInput(task(), ANSWERED, report))
     assert len(server.requests) == 1
@@ -62,6 +62,6 @@ async def test_answer_outside_the_schema_falls_back_to_rules():
 async def test_unanswered_and_explicit_signals_never_ask_the_model():
     async with FakeOpenAI() as server:
         busy = await analyzer(server).analyze(AnalysisInput(task(), TelephonyResult(CallOutcome.BUSY), None))
-        dnc = await analyzer(server).analyze(AnalysisInput(task(), ANSWERED, AgentReport(do_not_call=True)))
+        dnc = await analyzer(server).analyze(AnalysisInput(task(), ANSWERED, CallReport(objective=ObjectiveResult(False, "", do_not_call=True))))
     assert server.requests == []
     assert (busy.kind, dnc.kind) == (VerdictKind.RETRY, VerdictKind.DO_NOT_CALL)

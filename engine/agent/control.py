@@ -1,0 +1,78 @@
+"""What the tools and the owner's questions may do to the live call.
+
+`LiveCallControl` is the tools' `CallControl` (engine.agent.tools): end the
+call after the goodbye has played, press keys, ask the owner. `LiveQuestionHost`
+is what a question to the owner needs (engine.agent.questions). Both act
+through the call session that owns the state.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from engine.agent.state import CallState
+from engine.clock import within
+
+if TYPE_CHECKING:
+    from engine.agent.session import AgentCallSession
+
+
+class LiveCallControl:
+    def __init__(self, call: AgentCallSession) -> None:
+        self._call = call
+
+    async def end_call(self, reason: str) -> None:
+        if self._call.status.state is CallState.CONVERSING:  # once, and only while the call goes on
+            await self._call.status.set(CallState.ENDING)
+            self._call.tasks.spawn(self._hang_up_after_goodbye(reason), "end-call")
+
+    async def send_dtmf(self, digits: str) -> None:
+        await self._call.call.send_dtmf(digits)
+
+    def ask_user(self, question: str, timeout_s: float) -> None:
+        questions, tasks = self._call.questions, self._call.tasks
+        questions.asking = True
+        asking = tasks.spawn(questions.ask(question, timeout_s), "ask-user")
+        reassuring = tasks.spawn(questions.reassure(), "ask-user-reassure")
+        asking.add_done_callback(lambda _: reassuring.cancel())
+
+    @property
+    def asking_user(self) -> bool:
+        return self._call.questions.asking
+
+    async def _hang_up_after_goodbye(self, reason: str) -> None:
+        call = self._call
+        await within(call.clock, call.link.response_idle.wait(), call.options.response_wait_s)
+        if call.playout is not None:
+            remaining_s = call.playout.unplayed_ms() / 1000
+            played = await call.playout.mark_end()
+            if not await within(call.clock, played, remaining_s + call.options.goodbye_grace_s):
+                await call.event("goodbye_mark_lost", "the goodbye was not confirmed as played; hanging up anyway")
+        await call.hang_up(reason)
+
+
+class LiveQuestionHost:
+    def __init__(self, call: AgentCallSession) -> None:
+        self._call = call
+
+    @property
+    def call_over(self) -> bool:
+        return self._call.status.over or self._call.link.session is None
+
+    @property
+    def line_quiet(self) -> bool:
+        call = self._call
+        speaking = call.playout is not None and call.playout.speaking
+        return not (call.link.callee_speaking or speaking or call.link.active_response or call.status.winding_down)
+
+    async def add_context(self, text: str) -> None:
+        await self._call.link.add_context(text)
+
+    async def create_response(self, instructions: str | None = None) -> None:
+        await self._call.link.create_response(instructions)
+
+    async def end_call(self, reason: str) -> None:
+        await self._call.control.end_call(reason)
+
+    async def event(self, kind: str, message: str, data: dict[str, Any] | None = None) -> None:
+        await self._call.event(kind, message, data)
