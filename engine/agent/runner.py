@@ -10,6 +10,8 @@ latencies in the Prometheus metrics.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+from collections.abc import Mapping
 from typing import Any
 
 import asyncpg
@@ -21,7 +23,7 @@ from engine.agent.options import AgentSessionOptions
 from engine.agent.recorder import DatabaseCallRecorder
 from engine.agent.session import AgentCallSession
 from engine.agent.task import AgentTask, MachinePolicy
-from engine.hitl import HitlService, with_carried_answers
+from engine.hitl import HitlService, carried_answers
 from engine.ports.agent import CallReport
 from engine.ports.telephony import AudioFormat, OutboundCall, TelephonyEventSink
 from engine.ports.voice_model import VoiceModel
@@ -65,6 +67,14 @@ def agent_task_for(task: Task, user: User) -> AgentTask:
         machine_message=str(constraints.get("machine_message", ""))[:500],
     )
     return with_carried_answers(agent_task, task.context)
+
+
+def with_carried_answers(task: AgentTask, context: Mapping[str, Any]) -> AgentTask:
+    """The agent task with the owner's stored answers (engine.hitl.carried) added to what it carries."""
+    lines = carried_answers(context, task.user_name)
+    if not lines:
+        return task
+    return dataclasses.replace(task, carried_context=(*task.carried_context, *lines))
 
 
 def observe(report: CallReport) -> None:

@@ -7,7 +7,7 @@
 - `park_for_user_info`: in_call -> pending_user_info after a call left a question open (the
   lifecycle's `apply_verdict` parks tasks through it): opens the owner's question, or schedules
   at once, carrying the answer, if the answer raced the end of the call.
-- `with_carried_answers`: puts stored answers into the next call's `AgentTask`.
+- `carried_answers`: the stored answers as lines for the next call's instructions.
 - `QuestionPolicy`: default timeout and its bounds (see `engine.hitl.policy` for why 45 s).
 """
 
@@ -21,7 +21,7 @@ from engine.hitl.answers import (
     park_for_user_info,
 )
 from engine.hitl.broker import PostgresUserInfoBroker
-from engine.hitl.carried import carried_answers, with_carried_answers
+from engine.hitl.carried import carried_answers
 from engine.hitl.listener import HitlListener, Watch
 from engine.hitl.policy import QuestionPolicy, QuestionRefused
 from engine.hitl.service import HitlService
@@ -41,5 +41,4 @@ __all__ = [
     "call_now",
     "carried_answers",
     "park_for_user_info",
-    "with_carried_answers",
 ]

@@ -1,5 +1,5 @@
 """Owner answers carried between attempts: stored in `tasks.context["user_answers"]`,
-read back into the next call's instructions (`AgentTask.carried_context`).
+read back into the next call's instructions (`carried_answers`, used by `engine.agent.runner`).
 
 One entry per answer: {request_id, call_id, question, answer, at, after_call}.
 `after_call` marks an answer no live call heard: the next call is a call back.
@@ -7,13 +7,11 @@ One entry per answer: {request_id, call_id, question, answer, at, after_call}.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
 from db.models import HitlRequest
-from engine.agent.task import AgentTask
 
 CONTEXT_KEY = "user_answers"
 
@@ -47,11 +45,3 @@ def carried_answers(context: Mapping[str, Any], user_name: str) -> tuple[str, ..
         else:
             lines.append(f'During an earlier call, {user_name} answered "{question}": {answer}')
     return tuple(lines)
-
-
-def with_carried_answers(task: AgentTask, context: Mapping[str, Any]) -> AgentTask:
-    """The agent task with the owner's stored answers added to what it carries."""
-    lines = carried_answers(context, task.user_name)
-    if not lines:
-        return task
-    return dataclasses.replace(task, carried_context=(*task.carried_context, *lines))

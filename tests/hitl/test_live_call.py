@@ -4,8 +4,8 @@
 from __future__ import annotations
 
 from db import hitl, tasks
+from engine.agent.runner import with_carried_answers
 from engine.hitl import AnswerOutcome, PostgresUserInfoBroker, RefusalReason, answer_question, park_for_user_info
-from engine.hitl.carried import with_carried_answers
 from engine.voice.simulator.script import Reply, SimToolCall
 from tests.agent.rig import dentist_task
 from tests.hitl.call_rig import hitl_call

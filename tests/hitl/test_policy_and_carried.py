@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from engine.agent.profile import AgentProfile
-from engine.hitl import QuestionPolicy, QuestionRefused, carried_answers, with_carried_answers
+from engine.agent.runner import with_carried_answers
+from engine.hitl import QuestionPolicy, QuestionRefused, carried_answers
 from engine.settings import SettingsError, load_settings
 from tests.agent.rig import dentist_task
 
