@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from typing import Any
 
 import pytest
 
@@ -12,43 +10,10 @@ from ari_apps.adapter import AriTelephony
 from ari_apps.events_socket import EventsSocket, SocketState
 from ari_apps.rest_client import AriRestClient
 from engine.ports.telephony import CallOutcome, DialRequest
+from tests.clock import GatedClock
 
 NOTHING = {"channels": [], "bridges": []}
 INTERVAL, BOUND = 30.0, 5.0  # the probe's interval and reply bound; the backoff sleeps are shorter
-
-
-class GatedClock:
-    """Time passes only when the test lets a sleep end: `await clock.release(seconds)`."""
-
-    def __init__(self) -> None:
-        self.sleeping: list[tuple[float, asyncio.Future[None]]] = []
-        self._changed = asyncio.Event()
-
-    def monotonic(self) -> float:
-        return 0.0
-
-    async def sleep(self, seconds: float) -> None:
-        done = asyncio.get_running_loop().create_future()
-        self.sleeping.append((seconds, done))
-        self._changed.set()
-        try:
-            await done
-        finally:
-            self.sleeping.remove((seconds, done))
-
-    async def sleeper(self, which: Any, timeout: float = 5.0) -> asyncio.Future[None]:
-        async def find() -> asyncio.Future[None]:
-            while True:
-                for seconds, done in self.sleeping:
-                    if which(seconds) and not done.done():
-                        return done
-                self._changed.clear()
-                await self._changed.wait()
-
-        return await asyncio.wait_for(find(), timeout)
-
-    async def release(self, which: Any) -> None:
-        (await self.sleeper(which)).set_result(None)
 
 
 @pytest.fixture
