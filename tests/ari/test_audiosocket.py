@@ -5,13 +5,14 @@ import uuid
 
 import pytest
 
-from ari_apps.adapter import AriTelephony
 from ari_apps.audiosocket import AudioSocketMediaStream, frame_message, read_message
+from ari_apps.config import MediaSettings
 from ari_apps.g711 import pcm16_to_ulaw, ulaw_to_pcm16
 from engine.ports.telephony import AudioFormat, AudioReceived, CallOutcome, DialRequest, DtmfReceived, MarkPlayed
 from tests.clock import SteppingClock
 
 from .fakes import StampingWriter, collect_until
+from .telephony import ari_telephony
 
 
 async def test_frame_round_trip():
@@ -61,10 +62,7 @@ async def test_flush_drops_queued_frames():
 
 @pytest.mark.parametrize("fmt", [AudioFormat.SLIN16, AudioFormat.ULAW])
 async def test_audiosocket_call_through_the_simulator(fmt, sim, sink):
-    adapter = AriTelephony(
-        ari_url=sim.ari_url, user=sim.user, password=sim.password, app="opendeep", sink=sink,
-        media_transport="audiosocket", media_format=fmt,
-    )  # fmt: skip
+    adapter = ari_telephony(sim, sink, media=MediaSettings(format=fmt, transport="audiosocket"))
     await adapter.start()
     try:
         call_id = str(uuid.uuid4())

@@ -6,11 +6,12 @@ import uuid
 
 import pytest
 
-from ari_apps.adapter import AriTelephony
 from ari_apps.events_socket import EventsSocket, SocketState
 from ari_apps.rest_client import AriRestClient
 from engine.ports.telephony import CallOutcome, DialRequest
 from tests.clock import GatedClock
+
+from .telephony import ari_telephony
 
 NOTHING = {"channels": [], "bridges": []}
 INTERVAL, BOUND = 30.0, 5.0  # the probe's interval and reply bound; the backoff sleeps are shorter
@@ -62,10 +63,7 @@ async def test_a_healthy_socket_passes_every_probe(sim, probed_socket):
 
 async def test_an_app_destroyed_under_its_socket_is_found_by_the_probe_and_calls_carry_on(sim, sink):
     """The 23.4.1 case: the app is gone, so the probe's POST gets 404 and the socket is replaced."""
-    adapter = AriTelephony(
-        ari_url=sim.ari_url, user=sim.user, password=sim.password, app="opendeep", sink=sink, mode="simulated",
-        liveness_interval_s=0.05,
-    )  # fmt: skip
+    adapter = ari_telephony(sim, sink, mode="simulated", liveness_interval_s=0.05)
     await adapter.start()
     try:
         call = await adapter.originate(DialRequest(str(uuid.uuid4()), "Local/s@callee-echo/n"))
@@ -85,10 +83,7 @@ async def test_an_app_destroyed_under_its_socket_is_found_by_the_probe_and_calls
 
 async def test_the_probe_event_comes_back_on_the_target(target, sink):
     """On a real Asterisk too: POST /events/user reaches our socket as ChannelUserevent."""
-    adapter = AriTelephony(
-        ari_url=target.ari_url, user=target.user, password=target.password, app=target.app, sink=sink,
-        liveness_interval_s=0.05,
-    )  # fmt: skip
+    adapter = ari_telephony(target, sink, app=target.app, liveness_interval_s=0.05)
     await adapter.start()
     try:
         socket = adapter._socket
