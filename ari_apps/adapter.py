@@ -70,11 +70,9 @@ class AriTelephony:
             self._route,
             self._reconcile,
             self._socket_lost,
-            backoff_max_s=config.reconnect_max_s,
+            timings=config.socket,
             clock=self._clock,
             probe=self._rest.user_event,
-            probe_interval_s=config.liveness_interval_s,
-            probe_timeout_s=config.liveness_timeout_s,
         )
         self._socket.start()
         if not await self._socket.wait_up(config.connect_timeout_s):

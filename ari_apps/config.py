@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from engine.ports.telephony import AudioFormat
 from engine.settings import Settings
 
+from .events_socket import SocketTimings
 from .media_websocket import MediaTimings
 
 
@@ -33,9 +34,7 @@ class AriConfig:
     mode: str = "asterisk"  # what `status()` reports: "asterisk" or "simulated"
     media: MediaSettings = MediaSettings()
     connect_timeout_s: float = 5.0  # how long `start()` waits for the events socket before going on
-    reconnect_max_s: float = 10.0  # the events socket's longest backoff
-    liveness_interval_s: float = 15.0
-    liveness_timeout_s: float = 5.0
+    socket: SocketTimings = SocketTimings()  # the events socket's reconnection backoff and liveness probe
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "ari_url", self.ari_url.rstrip("/"))

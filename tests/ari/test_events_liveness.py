@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from ari_apps.events_socket import EventsSocket, SocketState
+from ari_apps.events_socket import EventsSocket, SocketState, SocketTimings
 from ari_apps.rest_client import AriRestClient
 from engine.ports.telephony import CallOutcome, DialRequest
 from tests.clock import GatedClock
@@ -28,7 +28,7 @@ async def probed_socket(sim, http):
 
     socket = EventsSocket(
         sim.ari_url, "opendeep", rest.auth_headers, http, lambda raw, event: None, reconciled, reasons.append,
-        clock=clock, probe=rest.user_event, probe_interval_s=INTERVAL, probe_timeout_s=BOUND,
+        timings=SocketTimings(probe_interval_s=INTERVAL, probe_timeout_s=BOUND), clock=clock, probe=rest.user_event,
     )  # fmt: skip
     socket.start()
     yield socket, clock, reasons
@@ -63,7 +63,7 @@ async def test_a_healthy_socket_passes_every_probe(sim, probed_socket):
 
 async def test_an_app_destroyed_under_its_socket_is_found_by_the_probe_and_calls_carry_on(sim, sink):
     """The 23.4.1 case: the app is gone, so the probe's POST gets 404 and the socket is replaced."""
-    adapter = ari_telephony(sim, sink, mode="simulated", liveness_interval_s=0.05)
+    adapter = ari_telephony(sim, sink, mode="simulated", socket=SocketTimings(probe_interval_s=0.05))
     await adapter.start()
     try:
         call = await adapter.originate(DialRequest(str(uuid.uuid4()), "Local/s@callee-echo/n"))
@@ -83,7 +83,7 @@ async def test_an_app_destroyed_under_its_socket_is_found_by_the_probe_and_calls
 
 async def test_the_probe_event_comes_back_on_the_target(target, sink):
     """On a real Asterisk too: POST /events/user reaches our socket as ChannelUserevent."""
-    adapter = ari_telephony(target, sink, app=target.app, liveness_interval_s=0.05)
+    adapter = ari_telephony(target, sink, app=target.app, socket=SocketTimings(probe_interval_s=0.05))
     await adapter.start()
     try:
         socket = adapter._socket

@@ -10,7 +10,7 @@ import pytest
 
 from ari_apps.adapter import AriTelephony
 from ari_apps.config import AriConfig
-from ari_apps.events_socket import SocketState
+from ari_apps.events_socket import SocketState, SocketTimings
 from ari_apps.simulator import PbxSimulator, SimulatorConfig
 from engine.ports.telephony import CallOutcome, DialRequest, MarkPlayed, MediaClosed, TelephonyUnavailable
 
@@ -124,7 +124,7 @@ async def test_asterisk_unreachable_at_start_up_then_appearing():
     port = free_port()
     sink = RecordingSink()
     config = AriConfig(f"http://127.0.0.1:{port}/ari", "opendeep", "opendeep", "opendeep",
-                       connect_timeout_s=0.2, reconnect_max_s=0.5)  # fmt: skip
+                       connect_timeout_s=0.2, socket=SocketTimings(backoff_max_s=0.5))  # fmt: skip
     adapter = AriTelephony(config, sink)
     await adapter.start()
     try:
