@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
 
 import aiohttp
 
@@ -13,9 +12,7 @@ from engine.ports.telephony import AudioFormat, MediaStream
 from .audiosocket import AudioSocketConnector
 from .config import MediaSettings
 from .media_websocket import MediaTimings, WebSocketMediaStream
-
-if TYPE_CHECKING:
-    from .outbound_call import AriCall, MediaConnector
+from .outbound_call import AriCall, MediaConnector
 
 log = logging.getLogger(__name__)
 

@@ -18,15 +18,13 @@ import logging
 import struct
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import aiohttp
 from aiohttp import web
 
 from . import audio
-
-if TYPE_CHECKING:
-    from .pbx import Pbx
+from .pbx import Pbx
 
 log = logging.getLogger(__name__)
 

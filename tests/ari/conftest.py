@@ -10,6 +10,7 @@ import pytest
 from ari_apps.rest_client import AriRestClient
 from ari_apps.simulator import PbxSimulator, SimulatorConfig
 
+from .fakes import RecordingSink
 from .telephony import ari_telephony
 
 _APP_SERIAL = itertools.count(1)
@@ -35,8 +36,6 @@ def rest(sim, http) -> AriRestClient:
 
 @pytest.fixture
 def sink():
-    from .fakes import RecordingSink
-
     return RecordingSink()
 
 
