@@ -101,11 +101,27 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     return sorted(found)
 
 
-def test_the_graph_sees_relative_function_level_and_type_checking_imports():
+def test_the_graph_sees_relative_function_level_and_type_checking_imports(tmp_path):
+    source = tmp_path / "mod.py"
+    source.write_text(
+        "from typing import TYPE_CHECKING\n"
+        "from . import sibling\n"
+        "from .. import helper_name\n"
+        "if TYPE_CHECKING:\n"
+        "    from pkg.hidden import Thing\n"
+        "def later():\n"
+        "    import pkg.lazy\n"
+    )
+    modules = {"pkg", "pkg.sub", "pkg.sub.sibling", "pkg.hidden", "pkg.lazy"}
+    found = set(imported_modules(source, "pkg.sub.mod", modules))
+    assert {"pkg.sub.sibling", "pkg", "pkg.hidden", "pkg.lazy"} <= found
     graph = import_graph()
-    assert "engine.ports.telephony" in graph["ari_apps.adapter"]
-    assert "ari_apps.events_socket" in graph["ari_apps.adapter"]  # `from .events_socket import ...`
-    assert {"engine", "engine.clock"} <= graph["ari_apps.audiosocket"]
+    assert {"engine.ports.telephony", "ari_apps.events_socket"} <= graph["ari_apps.adapter"]
+    assert {"engine", "engine.clock"} <= graph["ari_apps.audiosocket"]  # a package runs before its modules
+
+
+def test_cycles_are_found():
+    assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
 
 
 def test_no_import_cycles():
