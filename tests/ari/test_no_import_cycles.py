@@ -2,6 +2,7 @@
 
 No cycle may run through ari_apps/ or engine/voice/. The whole tree is checked
 too, as an expected failure while main's engine/agent has one (see the last test).
+
 Every import counts, wherever it is written: at module level, inside a function,
 or under `if TYPE_CHECKING:`. A package's `__init__` is a module like any other,
 so its re-exports are edges to its submodules, and importing `a.b.c` also runs
