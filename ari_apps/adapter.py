@@ -16,8 +16,8 @@ from typing import Any
 
 import aiohttp
 
+from engine.clock import SYSTEM_CLOCK, Clock
 from engine.ports.telephony import (
-    AudioFormat,
     ComponentStatus,
     DialRequest,
     OutboundCall,
@@ -25,9 +25,9 @@ from engine.ports.telephony import (
     TelephonyUnavailable,
 )
 
+from .config import AriConfig
 from .events_socket import EventsSocket
-from .media_connectors import WebSocketMediaConnector
-from .media_websocket import MediaTimings
+from .media_connectors import start_media_connector
 from .outbound_call import AriCall, CallContext, CallStop, MediaConnector
 from .rest_client import AriError, AriRestClient, AriUnreachable
 from .wire_events import AriEvent, StasisStart
@@ -37,44 +37,15 @@ CLOSE_CALLS_TIMEOUT_S = 10.0  # how long close() lets live calls tear down befor
 
 
 class AriTelephony:
-    def __init__(
-        self,
-        *,
-        ari_url: str,
-        user: str,
-        password: str,
-        app: str,
-        sink: TelephonyEventSink,
-        dial_endpoint: str = "PJSIP/{number}@trunk",
-        caller_id: str = "",
-        media_format: AudioFormat = AudioFormat.ULAW,
-        media_transport: str = "websocket",
-        audiosocket_bind: str = "127.0.0.1:0",
-        audiosocket_advertise_host: str = "",
-        record_calls: bool = False,
-        mode: str = "asterisk",
-        connect_timeout_s: float = 5.0,
-        reconnect_max_s: float = 10.0,
-        timings: MediaTimings | None = None,
-        liveness_interval_s: float = 15.0,
-        liveness_timeout_s: float = 5.0,
-    ) -> None:
-        self.ari_url = ari_url.rstrip("/")
-        self.app = app
-        self.mode = mode
-        self._user, self._password = user, password
+    """Configured by an `AriConfig` (see `ari_apps.factory.build_telephony`); tells `sink` what calls do."""
+
+    def __init__(self, config: AriConfig, sink: TelephonyEventSink, clock: Clock = SYSTEM_CLOCK) -> None:
+        self.config = config
+        self.ari_url = config.ari_url
+        self.app = config.app
+        self.mode = config.mode
         self._sink = sink
-        self._dial_endpoint = dial_endpoint
-        self._caller_id = caller_id
-        self._format = AudioFormat(media_format)
-        self._transport = str(media_transport)
-        self._audiosocket_bind = audiosocket_bind
-        self._audiosocket_host = audiosocket_advertise_host
-        self._record = record_calls
-        self._connect_timeout = connect_timeout_s
-        self._reconnect_max = reconnect_max_s
-        self._timings = timings
-        self._liveness = (liveness_interval_s, liveness_timeout_s)
+        self._clock = clock
         self._session: aiohttp.ClientSession | None = None
         self._rest: AriRestClient | None = None
         self._socket: EventsSocket | None = None
@@ -83,33 +54,14 @@ class AriTelephony:
         self._routes: dict[str, AriCall] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
 
-    @classmethod
-    def from_settings(cls, settings: Any, sink: TelephonyEventSink, *, mode: str = "asterisk", **overrides: Any):
-        options = dict(
-            ari_url=settings.ari_url,
-            user=settings.ari_user,
-            password=settings.ari_password.get_secret_value(),
-            app=settings.ari_app,
-            sink=sink,
-            dial_endpoint=settings.dial_endpoint,
-            caller_id=settings.caller_id,
-            media_format=AudioFormat(str(settings.media_format)),
-            media_transport=str(settings.media_transport),
-            audiosocket_bind=settings.audiosocket_bind,
-            audiosocket_advertise_host=settings.audiosocket_advertise_host,
-            record_calls=settings.record_calls,
-            mode=mode,
-        )
-        options.update(overrides)
-        return cls(**options)
-
     # --- Telephony ---------------------------------------------------------------
 
     async def start(self) -> None:
         # No pool limit: every live call holds one media WebSocket on this session.
         self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
-        self._rest = AriRestClient(self.ari_url, self._user, self._password, self._session)
-        self._media = await self._make_media_connector()
+        config = self.config
+        self._rest = AriRestClient(self.ari_url, config.user, config.password, self._session)
+        self._media = await start_media_connector(config.media, self.ari_url, self._session, self._clock)
         self._socket = EventsSocket(
             self.ari_url,
             self.app,
@@ -118,13 +70,12 @@ class AriTelephony:
             self._route,
             self._reconcile,
             self._socket_lost,
-            backoff_max_s=self._reconnect_max,
+            timings=config.socket,
+            clock=self._clock,
             probe=self._rest.user_event,
-            probe_interval_s=self._liveness[0],
-            probe_timeout_s=self._liveness[1],
         )
         self._socket.start()
-        if not await self._socket.wait_up(self._connect_timeout):
+        if not await self._socket.wait_up(config.connect_timeout_s):
             log.error("ARI not reachable at start-up (%s); retrying in the background", self._socket.last_error)
 
     async def close(self) -> None:
@@ -156,7 +107,7 @@ class AriTelephony:
             raise ValueError(f"call {request.call_id} is already live")
         endpoint = self._endpoint_for(request.destination)
         socket = self._socket
-        ctx = CallContext(self._rest, self.app, self._sink, self._media, self._record, lambda: socket.is_up)
+        ctx = CallContext(self._rest, self.app, self._sink, self._media, self.config.record_calls, lambda: socket.is_up)
         call = AriCall(ctx, request, endpoint)
         call.epoch = self._socket.connections
         self._register(call)
@@ -167,7 +118,7 @@ class AriTelephony:
                 call.ids.call,
                 app_args=["outbound", call.call_id],
                 other_channel_id=call.ids.callee if endpoint.startswith("Local/") else None,
-                caller_id=request.caller_id or self._caller_id or None,
+                caller_id=request.caller_id or self.config.caller_id or None,
                 timeout_s=request.ring_timeout_s,
             )
         except AriUnreachable as exc:
@@ -202,20 +153,10 @@ class AriTelephony:
 
     # --- internals -----------------------------------------------------------------
 
-    async def _make_media_connector(self) -> MediaConnector:
-        assert self._session is not None
-        if self._transport == "audiosocket":
-            from .audiosocket import AudioSocketConnector
-
-            connector = AudioSocketConnector(self._audiosocket_bind, self._audiosocket_host, self._format)
-            await connector.start()
-            return connector
-        return WebSocketMediaConnector(self.ari_url, self._session, self._format, self._timings)
-
     def _endpoint_for(self, destination: str) -> str:
         if "/" in destination:  # already a dial string (Local/..., PJSIP/...)
             return destination
-        return self._dial_endpoint.format(number=destination)
+        return self.config.dial_endpoint.format(number=destination)
 
     def _register(self, call: AriCall) -> None:
         self._calls[call.call_id] = call

@@ -19,16 +19,13 @@ import logging
 import struct
 import uuid
 from collections.abc import AsyncIterator, Callable
-from typing import TYPE_CHECKING
 
 from engine.clock import SYSTEM_CLOCK, Clock
 from engine.ports.telephony import AudioFormat, AudioReceived, DtmfReceived, MarkPlayed, MediaClosed, MediaEvent
 
 from .g711 import pcm16_to_ulaw, ulaw_to_pcm16
 from .media_gaps import SilenceGaps
-
-if TYPE_CHECKING:
-    from .outbound_call import AriCall
+from .outbound_call import AriCall
 
 log = logging.getLogger(__name__)
 

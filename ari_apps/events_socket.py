@@ -24,6 +24,7 @@ import enum
 import logging
 import random
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
@@ -45,6 +46,15 @@ class SocketState(enum.StrEnum):
     CLOSED = "closed"
 
 
+@dataclass(frozen=True)
+class SocketTimings:
+    heartbeat_s: float = 10.0
+    backoff_min_s: float = 0.1  # the reconnection backoff's first wait ...
+    backoff_max_s: float = 10.0  # ... and its cap
+    probe_interval_s: float = 15.0  # how often the liveness probe runs while up
+    probe_timeout_s: float = 5.0  # how long its user event may take to come back
+
+
 class EventsSocket:
     def __init__(
         self,
@@ -56,13 +66,9 @@ class EventsSocket:
         on_connected: Callable[[], Awaitable[None]],
         on_disconnected: Callable[[str], None],
         *,
-        heartbeat_s: float = 10.0,
-        backoff_min_s: float = 0.1,
-        backoff_max_s: float = 10.0,
+        timings: SocketTimings = SocketTimings(),
         clock: Clock = SYSTEM_CLOCK,
         probe: Probe | None = None,
-        probe_interval_s: float = 15.0,
-        probe_timeout_s: float = 5.0,
     ) -> None:
         ws_base = base_url.replace("http://", "ws://", 1).replace("https://", "wss://", 1)
         self._url = f"{ws_base}/events"
@@ -72,8 +78,8 @@ class EventsSocket:
         self._on_event = on_event
         self._on_connected = on_connected
         self._on_disconnected = on_disconnected
-        self._heartbeat = heartbeat_s
-        self._backoff = (backoff_min_s, backoff_max_s)
+        self._heartbeat = timings.heartbeat_s
+        self._backoff = (timings.backoff_min_s, timings.backoff_max_s)
         self._clock = clock
         self.state = SocketState.DOWN
         self.connections = 0  # how many times the socket came up
@@ -84,7 +90,7 @@ class EventsSocket:
         self._reconcile_task: asyncio.Task[None] | None = None
         self._ws: aiohttp.ClientWebSocketResponse | None = None
         self._probe = probe
-        self._probe_every = (probe_interval_s, probe_timeout_s)
+        self._probe_every = (timings.probe_interval_s, timings.probe_timeout_s)
         self._probe_task: asyncio.Task[None] | None = None
         self._probe_replies: dict[str, asyncio.Future[None]] = {}
         self._probes_sent = 0

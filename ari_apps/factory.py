@@ -6,7 +6,10 @@ without importing `ari_apps`.
 
 from __future__ import annotations
 
+import dataclasses
+
 from ari_apps.adapter import AriTelephony
+from ari_apps.config import AriConfig
 from ari_apps.simulator.server import PbxSimulator, start_simulator
 from engine.ports.telephony import TelephonyEventSink
 from engine.settings import Settings
@@ -15,22 +18,25 @@ from engine.settings import Settings
 class SimulatedTelephony(AriTelephony):
     """The ARI adapter talking to an in-process PBX simulator that it owns and closes."""
 
-    simulator: PbxSimulator | None = None
+    def __init__(self, config: AriConfig, sink: TelephonyEventSink, simulator: PbxSimulator) -> None:
+        super().__init__(config, sink)
+        self.simulator = simulator
 
     async def close(self) -> None:
         try:
             await super().close()
         finally:
-            if self.simulator is not None:
-                await self.simulator.close()
+            await self.simulator.close()
 
 
 async def build_telephony(settings: Settings, sink: TelephonyEventSink) -> AriTelephony:
     if settings.ari_url:
-        return AriTelephony.from_settings(settings, sink)
+        return AriTelephony(AriConfig.from_settings(settings), sink)
     simulator = await start_simulator("127.0.0.1", 0)
-    telephony = SimulatedTelephony.from_settings(
-        settings, sink, mode="simulated", ari_url=simulator.ari_url, user=simulator.user, password=simulator.password
+    config = dataclasses.replace(
+        AriConfig.from_settings(settings, mode="simulated"),
+        ari_url=simulator.ari_url,
+        user=simulator.user,
+        password=simulator.password,
     )
-    telephony.simulator = simulator
-    return telephony
+    return SimulatedTelephony(config, sink, simulator)

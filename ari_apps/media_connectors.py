@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
 
 import aiohttp
 
+from engine.clock import SYSTEM_CLOCK, Clock
 from engine.ports.telephony import AudioFormat, MediaStream
 
+from .audiosocket import AudioSocketConnector
+from .config import MediaSettings
 from .media_websocket import MediaTimings, WebSocketMediaStream
-
-if TYPE_CHECKING:
-    from .outbound_call import AriCall
+from .outbound_call import AriCall, MediaConnector
 
 log = logging.getLogger(__name__)
 
@@ -21,13 +21,19 @@ class WebSocketMediaConnector:
     """externalMedia in websocket server mode; we connect to `/media/<connection id>`."""
 
     def __init__(
-        self, ari_url: str, session: aiohttp.ClientSession, fmt: AudioFormat, timings: MediaTimings | None = None
+        self,
+        ari_url: str,
+        session: aiohttp.ClientSession,
+        fmt: AudioFormat,
+        timings: MediaTimings | None = None,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         root = ari_url.rstrip("/").removesuffix("/ari")
         self._media_url = root.replace("http://", "ws://", 1).replace("https://", "wss://", 1) + "/media/"
         self._session = session
         self.format = fmt
         self.timings = timings
+        self._clock = clock
 
     async def open(self, call: AriCall) -> MediaStream:
         reply = await call.ctx.rest.external_media(
@@ -45,4 +51,15 @@ class WebSocketMediaConnector:
             raise OSError("externalMedia returned no MEDIA_WEBSOCKET_CONNECTION_ID")
         call.ids.secrets.add(connection_id)
         ws = await self._session.ws_connect(self._media_url + connection_id, protocols=("media",), autoping=True)
-        return WebSocketMediaStream(call.call_id, ws, self.format, call.media_closed, self.timings)
+        return WebSocketMediaStream(call.call_id, ws, self.format, call.media_closed, self.timings, self._clock)
+
+
+async def start_media_connector(
+    media: MediaSettings, ari_url: str, session: aiohttp.ClientSession, clock: Clock = SYSTEM_CLOCK
+) -> MediaConnector:
+    """The connector `media.transport` names, ready to open calls' media channels."""
+    if media.transport == "audiosocket":
+        connector = AudioSocketConnector(media.audiosocket_bind, media.audiosocket_advertise_host, media.format, clock)
+        await connector.start()
+        return connector
+    return WebSocketMediaConnector(ari_url, session, media.format, media.timings, clock)

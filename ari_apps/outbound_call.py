@@ -14,7 +14,7 @@ import contextlib
 import enum
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -190,24 +190,36 @@ class AriCall:
     async def _handle(self, raw: dict[str, Any], event: AriEvent) -> None:
         await self._safe_sink(self.ctx.sink.raw_event(self.call_id, self.scrub(raw)))
         self.seen.observe(event)
-        match event:
-            case Dial(peer=peer, dialstatus="RINGING") if peer and peer.id == self.ids.call:
-                await self._step("ringing", "the callee's phone is ringing")
-            case StasisStart(channel=ch) if ch and ch.id == self.ids.call and self.state is CallState.DIALING:
-                self._answered_at = _now()
-                self._set_state(CallState.CONNECTING_MEDIA)
-                await self._step("answered", "the callee answered")
-                self._setup = asyncio.create_task(self._connect_media(), name=f"call-media-setup-{self.call_id}")
-            case StasisStart(channel=ch) if ch and ch.id == self.ids.media:
-                self.media_in_stasis.set()
-            case ChannelDestroyed(channel=ch) if ch and ch.id == self.ids.call:
-                self._our_leg_gone = True
-                by = "callee" if self.state is not CallState.DIALING else "system"
-                self._stop = CallStop(f"our leg ended (cause {event.cause} {event.cause_txt})", by)
-            case ChannelDestroyed(channel=ch) if ch and ch.id == self.ids.media:
-                self._media_gone = True
-                if self.state in (CallState.CONNECTING_MEDIA, CallState.LIVE):
-                    self._stop = CallStop("the media channel ended", "system", failed=self.state is not CallState.LIVE)
+        handler = _EVENT_HANDLERS.get(type(event))
+        if handler is not None:
+            await handler(self, event)
+
+    # --- ARI event handlers (see _EVENT_HANDLERS) ------------------------------------
+
+    async def _on_dial(self, event: Dial) -> None:
+        if event.dialstatus == "RINGING" and event.peer and event.peer.id == self.ids.call:
+            await self._step("ringing", "the callee's phone is ringing")
+
+    async def _on_stasis_start(self, event: StasisStart) -> None:
+        ch = event.channel
+        if ch and ch.id == self.ids.call and self.state is CallState.DIALING:
+            self._answered_at = _now()
+            self._set_state(CallState.CONNECTING_MEDIA)
+            await self._step("answered", "the callee answered")
+            self._setup = asyncio.create_task(self._connect_media(), name=f"call-media-setup-{self.call_id}")
+        elif ch and ch.id == self.ids.media:
+            self.media_in_stasis.set()
+
+    async def _on_channel_destroyed(self, event: ChannelDestroyed) -> None:
+        ch = event.channel
+        if ch and ch.id == self.ids.call:
+            self._our_leg_gone = True
+            by = "callee" if self.state is not CallState.DIALING else "system"
+            self._stop = CallStop(f"our leg ended (cause {event.cause} {event.cause_txt})", by)
+        elif ch and ch.id == self.ids.media:
+            self._media_gone = True
+            if self.state in (CallState.CONNECTING_MEDIA, CallState.LIVE):
+                self._stop = CallStop("the media channel ended", "system", failed=self.state is not CallState.LIVE)
 
     async def _connect_media(self) -> None:
         rest, ids = self.ctx.rest, self.ids
@@ -329,6 +341,13 @@ class AriCall:
         for secret in self.ids.secrets:
             text = text.replace(secret, "[redacted]")
         return json.loads(text)
+
+
+_EVENT_HANDLERS: dict[type[AriEvent], Callable[[AriCall, Any], Awaitable[None]]] = {
+    Dial: AriCall._on_dial,
+    StasisStart: AriCall._on_stasis_start,
+    ChannelDestroyed: AriCall._on_channel_destroyed,
+}  # the other events are only observed (`DialObservations`) and passed on raw
 
 
 def _now() -> datetime:

@@ -29,6 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from ari_apps.adapter import AriTelephony  # noqa: E402
+from ari_apps.config import AriConfig, MediaSettings  # noqa: E402
 from ari_apps.media_websocket import MediaTimings  # noqa: E402
 from engine.ports.telephony import AudioFormat, AudioReceived, DialRequest  # noqa: E402
 
@@ -66,10 +67,8 @@ async def echo(call) -> None:
 
 async def run_step(ari_url: str, sim_pid: int, n: int, seconds: float, fmt: AudioFormat) -> dict[str, float]:
     timings = MediaTimings()
-    adapter = AriTelephony(
-        ari_url=ari_url, user="opendeep", password="opendeep", app=f"bench-{n}", sink=NullSink(),
-        media_format=fmt, timings=timings,
-    )  # fmt: skip
+    media = MediaSettings(format=fmt, timings=timings)
+    adapter = AriTelephony(AriConfig(ari_url, "opendeep", "opendeep", f"bench-{n}", media=media), NullSink())
     await adapter.start()
     rss_before = rss_bytes()
     calls = await asyncio.gather(

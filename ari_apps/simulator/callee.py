@@ -11,17 +11,30 @@ from __future__ import annotations
 import asyncio
 import collections
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from . import audio
 
-if TYPE_CHECKING:
-    from .pbx import Pbx
+
+class CalleeTimes(Protocol):
+    time_scale: float  # multiplies the callee's pauses and timeouts
+    machine_greeting_s: float
+
+
+class CalleeLine(Protocol):
+    """The PBX as a callee sees it (`pbx.Pbx`): its timings, and the two things a callee can do."""
+
+    @property
+    def config(self) -> CalleeTimes: ...
+
+    async def callee_dtmf(self, our_id: str, digit: str) -> None: ...
+
+    async def callee_hangup(self, our_id: str, cause: int) -> None: ...
 
 
 class CalleeSession:
-    def __init__(self, pbx: Pbx, channel_id: str, persona: str) -> None:
-        self.pbx = pbx
+    def __init__(self, line: CalleeLine, channel_id: str, persona: str) -> None:
+        self.line = line
         self.channel_id = channel_id  # our (the agent's) channel; the callee is across it
         self.persona = persona
         self.fmt = "ulaw"  # the format of the media channel bridged with us
@@ -75,23 +88,23 @@ class CalleeSession:
         await self._said.wait()
 
     async def wait(self, seconds: float) -> None:
-        await asyncio.sleep(seconds * self.pbx.config.time_scale)
+        await asyncio.sleep(seconds * self.line.config.time_scale)
 
     async def send_dtmf(self, digits: str, between_s: float = 0.25) -> None:
         for digit in digits:
-            await self.pbx.callee_dtmf(self.channel_id, digit)
+            await self.line.callee_dtmf(self.channel_id, digit)
             self.log.append(f"dtmf {digit}")
             await self.wait(between_s)
 
     async def read_digit(self, timeout_s: float) -> str | None:
         try:
-            return await asyncio.wait_for(self._digit_queue.get(), timeout_s * self.pbx.config.time_scale)
+            return await asyncio.wait_for(self._digit_queue.get(), timeout_s * self.line.config.time_scale)
         except TimeoutError:
             return None
 
     async def hangup(self, cause: int = 16) -> None:
         self.log.append(f"hangup {cause}")
-        await self.pbx.callee_hangup(self.channel_id, cause)
+        await self.line.callee_hangup(self.channel_id, cause)
 
     async def listen(
         self, *, until_silence_s: float, max_s: float, keep: bytearray | None = None, need_speech: bool = True
@@ -101,7 +114,7 @@ class CalleeSession:
         Returns True if it ended on silence. Silence is measured in heard frames,
         so it follows the media clock, not wall time.
         """
-        quiet_frames_needed = max(1, round(until_silence_s * self.pbx.config.time_scale / 0.02))
+        quiet_frames_needed = max(1, round(until_silence_s * self.line.config.time_scale / 0.02))
         state = {"spoke": not need_speech, "quiet": 0}
         done = asyncio.Event()
 
@@ -117,7 +130,7 @@ class CalleeSession:
 
         self._listeners.append(on_pcm)
         try:
-            await asyncio.wait_for(done.wait(), max_s * self.pbx.config.time_scale)
+            await asyncio.wait_for(done.wait(), max_s * self.line.config.time_scale)
             return True
         except TimeoutError:
             return False

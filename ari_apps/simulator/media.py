@@ -17,15 +17,14 @@ import json
 import logging
 import struct
 import uuid
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import aiohttp
 from aiohttp import web
 
 from . import audio
-
-if TYPE_CHECKING:
-    from .pbx import Pbx
+from .pbx import Pbx
 
 log = logging.getLogger(__name__)
 
@@ -187,37 +186,66 @@ class WebSocketLink(MediaLink):
         except (ValueError, KeyError, TypeError):
             self._send_event("ERROR", error_text=f"Unable to parse command: {text[:60]}")
             return
-        if command == "MARK_MEDIA":
-            self.playout.append(_Mark(str(message.get("correlation_id", ""))))
-        elif command == "FLUSH_MEDIA":
-            self.playout.clear()  # queued marks go too, as in chan_websocket
-            self.audio_frames = 0
-            self._leftover = b""
-            self._buffering = False
-        elif command == "GET_STATUS":
-            self._send_event(
-                "STATUS",
-                queue_length=self.audio_frames,
-                xon_level=XON_LEVEL,
-                xoff_level=XOFF_LEVEL,
-                queue_full=self.audio_frames >= QUEUE_MAX,
-                bulk_media=self._buffering,
-                media_paused=False,
-            )
-        elif command == "START_MEDIA_BUFFERING":
-            self._buffering = True
-        elif command == "STOP_MEDIA_BUFFERING":
-            self._buffering = False
-            self._leftover = b""
-            self._send_event("MEDIA_BUFFERING_COMPLETED", correlation_id=message.get("correlation_id", ""))
-        elif command == "HANGUP":
-            await self.pbx.media_hangup_command(self)
-        elif command not in ("ANSWER", "REPORT_QUEUE_DRAINED", "PAUSE_MEDIA", "CONTINUE_MEDIA"):
+        handler = _COMMANDS.get(command) if isinstance(command, str) else None
+        if handler is None:
             self._send_event("ERROR", error_text=f"Unknown command: {command}")
+            return
+        await handler(self, message)
+
+    # --- chan_websocket commands (see _COMMANDS) ----------------------------------
+
+    async def _on_mark(self, message: dict[str, Any]) -> None:
+        self.playout.append(_Mark(str(message.get("correlation_id", ""))))
+
+    async def _on_flush(self, message: dict[str, Any]) -> None:
+        self.playout.clear()  # queued marks go too, as in chan_websocket
+        self.audio_frames = 0
+        self._leftover = b""
+        self._buffering = False
+
+    async def _on_get_status(self, message: dict[str, Any]) -> None:
+        self._send_event(
+            "STATUS",
+            queue_length=self.audio_frames,
+            xon_level=XON_LEVEL,
+            xoff_level=XOFF_LEVEL,
+            queue_full=self.audio_frames >= QUEUE_MAX,
+            bulk_media=self._buffering,
+            media_paused=False,
+        )
+
+    async def _on_start_buffering(self, message: dict[str, Any]) -> None:
+        self._buffering = True
+
+    async def _on_stop_buffering(self, message: dict[str, Any]) -> None:
+        self._buffering = False
+        self._leftover = b""
+        self._send_event("MEDIA_BUFFERING_COMPLETED", correlation_id=message.get("correlation_id", ""))
+
+    async def _on_hangup(self, message: dict[str, Any]) -> None:
+        await self.pbx.media_hangup_command(self)
+
+    async def _accepted(self, message: dict[str, Any]) -> None:
+        """A command chan_websocket takes that changes nothing the simulator models."""
 
     async def close(self, code: int) -> None:
         if self.ws is not None and not self.ws.closed:
             await self.ws.close(code=code)
+
+
+_W = WebSocketLink
+_COMMANDS: dict[str, Callable[[WebSocketLink, dict[str, Any]], Awaitable[None]]] = {
+    "MARK_MEDIA": _W._on_mark,
+    "FLUSH_MEDIA": _W._on_flush,
+    "GET_STATUS": _W._on_get_status,
+    "START_MEDIA_BUFFERING": _W._on_start_buffering,
+    "STOP_MEDIA_BUFFERING": _W._on_stop_buffering,
+    "HANGUP": _W._on_hangup,
+    "ANSWER": _W._accepted,
+    "REPORT_QUEUE_DRAINED": _W._accepted,
+    "PAUSE_MEDIA": _W._accepted,
+    "CONTINUE_MEDIA": _W._accepted,
+}
 
 
 class AudioSocketLink(MediaLink):

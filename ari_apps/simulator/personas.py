@@ -85,7 +85,7 @@ async def _ivr(s: CalleeSession) -> None:
 
 
 async def _machine(s: CalleeSession) -> None:
-    s.say(audio.speech(s.pbx.config.machine_greeting_s, seed=7), "greeting")
+    s.say(audio.speech(s.line.config.machine_greeting_s, seed=7), "greeting")
     s.say(audio.tone(1000, 0.4), "beep")
     await s.until_said()
     await s.listen(until_silence_s=3, max_s=30, keep=s.message, need_speech=False)

@@ -1,7 +1,8 @@
 """VoiceModel adapter for the OpenAI Realtime API (GA protocol) through the `openai` SDK.
 
 One session = one WebSocket with a single writer task (draining `_outbox`) and a
-single reader task that turns wire events into port events through `_HANDLERS`.
+single reader task that turns wire events into port events through `_HANDLERS`
+(the stateless translations and the session object's shape are in `realtime_wire`).
 We never enable the SDK's auto-reconnect: a reconnect opens a blank server
 session, so the agent runtime decides what to re-send.
 """
@@ -20,77 +21,25 @@ from openai import AsyncOpenAI, OpenAIError
 from websockets.exceptions import ConnectionClosed, ConnectionClosedOK, InvalidHandshake
 
 from engine.ports.voice_model import (
-    AgentTranscript,
     AudioDelta,
     AudioDone,
-    CalleeTranscript,
-    RateLimit,
-    RateLimitsUpdated,
     ResponseDone,
     ResponseStarted,
     SessionClosed,
     SessionReady,
-    SpeechStarted,
-    SpeechStopped,
-    ToolCall,
-    Usage,
     VoiceError,
     VoiceEvent,
     VoiceModelUnavailable,
     VoiceSessionConfig,
 )
 from engine.voice.audio_bridge import AudioBridge
+from engine.voice.realtime_wire import IGNORED, TRANSLATIONS, parse_usage, session_payload
 
 log = logging.getLogger(__name__)
 
 ACTIVE_RESPONSE = "conversation_already_has_active_response"
 CANCEL_NOT_ACTIVE = "response_cancel_not_active"
 _FATAL_ERRORS = {"invalid_api_key", "session_expired", "insufficient_quota"}
-
-
-def session_payload(config: VoiceSessionConfig, bridge: AudioBridge) -> dict[str, Any]:
-    """The GA `session` object for `session.update`."""
-    detection = config.turn_detection
-    turn: dict[str, Any] = {
-        "type": detection.kind,
-        "create_response": True,
-        "interrupt_response": detection.interrupt_response,
-    }
-    if detection.kind == "server_vad":
-        turn["silence_duration_ms"] = detection.silence_ms
-    else:
-        turn["eagerness"] = detection.eagerness
-    transcription = {"model": config.transcription_model} if config.transcription_model else None
-    return {
-        "type": "realtime",
-        "instructions": config.instructions,
-        "output_modalities": ["audio"],
-        "audio": {
-            "input": {"format": bridge.model_format, "turn_detection": turn, "transcription": transcription},
-            "output": {"format": bridge.model_format, "voice": config.voice},
-        },
-        "tools": [
-            {"type": "function", "name": t.name, "description": t.description, "parameters": t.parameters}
-            for t in config.tools
-        ],
-        "tool_choice": "auto",
-    }
-
-
-def parse_usage(raw: dict[str, Any] | None) -> Usage | None:
-    if not raw:
-        return None
-    inp = raw.get("input_token_details") or {}
-    out = raw.get("output_token_details") or {}
-    return Usage(
-        input_tokens=int(raw.get("input_tokens") or 0),
-        output_tokens=int(raw.get("output_tokens") or 0),
-        input_audio_tokens=int(inp.get("audio_tokens") or 0),
-        input_text_tokens=int(inp.get("text_tokens") or 0),
-        input_cached_tokens=int(inp.get("cached_tokens") or 0),
-        output_audio_tokens=int(out.get("audio_tokens") or 0),
-        output_text_tokens=int(out.get("text_tokens") or 0),
-    )
 
 
 class OpenAIRealtimeSession:
@@ -262,15 +211,6 @@ class OpenAIRealtimeSession:
             self._ready.set()
             self._emit(SessionReady(self._effective_session))
 
-    def _on_speech_started(self, event: dict[str, Any]) -> None:
-        self._emit(SpeechStarted(event.get("item_id", ""), int(event.get("audio_start_ms") or 0)))
-
-    def _on_speech_stopped(self, event: dict[str, Any]) -> None:
-        self._emit(SpeechStopped(event.get("item_id", ""), int(event.get("audio_end_ms") or 0)))
-
-    def _on_input_transcript(self, event: dict[str, Any]) -> None:
-        self._emit(CalleeTranscript(event.get("item_id", ""), event.get("transcript", "")))
-
     def _on_response_created(self, event: dict[str, Any]) -> None:
         self._response_active = True
         self._emit(ResponseStarted((event.get("response") or {}).get("id", "")))
@@ -288,19 +228,6 @@ class OpenAIRealtimeSession:
             self._emit(AudioDelta(response_id, item_id, tail, 0.0))
         self._emit(AudioDone(response_id, item_id))
 
-    def _on_audio_transcript_done(self, event: dict[str, Any]) -> None:
-        self._emit(AgentTranscript(event.get("response_id", ""), event.get("item_id", ""), event.get("transcript", "")))
-
-    def _on_function_call_done(self, event: dict[str, Any]) -> None:
-        self._emit(
-            ToolCall(
-                event.get("response_id", ""),
-                event.get("call_id", ""),
-                event.get("name", ""),
-                event.get("arguments") or "",
-            )
-        )
-
     def _on_response_done(self, event: dict[str, Any]) -> None:
         response = event.get("response") or {}
         details = response.get("status_details") or {}
@@ -313,18 +240,6 @@ class OpenAIRealtimeSession:
         if self._pending_create is not None:
             pending, self._pending_create = self._pending_create, None
             self._send_create(pending)
-
-    def _on_rate_limits(self, event: dict[str, Any]) -> None:
-        limits = tuple(
-            RateLimit(
-                str(r.get("name", "")),
-                int(r.get("limit") or 0),
-                int(r.get("remaining") or 0),
-                float(r.get("reset_seconds") or 0),
-            )
-            for r in event.get("rate_limits") or []
-        )
-        self._emit(RateLimitsUpdated(limits))
 
     def _on_error(self, event: dict[str, Any]) -> None:
         error = event.get("error") or {}
@@ -344,44 +259,27 @@ class OpenAIRealtimeSession:
         log.warning("realtime%s: error %s: %s", self._label, code, message)
         self._emit(VoiceError(code, message, fatal=code in _FATAL_ERRORS))
 
-    def _ignore(self, event: dict[str, Any]) -> None:
-        pass
-
 
 _Handler = Callable[[OpenAIRealtimeSession, dict[str, Any]], None]
+
+
+def _emitting(translate: Callable[[dict[str, Any]], VoiceEvent]) -> _Handler:
+    return lambda session, event: session._emit(translate(event))
+
+
+def _ignore(session: OpenAIRealtimeSession, event: dict[str, Any]) -> None:
+    pass
+
+
 _S = OpenAIRealtimeSession
 _HANDLERS: dict[str, _Handler] = {
-    "session.created": _S._ignore,
+    **dict.fromkeys(IGNORED, _ignore),
+    **{kind: _emitting(translate) for kind, translate in TRANSLATIONS.items()},
     "session.updated": _S._on_session_updated,
-    "conversation.created": _S._ignore,
-    "input_audio_buffer.speech_started": _S._on_speech_started,
-    "input_audio_buffer.speech_stopped": _S._on_speech_stopped,
-    "input_audio_buffer.committed": _S._ignore,
-    "input_audio_buffer.cleared": _S._ignore,
-    "input_audio_buffer.timeout_triggered": _S._ignore,
-    "conversation.item.added": _S._ignore,
-    "conversation.item.done": _S._ignore,
-    "conversation.item.created": _S._ignore,
-    "conversation.item.truncated": _S._ignore,
-    "conversation.item.deleted": _S._ignore,
-    "conversation.item.input_audio_transcription.delta": _S._ignore,
-    "conversation.item.input_audio_transcription.completed": _S._on_input_transcript,
-    "conversation.item.input_audio_transcription.failed": _S._ignore,
     "response.created": _S._on_response_created,
-    "response.output_item.added": _S._ignore,
-    "response.output_item.done": _S._ignore,
-    "response.content_part.added": _S._ignore,
-    "response.content_part.done": _S._ignore,
     "response.output_audio.delta": _S._on_audio_delta,
     "response.output_audio.done": _S._on_audio_done,
-    "response.output_audio_transcript.delta": _S._ignore,
-    "response.output_audio_transcript.done": _S._on_audio_transcript_done,
-    "response.output_text.delta": _S._ignore,
-    "response.output_text.done": _S._ignore,
-    "response.function_call_arguments.delta": _S._ignore,
-    "response.function_call_arguments.done": _S._on_function_call_done,
     "response.done": _S._on_response_done,
-    "rate_limits.updated": _S._on_rate_limits,
     "error": _S._on_error,
 }
 

@@ -10,6 +10,9 @@ import pytest
 from ari_apps.rest_client import AriRestClient
 from ari_apps.simulator import PbxSimulator, SimulatorConfig
 
+from .fakes import RecordingSink
+from .telephony import ari_telephony
+
 _APP_SERIAL = itertools.count(1)
 FAST = 0.05  # persona pauses and ring timeouts run at 1/20 of their nominal length
 
@@ -33,8 +36,6 @@ def rest(sim, http) -> AriRestClient:
 
 @pytest.fixture
 def sink():
-    from .fakes import RecordingSink
-
     return RecordingSink()
 
 
@@ -86,16 +87,11 @@ async def target(request):
 
 @pytest.fixture
 async def make_telephony(target, sink):
-    """Start adapters on the target with extra options (media format, transport); all closed at the end."""
-    from ari_apps.adapter import AriTelephony
-
+    """Start adapters on the target with extra `AriConfig` fields (media, dial endpoint); all closed at the end."""
     started = []
 
-    async def make(**options):
-        adapter = AriTelephony(
-            ari_url=target.ari_url, user=target.user, password=target.password, app=target.app, sink=sink,
-            mode="simulated" if target.sim else "asterisk", **options,
-        )  # fmt: skip
+    async def make(**config):
+        adapter = ari_telephony(target, sink, app=target.app, mode="simulated" if target.sim else "asterisk", **config)
         await adapter.start()
         started.append(adapter)
         return adapter

@@ -1,9 +1,11 @@
-"""Test doubles for the engine side of the Telephony port."""
+"""Test doubles for the engine side of the Telephony port, and a transport writer that stamps writes."""
 
 from __future__ import annotations
 
 import asyncio
 from typing import Any
+
+from engine.clock import Clock
 
 
 class RecordingSink:
@@ -38,3 +40,21 @@ async def collect_until(stream, predicate, timeout: float = 5.0) -> list:
 
     await asyncio.wait_for(_read(), timeout)
     return seen
+
+
+class StampingWriter:
+    """An AudioSocket transport that keeps every write with the clock's `monotonic()` at the time."""
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self.writes: list[tuple[float, bytes]] = []
+        self.closing = False
+
+    def write(self, data: bytes) -> None:
+        self.writes.append((self.clock.monotonic(), data))
+
+    def is_closing(self) -> bool:
+        return self.closing
+
+    def close(self) -> None:
+        self.closing = True

@@ -5,42 +5,14 @@ import uuid
 
 import pytest
 
-from ari_apps.adapter import AriTelephony
 from ari_apps.audiosocket import AudioSocketMediaStream, frame_message, read_message
+from ari_apps.config import MediaSettings
 from ari_apps.g711 import pcm16_to_ulaw, ulaw_to_pcm16
 from engine.ports.telephony import AudioFormat, AudioReceived, CallOutcome, DialRequest, DtmfReceived, MarkPlayed
+from tests.clock import SteppingClock
 
-from .fakes import collect_until
-
-
-class ManualClock:
-    """Time moves only when the pacer sleeps; every write is stamped with the clock."""
-
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def monotonic(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.now += max(0.0, seconds)
-        await asyncio.sleep(0)
-
-
-class StampingWriter:
-    def __init__(self, clock: ManualClock) -> None:
-        self.clock = clock
-        self.writes: list[tuple[float, bytes]] = []
-        self.closing = False
-
-    def write(self, data: bytes) -> None:
-        self.writes.append((self.clock.now, data))
-
-    def is_closing(self) -> bool:
-        return self.closing
-
-    def close(self) -> None:
-        self.closing = True
+from .fakes import StampingWriter, collect_until
+from .telephony import ari_telephony
 
 
 async def test_frame_round_trip():
@@ -52,7 +24,7 @@ async def test_frame_round_trip():
 
 
 async def test_pacer_sends_one_frame_every_20_ms_and_reports_marks_in_order():
-    clock = ManualClock()
+    clock = SteppingClock()
     writer = StampingWriter(clock)
     reader = asyncio.StreamReader()
     stream = AudioSocketMediaStream("c1", reader, writer, AudioFormat.SLIN16, lambda reason: None, clock)
@@ -76,7 +48,7 @@ async def test_pacer_sends_one_frame_every_20_ms_and_reports_marks_in_order():
 
 
 async def test_flush_drops_queued_frames():
-    clock = ManualClock()
+    clock = SteppingClock()
     writer = StampingWriter(clock)
     stream = AudioSocketMediaStream("c1", asyncio.StreamReader(), writer, AudioFormat.SLIN16, lambda r: None, clock)
     await stream.send_audio(b"\x33" * 640 * 50)
@@ -90,10 +62,7 @@ async def test_flush_drops_queued_frames():
 
 @pytest.mark.parametrize("fmt", [AudioFormat.SLIN16, AudioFormat.ULAW])
 async def test_audiosocket_call_through_the_simulator(fmt, sim, sink):
-    adapter = AriTelephony(
-        ari_url=sim.ari_url, user=sim.user, password=sim.password, app="opendeep", sink=sink,
-        media_transport="audiosocket", media_format=fmt,
-    )  # fmt: skip
+    adapter = ari_telephony(sim, sink, media=MediaSettings(format=fmt, transport="audiosocket"))
     await adapter.start()
     try:
         call_id = str(uuid.uuid4())

@@ -2,53 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from typing import Any
 
 import pytest
 
-from ari_apps.adapter import AriTelephony
-from ari_apps.events_socket import EventsSocket, SocketState
+from ari_apps.events_socket import EventsSocket, SocketState, SocketTimings
 from ari_apps.rest_client import AriRestClient
 from engine.ports.telephony import CallOutcome, DialRequest
+from tests.clock import GatedClock
+
+from .telephony import ari_telephony
 
 NOTHING = {"channels": [], "bridges": []}
 INTERVAL, BOUND = 30.0, 5.0  # the probe's interval and reply bound; the backoff sleeps are shorter
-
-
-class GatedClock:
-    """Time passes only when the test lets a sleep end: `await clock.release(seconds)`."""
-
-    def __init__(self) -> None:
-        self.sleeping: list[tuple[float, asyncio.Future[None]]] = []
-        self._changed = asyncio.Event()
-
-    def monotonic(self) -> float:
-        return 0.0
-
-    async def sleep(self, seconds: float) -> None:
-        done = asyncio.get_running_loop().create_future()
-        self.sleeping.append((seconds, done))
-        self._changed.set()
-        try:
-            await done
-        finally:
-            self.sleeping.remove((seconds, done))
-
-    async def sleeper(self, which: Any, timeout: float = 5.0) -> asyncio.Future[None]:
-        async def find() -> asyncio.Future[None]:
-            while True:
-                for seconds, done in self.sleeping:
-                    if which(seconds) and not done.done():
-                        return done
-                self._changed.clear()
-                await self._changed.wait()
-
-        return await asyncio.wait_for(find(), timeout)
-
-    async def release(self, which: Any) -> None:
-        (await self.sleeper(which)).set_result(None)
 
 
 @pytest.fixture
@@ -62,7 +28,7 @@ async def probed_socket(sim, http):
 
     socket = EventsSocket(
         sim.ari_url, "opendeep", rest.auth_headers, http, lambda raw, event: None, reconciled, reasons.append,
-        clock=clock, probe=rest.user_event, probe_interval_s=INTERVAL, probe_timeout_s=BOUND,
+        timings=SocketTimings(probe_interval_s=INTERVAL, probe_timeout_s=BOUND), clock=clock, probe=rest.user_event,
     )  # fmt: skip
     socket.start()
     yield socket, clock, reasons
@@ -97,10 +63,7 @@ async def test_a_healthy_socket_passes_every_probe(sim, probed_socket):
 
 async def test_an_app_destroyed_under_its_socket_is_found_by_the_probe_and_calls_carry_on(sim, sink):
     """The 23.4.1 case: the app is gone, so the probe's POST gets 404 and the socket is replaced."""
-    adapter = AriTelephony(
-        ari_url=sim.ari_url, user=sim.user, password=sim.password, app="opendeep", sink=sink, mode="simulated",
-        liveness_interval_s=0.05,
-    )  # fmt: skip
+    adapter = ari_telephony(sim, sink, mode="simulated", socket=SocketTimings(probe_interval_s=0.05))
     await adapter.start()
     try:
         call = await adapter.originate(DialRequest(str(uuid.uuid4()), "Local/s@callee-echo/n"))
@@ -120,10 +83,7 @@ async def test_an_app_destroyed_under_its_socket_is_found_by_the_probe_and_calls
 
 async def test_the_probe_event_comes_back_on_the_target(target, sink):
     """On a real Asterisk too: POST /events/user reaches our socket as ChannelUserevent."""
-    adapter = AriTelephony(
-        ari_url=target.ari_url, user=target.user, password=target.password, app=target.app, sink=sink,
-        liveness_interval_s=0.05,
-    )  # fmt: skip
+    adapter = ari_telephony(target, sink, app=target.app, socket=SocketTimings(probe_interval_s=0.05))
     await adapter.start()
     try:
         socket = adapter._socket

@@ -9,12 +9,14 @@ import uuid
 import pytest
 
 from ari_apps.adapter import AriTelephony
-from ari_apps.events_socket import SocketState
+from ari_apps.config import AriConfig
+from ari_apps.events_socket import SocketState, SocketTimings
 from ari_apps.simulator import PbxSimulator, SimulatorConfig
 from engine.ports.telephony import CallOutcome, DialRequest, MarkPlayed, MediaClosed, TelephonyUnavailable
 
 from .conftest import FAST
 from .fakes import RecordingSink, collect_until
+from .telephony import ari_telephony
 
 NOTHING = {"channels": [], "bridges": []}
 
@@ -25,9 +27,7 @@ def new_id() -> str:
 
 @pytest.fixture
 async def adapter(sim, sink):
-    telephony = AriTelephony(
-        ari_url=sim.ari_url, user=sim.user, password=sim.password, app="opendeep", sink=sink, mode="simulated"
-    )
+    telephony = ari_telephony(sim, sink, mode="simulated")
     await telephony.start()
     yield telephony
     await telephony.close()
@@ -123,10 +123,9 @@ def free_port() -> int:
 async def test_asterisk_unreachable_at_start_up_then_appearing():
     port = free_port()
     sink = RecordingSink()
-    adapter = AriTelephony(
-        ari_url=f"http://127.0.0.1:{port}/ari", user="opendeep", password="opendeep", app="opendeep",
-        sink=sink, connect_timeout_s=0.2, reconnect_max_s=0.5,
-    )  # fmt: skip
+    config = AriConfig(f"http://127.0.0.1:{port}/ari", "opendeep", "opendeep", "opendeep",
+                       connect_timeout_s=0.2, socket=SocketTimings(backoff_max_s=0.5))  # fmt: skip
+    adapter = AriTelephony(config, sink)
     await adapter.start()
     try:
         status = await adapter.status()
@@ -143,12 +142,12 @@ async def test_asterisk_unreachable_at_start_up_then_appearing():
 
 
 async def test_leftovers_of_an_earlier_run_are_hung_up_at_start(sim, sink, rest):
-    first = AriTelephony(ari_url=sim.ari_url, user=sim.user, password=sim.password, app="opendeep", sink=sink)
+    first = ari_telephony(sim, sink)
     await first.start()
     call = await first.originate(DialRequest(new_id(), "Local/s@callee-echo/n"))
     assert await call.answered()
     await first._socket.close()  # the process "dies": no teardown
-    second = AriTelephony(ari_url=sim.ari_url, user=sim.user, password=sim.password, app="opendeep", sink=sink)
+    second = ari_telephony(sim, sink)
     await second.start()
     await sim.wait_until(lambda: sim.leftovers() == NOTHING)
     await second.close()
@@ -161,7 +160,7 @@ async def test_credentials_and_media_ids_never_reach_logs_or_stored_events(sink,
     caplog.set_level(logging.DEBUG)
     config = SimulatorConfig(users={"opendeep": "s3cret-Pa55word"}, time_scale=FAST)
     async with PbxSimulator(config) as sim:
-        adapter = AriTelephony(ari_url=sim.ari_url, user=sim.user, password=sim.password, app="opendeep", sink=sink)
+        adapter = ari_telephony(sim, sink)
         await adapter.start()
         try:
             await _one_call(sim, adapter, sink, caplog)

@@ -6,9 +6,9 @@ import asyncio
 from ari_apps.audiosocket import AudioSocketMediaStream, frame_message
 from ari_apps.media_websocket import WebSocketMediaStream
 from engine.ports.telephony import AudioFormat, AudioReceived
+from tests.clock import SteppingClock
 
-from .fakes import collect_until
-from .test_audiosocket import ManualClock, StampingWriter
+from .fakes import StampingWriter, collect_until
 
 
 class QuietSocket:
@@ -37,7 +37,7 @@ async def test_a_gap_in_the_callee_audio_reaches_the_agent_as_silent_frames():
 async def _audiosocket_events(fmt: AudioFormat, inbound: bytes, ticks: int) -> tuple[list, int]:
     """Run an AudioSocket stream for `ticks` pacer ticks of an injected clock, with `inbound`
     waiting to be read from Asterisk; the events the agent got and the ticks run."""
-    clock = ManualClock()
+    clock = SteppingClock()
     writer = StampingWriter(clock)
     reader = asyncio.StreamReader()
     reader.feed_data(inbound)

@@ -8,6 +8,7 @@ import asyncio
 
 import pytest
 
+from ari_apps.config import MediaSettings
 from ari_apps.events_socket import SocketState
 from engine.ports.telephony import AudioFormat, AudioReceived, CallOutcome, DialRequest, DtmfReceived, MarkPlayed
 
@@ -25,7 +26,7 @@ PATHS = [
 
 @pytest.mark.parametrize("transport, fmt", PATHS, ids=[f"{t}-{f}" for t, f in PATHS])
 async def test_we_hear_the_callee_and_it_echoes_what_we_say(transport, fmt, target, make_telephony):
-    telephony = await make_telephony(media_transport=transport, media_format=fmt)
+    telephony = await make_telephony(media=MediaSettings(format=fmt, transport=transport))
     call_id = new_id()
     call = await telephony.originate(DialRequest(call_id, target.endpoint("dtmf-echo")))
     assert await call.answered() is True

@@ -6,7 +6,7 @@ from typing import Any
 
 from db import events
 from engine.voice.simulator.script import Reply, ScriptedReplies, SimToolCall
-from engine.voice.simulator.server import SimulatedSession
+from engine.voice.simulator.session import SimulatedSession
 from tests.e2e.harness import DTMF, IVR
 
 

@@ -10,28 +10,23 @@ one task at a time, as fast as the loop allows (faster than real time).
 
 from __future__ import annotations
 
-import asyncio
 import http
-import itertools
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.http11 import Request, Response
 
-from engine.voice.simulator.script import Responder, ScriptedReplies
+from engine.voice.simulator.controls import SimulatorControls
+from engine.voice.simulator.script import Responder
 from engine.voice.simulator.session import SimulatedSession
-
-__all__ = ["RealtimeSimulator", "SimulatedSession"]
 
 log = logging.getLogger(__name__)
 
-Hook = Callable[[SimulatedSession, dict[str, Any]], Awaitable[None]]
 
-
-class RealtimeSimulator:
+class RealtimeSimulator(SimulatorControls):
     def __init__(
         self,
         responder: Responder | None = None,
@@ -42,19 +37,11 @@ class RealtimeSimulator:
         idle_timeout_s: float | None = None,
         chunk_ms: int = 100,
     ) -> None:
-        self.responder = responder or ScriptedReplies()
-        self.energy_vad = energy_vad  # serve mode: detect speech in appended audio
-        self.idle_timeout_s = idle_timeout_s  # serve mode: speak up after this much silence
-        self.chunk_ms = chunk_ms
+        super().__init__(responder, energy_vad=energy_vad, idle_timeout_s=idle_timeout_s, chunk_ms=chunk_ms)
         self.sessions: list[SimulatedSession] = []
-        self.hooks: dict[str, Hook] = {}
-        self.failing_creates: list[str] = []  # error codes answering the next response.create events
-        self.rate_limit_remaining = 1000
         self._host, self._port = host, port
         self._server: Server | None = None
         self._rejections: list[int] = []
-        self._changed = asyncio.Condition()
-        self._ids = itertools.count(1)
 
     # --- lifecycle -------------------------------------------------------------
 
@@ -88,17 +75,8 @@ class RealtimeSimulator:
     def reject_upgrades(self, status: int = 401, count: int = 1) -> None:
         self._rejections.extend([status] * count)
 
-    def before(self, client_event_type: str, hook: Hook) -> None:
-        """Run `hook(session, event)` before the simulator handles that client event type."""
-        self.hooks[client_event_type] = hook
-
     def received(self, event_type: str | None = None) -> list[dict[str, Any]]:
         return [e for s in self.sessions for e in s.received if event_type is None or e.get("type") == event_type]
-
-    async def wait_for(self, predicate: Callable[[], Any], timeout: float = 5.0) -> Any:
-        """Wait until `predicate()` is truthy (re-checked whenever a client event arrives)."""
-        async with self._changed:
-            return await asyncio.wait_for(self._changed.wait_for(predicate), timeout)
 
     async def wait_for_event(
         self,
@@ -116,13 +94,6 @@ class RealtimeSimulator:
     async def wait_for_session(self, index: int = 0, timeout: float = 5.0) -> SimulatedSession:
         await self.wait_for(lambda: len(self.sessions) > index and self.sessions[index].configured, timeout)
         return self.sessions[index]
-
-    async def _notify(self) -> None:
-        async with self._changed:
-            self._changed.notify_all()
-
-    def next_id(self, prefix: str) -> str:
-        return f"{prefix}_{next(self._ids)}"
 
     # --- transport ------------------------------------------------------------------
 

@@ -7,18 +7,16 @@ import base64
 import copy
 import json
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
 from engine.voice.codecs import pcm16_to_ulaw, tone_pcm16, ulaw_to_pcm16
+from engine.voice.simulator.controls import SimulatorControls
 from engine.voice.simulator.script import Reply, Turn
 from engine.voice.simulator.stream import stream_reply
 from engine.voice.simulator.vad import EnergyVad
-
-if TYPE_CHECKING:
-    from engine.voice.simulator.server import RealtimeSimulator
 
 
 def _default_session() -> dict[str, Any]:
@@ -63,7 +61,7 @@ def _merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
 class SimulatedSession:
     """One client connection: its session state, conversation and recorded traffic."""
 
-    def __init__(self, sim: RealtimeSimulator, websocket: ServerConnection, index: int) -> None:
+    def __init__(self, sim: SimulatorControls, websocket: ServerConnection, index: int) -> None:
         self.sim = sim
         self.index = index
         self.websocket = websocket
@@ -186,7 +184,7 @@ class SimulatedSession:
                 if hook is not None:
                     await hook(self, event)
                 await self._dispatch(event)
-                await self.sim._notify()
+                await self.sim.notify()
         except ConnectionClosed:
             pass
         finally:
@@ -195,7 +193,7 @@ class SimulatedSession:
                     task.cancel()
             self._outbox.put_nowait(None)
             await asyncio.gather(writer, return_exceptions=True)
-            await self.sim._notify()
+            await self.sim.notify()
 
     async def _write_loop(self) -> None:
         try:

@@ -4,15 +4,34 @@ from __future__ import annotations
 
 import asyncio
 import base64
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
+from engine.voice.simulator.controls import SimulatorControls
 from engine.voice.simulator.script import Reply
 
-if TYPE_CHECKING:
-    from engine.voice.simulator.server import SimulatedSession
+
+class ReplyTarget(Protocol):
+    """What a response streams into: one `SimulatedSession` (engine.voice.simulator.session)."""
+
+    sim: SimulatorControls
+    session: dict[str, Any]
+    items: list[dict[str, Any]]
+    audio_ms_sent: dict[str, float]
+    input_ms: int
+
+    @property
+    def cancel_reason(self) -> str | None: ...
+
+    def send(self, event: dict[str, Any]) -> None: ...
+
+    def send_rate_limits(self, requests_remaining: int) -> None: ...
+
+    async def wait_release(self) -> None: ...
+
+    def output_audio(self, duration_ms: float, phase_ms: float) -> bytes: ...
 
 
-async def stream_reply(s: SimulatedSession, reply: Reply) -> float:
+async def stream_reply(s: ReplyTarget, reply: Reply) -> float:
     """Streams the response; returns how many ms of audio it sent."""
     response_id = s.sim.next_id("resp")
     output: list[dict[str, Any]] = []
@@ -35,7 +54,7 @@ async def stream_reply(s: SimulatedSession, reply: Reply) -> float:
     return spoken_ms
 
 
-async def _stream_audio(s: SimulatedSession, response_id: str, reply: Reply) -> tuple[dict[str, Any], float]:
+async def _stream_audio(s: ReplyTarget, response_id: str, reply: Reply) -> tuple[dict[str, Any], float]:
     item_id = s.sim.next_id("item")
     item: dict[str, Any] = {
         "id": item_id,
@@ -81,7 +100,7 @@ async def _stream_audio(s: SimulatedSession, response_id: str, reply: Reply) -> 
     return item, position
 
 
-def _send_delta(s: SimulatedSession, where: dict[str, Any], position: float, duration_ms: float) -> float:
+def _send_delta(s: ReplyTarget, where: dict[str, Any], position: float, duration_ms: float) -> float:
     audio = s.output_audio(duration_ms, position)
     s.send(
         {"type": "response.output_audio.delta", **where, "content_index": 0, "delta": base64.b64encode(audio).decode()}
@@ -91,7 +110,7 @@ def _send_delta(s: SimulatedSession, where: dict[str, Any], position: float, dur
     return position
 
 
-def _function_call(s: SimulatedSession, response_id: str, index: int, name: str, arguments: str) -> dict[str, Any]:
+def _function_call(s: ReplyTarget, response_id: str, index: int, name: str, arguments: str) -> dict[str, Any]:
     item_id, call_id = s.sim.next_id("item"), s.sim.next_id("call")
     item: dict[str, Any] = {
         "id": item_id,
@@ -142,7 +161,7 @@ def _response(response_id: str, status: str, output: list[dict[str, Any]]) -> di
     }
 
 
-def _usage(s: SimulatedSession, reply: Reply, spoken_ms: float) -> dict[str, Any]:
+def _usage(s: ReplyTarget, reply: Reply, spoken_ms: float) -> dict[str, Any]:
     audio_in = s.input_ms // 100  # 1 token per 100 ms of callee audio
     text_in = len(s.session.get("instructions", "")) // 4 + 20
     audio_out = int(spoken_ms // 50)  # 1 token per 50 ms of agent audio

@@ -1,0 +1,54 @@
+"""What every simulated connection shares: the responder, the serve-mode switches, the
+failures tests script, the hooks, the id counter and the change notification.
+
+`RealtimeSimulator` is these controls plus a WebSocket server; a `SimulatedSession`
+reads them, so it depends on this module and not on the server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from engine.voice.simulator.script import Responder, ScriptedReplies
+
+Hook = Callable[[Any, dict[str, Any]], Awaitable[None]]  # (the SimulatedSession, the client event)
+
+
+class SimulatorControls:
+    def __init__(
+        self,
+        responder: Responder | None = None,
+        *,
+        energy_vad: bool = False,
+        idle_timeout_s: float | None = None,
+        chunk_ms: int = 100,
+    ) -> None:
+        self.responder = responder or ScriptedReplies()
+        self.energy_vad = energy_vad  # serve mode: detect speech in appended audio
+        self.idle_timeout_s = idle_timeout_s  # serve mode: speak up after this much silence
+        self.chunk_ms = chunk_ms
+        self.hooks: dict[str, Hook] = {}
+        self.failing_creates: list[str] = []  # error codes answering the next response.create events
+        self.rate_limit_remaining = 1000
+        self._changed = asyncio.Condition()
+        self._ids = itertools.count(1)
+
+    def before(self, client_event_type: str, hook: Hook) -> None:
+        """Run `hook(session, event)` before the simulator handles that client event type."""
+        self.hooks[client_event_type] = hook
+
+    async def wait_for(self, predicate: Callable[[], Any], timeout: float = 5.0) -> Any:
+        """Wait until `predicate()` is truthy (re-checked whenever a client event arrives)."""
+        async with self._changed:
+            return await asyncio.wait_for(self._changed.wait_for(predicate), timeout)
+
+    async def notify(self) -> None:
+        """A client event arrived or a connection ended: re-check what `wait_for` waits on."""
+        async with self._changed:
+            self._changed.notify_all()
+
+    def next_id(self, prefix: str) -> str:
+        return f"{prefix}_{next(self._ids)}"
