@@ -8,17 +8,15 @@ through the call session that owns the state.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from engine.agent.live_call import LiveCall
 from engine.agent.state import CallState
 from engine.clock import within
 
-if TYPE_CHECKING:
-    from engine.agent.session import AgentCallSession
-
 
 class LiveCallControl:
-    def __init__(self, call: AgentCallSession) -> None:
+    def __init__(self, call: LiveCall) -> None:
         self._call = call
 
     async def end_call(self, reason: str) -> None:
@@ -52,7 +50,7 @@ class LiveCallControl:
 
 
 class LiveQuestionHost:
-    def __init__(self, call: AgentCallSession) -> None:
+    def __init__(self, call: LiveCall) -> None:
         self._call = call
 
     @property

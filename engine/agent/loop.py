@@ -11,8 +11,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from engine.agent.live_call import LiveCall
 from engine.agent.model_link import FromVoice
 from engine.agent.tools import invoke_tool
 from engine.ports.agent import ToolCallRecord
@@ -34,9 +35,6 @@ from engine.ports.voice_model import (
     VoiceModelUnavailable,
 )
 
-if TYPE_CHECKING:
-    from engine.agent.session import AgentCallSession
-
 log = logging.getLogger(__name__)
 
 RATE_LIMIT_CODES = {"rate_limit_exceeded", "requests_per_min_limit_exceeded", "tokens_per_min_limit_exceeded"}
@@ -47,7 +45,7 @@ class Stop:
 
 
 class CallLoop:
-    def __init__(self, call: AgentCallSession) -> None:
+    def __init__(self, call: LiveCall) -> None:
         self._call = call
         self._link = call.link
         self._rate_limit_retries = 0

@@ -1,0 +1,52 @@
+"""What the parts of a running call (its event loop, the tools' call control, the owner-question
+host) may reach of the call they serve. `AgentCallSession` is the one implementation; the parts
+depend on this interface, not on the session module, so the session can compose them."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Protocol
+
+from engine.agent.call_tasks import CallTasks
+from engine.agent.model_link import ModelLink
+from engine.agent.options import AgentSessionOptions
+from engine.agent.playout import Playout
+from engine.agent.profile import AgentProfile
+from engine.agent.questions import UserQuestions
+from engine.agent.state import CallStatus
+from engine.agent.tools import CallControl, ToolContext, ToolRecords
+from engine.agent.transcript import TranscriptLog
+from engine.clock import Clock
+from engine.ports.agent import CallMetrics, ToolCallRecord
+from engine.ports.telephony import OutboundCall
+
+
+class LiveCall(Protocol):
+    call: OutboundCall
+    clock: Clock
+    options: AgentSessionOptions
+    profile: AgentProfile
+    status: CallStatus
+    link: ModelLink
+    playout: Playout | None
+    tasks: CallTasks
+    inbox: asyncio.Queue[Any]
+    transcript: TranscriptLog
+    metrics: CallMetrics
+    records: ToolRecords
+    tool_calls: list[ToolCallRecord]
+    tool_context: ToolContext
+    questions: UserQuestions
+    control: CallControl
+    answered_at: float | None
+
+    async def event(self, kind: str, message: str, data: dict[str, Any] | None = None) -> None:
+        """Record a human-readable step of the call (a `call_events` row)."""
+
+    async def hang_up(self, reason: str) -> None:
+        """The agent hangs up (after its goodbye, or when it failed)."""
+
+    async def callee_hung_up(self, reason: str) -> None: ...
+
+    async def fail(self, reason: str) -> None:
+        """The agent cannot go on: apologise if it can, then hang up. Once per call."""
