@@ -20,6 +20,7 @@ import asyncpg
 from db import calls as call_queries
 from db import dnd, transcripts, users
 from db.models import Call, Task, TaskStatus, User
+from db.tasks import TaskMove
 from engine import metrics
 from engine.clock import Clock, SystemClock
 from engine.lifecycle.analysis import AnalysisInput, Analyzer, RuleAnalyzer, Verdict, decide_by_rules
@@ -119,8 +120,8 @@ class CallAttempt:
             if await call.answered():
                 now = self.clock.now()
                 await call_queries.mark_answered(self.pool, task.user_id, call_row.id, now)
-                task = await move_task(self.pool, task.user_id, task.id, to=S.IN_CALL, expected=S.DIALING,
-                                       call_id=call_row.id, message="Call answered")
+                task = await move_task(self.pool, task.user_id, task.id, TaskMove(to=S.IN_CALL, expected=S.DIALING,
+                                       call_id=call_row.id, why="Call answered"))
                 current = S.IN_CALL
                 report = await self._run_agent(preparing, call)
         finally:
@@ -203,8 +204,7 @@ class CallAttempt:
                                                ended_at=now, detail=f"phone system unavailable: {detail}")
         at = now + PBX_UNAVAILABLE_RETRY
         moved = await move_task(
-            self.pool, task.user_id, task.id, to=S.RETRY_SCHEDULED, expected=S.DIALING, call_id=call_row.id,
-            message=f"The phone system is unavailable ({detail}); trying again shortly (attempt not counted)",
-            changes={"next_attempt_at": at, "attempt_count": max(task.attempt_count - 1, 0), "claimed_by": None},
-        )
+            self.pool, task.user_id, task.id, TaskMove(to=S.RETRY_SCHEDULED, expected=S.DIALING, call_id=call_row.id,
+            why=f"The phone system is unavailable ({detail}); trying again shortly (attempt not counted)",
+            changes={"next_attempt_at": at, "attempt_count": max(task.attempt_count - 1, 0), "claimed_by": None}))
         return AttemptResult(moved, ended, None)

@@ -17,6 +17,7 @@ import asyncpg
 from db import calls as call_queries
 from db import dnd
 from db.models import Task, TaskStatus, User
+from db.tasks import TaskMove
 from engine.hitl.answers import park_for_user_info
 from engine.lifecycle.analysis import Verdict, VerdictKind
 from engine.lifecycle.policy import Block, CallingWindow, Decision, Defer, GiveUp, PolicyError, task_deadline
@@ -30,24 +31,21 @@ async def apply_refusal(pool: asyncpg.Pool, task: Task, decision: Decision, *, a
     """Undo a claim the policy refuses: to the next calling window, blocked, or out of attempts."""
     if isinstance(decision, Defer):
         return await move_task(
-            pool, task.user_id, task.id, to=S.SCHEDULED, expected=S.DIALING, kind="policy", actor=actor,
-            message=decision.reason, data={"next_attempt_at": decision.until.isoformat()},
+            pool, task.user_id, task.id, TaskMove(to=S.SCHEDULED, expected=S.DIALING, kind="policy", actor=actor,
+            why=decision.reason, data={"next_attempt_at": decision.until.isoformat()},
             # the claim counted an attempt that never happened
             changes={"next_attempt_at": decision.until, "attempt_count": max(task.attempt_count - 1, 0),
-                     "claimed_by": None},
-        )
+                     "claimed_by": None}))
     if isinstance(decision, Block):
         return await move_task(
-            pool, task.user_id, task.id, to=S.BLOCKED_DND, expected=S.DIALING, kind="policy", actor=actor,
-            message=f"Not dialled: {decision.reason}",
-            changes={"attempt_count": max(task.attempt_count - 1, 0), "failure_reason": decision.reason},
-        )
+            pool, task.user_id, task.id, TaskMove(to=S.BLOCKED_DND, expected=S.DIALING, kind="policy", actor=actor,
+            why=f"Not dialled: {decision.reason}",
+            changes={"attempt_count": max(task.attempt_count - 1, 0), "failure_reason": decision.reason}))
     if isinstance(decision, GiveUp):
         return await move_task(
-            pool, task.user_id, task.id, to=S.FAILED, expected=S.DIALING, kind="policy", actor=actor,
-            message=decision.reason,
-            changes={"attempt_count": max(task.attempt_count - 1, 0), "failure_reason": decision.reason},
-        )
+            pool, task.user_id, task.id, TaskMove(to=S.FAILED, expected=S.DIALING, kind="policy", actor=actor,
+            why=decision.reason,
+            changes={"attempt_count": max(task.attempt_count - 1, 0), "failure_reason": decision.reason}))
     raise TypeError(f"not a refusal: {decision!r}")
 
 
@@ -70,30 +68,27 @@ async def apply_verdict(
     kind = verdict.kind
     if kind is VerdictKind.SUCCEEDED:
         return await move_task(
-            pool, task.user_id, task.id, to=S.SUCCEEDED, message=f"Succeeded: {verdict.reason}", data=data,
-            changes={"result": {"summary": verdict.summary or verdict.reason, "facts": verdict.facts}}, **common,
-        )
+            pool, task.user_id, task.id, TaskMove(to=S.SUCCEEDED, why=f"Succeeded: {verdict.reason}", data=data,
+            changes={"result": {"summary": verdict.summary or verdict.reason, "facts": verdict.facts}}, **common))
     if kind in (VerdictKind.FAILED, VerdictKind.WRONG_NUMBER):
         reason = verdict.reason if kind is VerdictKind.FAILED else f"Wrong number: {verdict.reason}"
         return await move_task(
-            pool, task.user_id, task.id, to=S.FAILED, message=f"Failed: {reason}", data=data,
+            pool, task.user_id, task.id, TaskMove(to=S.FAILED, why=f"Failed: {reason}", data=data,
             changes={"failure_reason": reason[:2000], "result": {"summary": verdict.summary, "facts": verdict.facts}},
-            **common,
-        )
+            **common))
     if kind is VerdictKind.DO_NOT_CALL:
         async with pool.acquire() as conn, conn.transaction():
             await dnd.add_number(conn, task.user_id, task.phone_number,
                                  reason="The callee asked not to be called again")
             return await move_task(
-                conn, task.user_id, task.id, to=S.BLOCKED_DND, data=data,
-                message=f"{task.phone_number} added to your do-not-call list: {verdict.reason}",
-                changes={"failure_reason": verdict.reason}, **common,
-            )
+                conn, task.user_id, task.id, TaskMove(to=S.BLOCKED_DND, data=data,
+                why=f"{task.phone_number} added to your do-not-call list: {verdict.reason}",
+                changes={"failure_reason": verdict.reason}, **common))
     if kind is VerdictKind.PENDING_USER_INFO:
         # Waits for the owner, or is scheduled at once if the answer already came (see park_for_user_info).
         return await park_for_user_info(
-            pool, task.user_id, task.id, question=verdict.reason.removeprefix("Waiting for your answer: "),
-            message=verdict.reason, data=data, now=now, **common,
+            pool, task.user_id, task.id, TaskMove(to=S.PENDING_USER_INFO, why=verdict.reason, data=data, **common),
+            question=verdict.reason.removeprefix("Waiting for your answer: "), now=now,
         )
     attempt_plan = plan_retry(
         reason=verdict.retry_reason or "inconclusive", attempt=task.attempt_count, max_attempts=task.max_attempts,
@@ -102,14 +97,12 @@ async def apply_verdict(
     if isinstance(attempt_plan, OutOfAttempts):
         reason = f"{attempt_plan.message}: {verdict.reason}"
         return await move_task(
-            pool, task.user_id, task.id, to=S.FAILED, message=reason, data=data,
-            changes={"failure_reason": reason[:2000]}, **common,
-        )
+            pool, task.user_id, task.id, TaskMove(to=S.FAILED, why=reason, data=data,
+            changes={"failure_reason": reason[:2000]}, **common))
     return await move_task(
-        pool, task.user_id, task.id, to=S.RETRY_SCHEDULED, message=f"{verdict.reason}. {attempt_plan.message}",
+        pool, task.user_id, task.id, TaskMove(to=S.RETRY_SCHEDULED, why=f"{verdict.reason}. {attempt_plan.message}",
         data={**data, "next_attempt_at": attempt_plan.at.isoformat()},
-        changes={"next_attempt_at": attempt_plan.at, "claimed_by": None}, **common,
-    )
+        changes={"next_attempt_at": attempt_plan.at, "claimed_by": None}, **common))
 
 
 def _deadline_or_none(task: Task) -> datetime | None:

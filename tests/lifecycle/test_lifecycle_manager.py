@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from db import tasks
 from db.models import TaskStatus
-from db.tasks import TaskDraft
+from db.tasks import TaskDraft, TaskMove
 from engine.lifecycle.manager import LifecycleManager
 from engine.ports.agent import AgentReport, RecordedOutcome
 from engine.settings import Settings
@@ -54,8 +54,8 @@ async def test_a_task_scheduled_elsewhere_is_dialled_on_its_notify(db, own_datab
     await lifecycle.start()
     try:
         task = await tasks.create_task(db, user.id, draft())  # a draft: nothing to dial yet
-        await move_task(db, user.id, task.id, to=TaskStatus.SCHEDULED, message="Scheduled by you",
-                        changes={"next_attempt_at": datetime.now(UTC)})
+        await move_task(db, user.id, task.id, TaskMove(to=TaskStatus.SCHEDULED, why="Scheduled by you",
+                                                       changes={"next_attempt_at": datetime.now(UTC)}))
         await phone.wait_for_originates(1, timeout=20)
         assert phone.originated[0].labels["task_id"] == str(task.id)
     finally:
