@@ -25,7 +25,7 @@ from engine import metrics
 from engine.clock import Clock, SystemClock
 from engine.lifecycle.analysis import AnalysisInput, Analyzer, RuleAnalyzer, Verdict, decide_by_rules
 from engine.lifecycle.policy import Allow, DialPolicy, calling_window
-from engine.lifecycle.verdicts import apply_refusal, apply_verdict
+from engine.lifecycle.verdicts import RetryTerms, apply_refusal, apply_verdict, verdict_move
 from engine.ports.agent import AgentReport, AgentRunner, AgentSession
 from engine.ports.telephony import (
     CallOutcome,
@@ -138,8 +138,10 @@ class CallAttempt:
             await self._store_report(task, call_row, report)
         verdict = await self._analyze(AnalysisInput(task=task, telephony=result, report=report))
         window = calling_window(task, user, default_start=self.policy.window_start, default_end=self.policy.window_end)
-        moved = await apply_verdict(self.pool, task, user, current=current, call_id=call_row.id, verdict=verdict,
-                                    window=window, now=self.clock.now(), rng=self.rng)
+        now = self.clock.now()
+        terms = RetryTerms(window, now, self.rng)
+        move = verdict_move(task, verdict, current=current, call_id=call_row.id, terms=terms)
+        moved = await apply_verdict(self.pool, task, verdict, move, now=now)
         return AttemptResult(moved, await call_queries.get_call(self.pool, task.user_id, call_row.id), verdict)
 
     async def _run_agent(self, preparing: asyncio.Task[AgentSession], call: OutboundCall) -> AgentReport:
