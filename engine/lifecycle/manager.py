@@ -24,8 +24,8 @@ from db import dispatch
 from db.notify import CHANNEL
 from db.pool import connect
 from engine.clock import Clock, SystemClock
-from engine.lifecycle.analysis import Analyzer
-from engine.lifecycle.attempt import CallAttempt
+from engine.lifecycle.analysis import Analyzer, RuleAnalyzer
+from engine.lifecycle.attempt import AttemptOptions, CallAttempt
 from engine.lifecycle.dialer import Dialer
 from engine.lifecycle.policy import DialPolicy
 from engine.lifecycle.sweeps import LifecycleSweeps
@@ -77,11 +77,9 @@ class LifecycleManager:
         else:
             policy = DialPolicy(settings.calling_window_start, settings.calling_window_end,
                                 settings.test_mode, settings.test_destination)
-            attempt = CallAttempt(
-                pool=pool, telephony=telephony, agent=agent, policy=policy, node_id=self.node_id,
-                analyzer=analyzer, clock=self.clock, caller_id=settings.caller_id,
-                ring_timeout_s=settings.ring_timeout_s, record=settings.record_calls,
-            )
+            options = AttemptOptions(node_id=self.node_id, caller_id=settings.caller_id,
+                                     ring_timeout_s=settings.ring_timeout_s, record=settings.record_calls)
+            attempt = CallAttempt(pool, telephony, agent, policy, analyzer or RuleAnalyzer(), self.clock, options)
             self.dialer = Dialer(
                 pool=pool, attempt=attempt, node_id=self.node_id, max_concurrent_calls=settings.max_concurrent_calls,
                 max_concurrent_calls_per_user=settings.max_concurrent_calls_per_user,
