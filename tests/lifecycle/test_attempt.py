@@ -13,7 +13,7 @@ from db.tasks import TaskDraft
 from engine.hitl import AnswerOutcome, answer_question, carried_answers
 from engine.lifecycle.analysis import AnalysisInput, RuleAnalyzer, Verdict, VerdictKind
 from engine.lifecycle.attempt import AttemptOptions, CallAttempt
-from engine.lifecycle.dialer import Dialer
+from engine.lifecycle.dialer import Dialer, DialLimits
 from engine.lifecycle.policy import DialPolicy, calling_window
 from engine.ports.agent import AgentReport, CallbackRequest, PendingQuestion, RecordedOutcome, Turn
 from engine.ports.telephony import CallOutcome
@@ -250,8 +250,8 @@ async def test_test_mode_redirects_and_dials_one_at_a_time(db, new_user):
                                 schedule_at=NOW - timedelta(minutes=1))
     phone = FakeTelephony(hold_answers=True)
     policy = DialPolicy(test_mode=True, test_destination="+15005550006")
-    dialer = Dialer(pool=db, attempt=attempt_with(db, phone, ScriptedAgent(), policy), node_id="n1",
-                    max_concurrent_calls=20, max_concurrent_calls_per_user=5, test_mode=True, clock=ManualClock(NOW))
+    dialer = Dialer(db, attempt_with(db, phone, ScriptedAgent(), policy),
+                    DialLimits(max_concurrent_calls=20, per_user=5, test_mode=True), ManualClock(NOW))
     claimed = await dialer.claim_and_dial()
     again = await dialer.claim_and_dial()
     try:

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from db import tasks
 from db.models import TaskStatus
 from db.tasks import TaskDraft, TaskMove
+from engine.lifecycle.build import LifecycleModels, build_lifecycle
 from engine.lifecycle.manager import LifecycleManager
 from engine.ports.agent import AgentReport, RecordedOutcome
 from engine.settings import Settings
@@ -26,8 +27,8 @@ def settings(**overrides) -> Settings:
 
 def manager(db, url, phone, agent=None, **overrides) -> LifecycleManager:
     agent = agent or ScriptedAgent(lambda t: AgentReport(outcome=RecordedOutcome(True, "Done")))
-    return LifecycleManager(pool=db, settings=settings(**overrides), telephony=phone, agent=agent,
-                            database_url=url, sweep_interval_s=3600, heartbeat_interval_s=3600)
+    return build_lifecycle(settings(**overrides), db, url, phone, agent, models=LifecycleModels(),
+                           sweep_interval_s=3600, heartbeat_interval_s=3600)
 
 
 def draft(number="+12125550123") -> TaskDraft:
@@ -89,8 +90,7 @@ async def test_without_a_voice_agent_the_node_does_not_dial(db, own_database_url
     user = await new_user()
     await tasks.create_task(db, user.id, draft(), schedule_at=datetime.now(UTC) - timedelta(seconds=1))
     phone = FakeTelephony()
-    lifecycle = LifecycleManager(pool=db, settings=settings(), telephony=phone, agent=None,
-                                 database_url=own_database_url)
+    lifecycle = build_lifecycle(settings(), db, own_database_url, phone, None, models=LifecycleModels())
     await lifecycle.start()
     try:
         status = await lifecycle.status()
