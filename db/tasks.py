@@ -1,9 +1,9 @@
 """Tasks: one objective with one callee, and the guarded status transitions.
 
-A transition is one SQL statement: it locks the row, moves it only if it is
-in one of the expected states, writes the `task_events` row and queues the
-NOTIFY, all or nothing. Which transitions are legal is the engine's business
-(`engine.tasks.states`); this module only guarantees the guard.
+A transition is one `TaskMove` applied by one SQL statement: it locks the row,
+moves it only if it is in one of the expected states, writes the `task_events`
+row and queues the NOTIFY, all or nothing. Which transitions are legal is the
+engine's business (`engine.tasks.states`); this module only guarantees the guard.
 """
 
 from __future__ import annotations

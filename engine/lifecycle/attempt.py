@@ -98,7 +98,7 @@ class CallAttempt:
         """claim → dial → converse → store → analyse → move, for a task the dialer claimed."""
         # claim: made by the dialer; the policy has the last word on it
         user = await users.get_user(self.pool, task.user_id)
-        decision = await self._last_check(task, user)
+        decision = await self.check_policy(task, user)
         if not isinstance(decision, Allow):
             return AttemptResult(await apply_refusal(self.pool, task, decision), None, None)
         call_row = await self._open_call_row(task, decision.destination)
@@ -121,8 +121,8 @@ class CallAttempt:
 
     # --- the steps, in order --------------------------------------------------------
 
-    async def _last_check(self, task: Task, user: User) -> Decision:
-        """The policy again, right before dialling (the claim may be a while ago)."""
+    async def check_policy(self, task: Task, user: User) -> Decision:
+        """The policy's decision on `task` now: the dialer asks at the claim, `run` again right before dialling."""
         entry = await dnd.blocking_entry(self.pool, task.user_id, task.phone_number)
         return self.policy.decide(task, user, entry, self.clock.now(), attempt=task.attempt_count)
 

@@ -18,7 +18,7 @@ from uuid import UUID
 
 import asyncpg
 
-from db import dispatch, dnd, users
+from db import dispatch, users
 from db.models import Task
 from engine.clock import Clock
 from engine.lifecycle.attempt import AttemptResult, CallAttempt
@@ -153,9 +153,7 @@ class Dialer:
 
         The task as moved when the policy refuses, None when it may be dialled.
         """
-        user = await users.get_user(self.pool, task.user_id)
-        entry = await dnd.blocking_entry(self.pool, task.user_id, task.phone_number)
-        decision = self.policy.decide(task, user, entry, self.clock.now(), attempt=task.attempt_count)
+        decision = await self.attempt.check_policy(task, await users.get_user(self.pool, task.user_id))
         if isinstance(decision, Allow):
             return None
         return await apply_refusal(self.pool, task, decision)
