@@ -1,14 +1,15 @@
 """Tasks: one objective with one callee, and the guarded status transitions.
 
-A transition is one SQL statement: it locks the row, moves it only if it is
-in one of the expected states, writes the `task_events` row and queues the
-NOTIFY, all or nothing. Which transitions are legal is the engine's business
-(`engine.tasks.states`); this module only guarantees the guard.
+A transition is one `TaskMove` applied by one SQL statement: it locks the row,
+moves it only if it is in one of the expected states, writes the `task_events`
+row and queues the NOTIFY, all or nothing. Which transitions are legal is the
+engine's business (`engine.tasks.states`); this module only guarantees the guard.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -67,6 +68,46 @@ def validate_draft(draft: TaskDraft, default_region: str | None = None) -> TaskD
         facts=check_length("facts", draft.facts, 8000),
         success_criteria=check_length("success_criteria", draft.success_criteria, 4000),
     )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TaskMove:
+    """One task transition, passed down whole: from one of `expected` to `to`, because `why`.
+
+    `why` is the event's message a person reads; `changes` are the columns set with
+    the status (only those in `_TRANSITION_COLUMNS`; `context` is merged, not
+    replaced). `expected` may be one state or several; None means "every state
+    `to` is legal from", which only the engine's state machine can say
+    (`engine.tasks.states.move_task` fills it in after checking the move).
+
+    A move is checked when it is made: unknown states, columns a transition cannot
+    set and an empty or over-long `why` raise here, before anything is sent.
+    """
+
+    to: TaskStatus
+    why: str
+    expected: frozenset[TaskStatus] | TaskStatus | None = None  # one state becomes a frozenset of it
+    changes: Mapping[str, Any] = field(default_factory=dict)
+    kind: str = "status"
+    actor: str = "system"
+    call_id: UUID | None = None
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "to", _status(self.to))
+        if self.expected is not None:
+            given: Iterable[Any] = (self.expected,) if isinstance(self.expected, str) else self.expected
+            object.__setattr__(self, "expected", frozenset(_status(s) for s in given))
+        check_length("message", self.why, 2000, required=True)
+        for column in self.changes:
+            if column not in _TRANSITION_COLUMNS:
+                raise ValueError(f"a transition cannot set {column}")
+
+
+def _status(value: Any) -> TaskStatus:
+    if value not in _STATUSES:
+        raise InvalidInput("status", f"{value!r} is not a task status")
+    return TaskStatus(value)
 
 
 async def create_task(
@@ -226,44 +267,28 @@ async def delete_task(conn: Executor, user_id: int, task_id: UUID) -> None:
         raise TransitionRefused(task_id, record["current_status"], "deleted")
 
 
-async def transition_task(
-    conn: Executor,
-    user_id: int,
-    task_id: UUID,
-    *,
-    expected: Collection[str],
-    new_status: str,
-    message: str,
-    kind: str = "status",
-    actor: str = "system",
-    call_id: UUID | None = None,
-    data: Mapping[str, Any] | None = None,
-    changes: Mapping[str, Any] | None = None,
-) -> Task:
-    """Move a task from one of `expected` to `new_status` in one guarded statement.
+async def transition_task(conn: Executor, user_id: int, task_id: UUID, move: TaskMove) -> Task:
+    """Apply `move` in one guarded statement: from one of `move.expected` to `move.to`.
 
     Raises NotFound when the user has no such task and TransitionRefused when it
     is in another state (for instance because a concurrent transition won).
     """
-    if new_status not in _STATUSES:
-        raise InvalidInput("status", f"{new_status!r} is not a task status")
-    check_length("message", message, 2000, required=True)
+    if move.expected is None:
+        raise ValueError(f"a move to {move.to} must name the states it may leave (engine.tasks.states fills them)")
     params: list[Any] = [
         task_id,
         user_id,
-        list(expected),
-        new_status,
-        call_id,
-        kind,
-        actor,
-        message,
-        dict(data or {}),
+        sorted(s.value for s in move.expected),
+        move.to.value,
+        move.call_id,
+        move.kind,
+        move.actor,
+        move.why,
+        dict(move.data),
         CHANNEL,
     ]
     sets = []
-    for column, value in (changes or {}).items():
-        if column not in _TRANSITION_COLUMNS:
-            raise ValueError(f"a transition cannot set {column}")
+    for column, value in move.changes.items():
         params.append(value)
         sets.append(_TRANSITION_COLUMNS[column].format(len(params)))
     extra = "".join(f", {s}" for s in sets)
@@ -286,7 +311,7 @@ async def transition_task(
         """,
         *params,
     )
-    return _moved_or_raise(record, task_id, new_status)
+    return _moved_or_raise(record, task_id, move.to.value)
 
 
 def _moved_or_raise(record: Any, task_id: UUID, wanted: str) -> Task:

@@ -31,7 +31,7 @@ sys.path.insert(0, str(REPO))
 from db import dispatch  # noqa: E402
 from db.database import migrate, resolve_database_url  # noqa: E402
 from db.pool import create_pool  # noqa: E402
-from engine.lifecycle.manager import LifecycleManager  # noqa: E402
+from engine.lifecycle.build import LifecycleModels, build_lifecycle  # noqa: E402
 from engine.ports.agent import CallReport, ObjectiveResult  # noqa: E402
 from engine.settings import Settings  # noqa: E402
 from tests.lifecycle.fakes import FakeTelephony, ScriptedAgent  # noqa: E402
@@ -101,8 +101,8 @@ async def bench_delay(url: str, users: list[int], rate: float, seconds: float) -
         settings = Settings(node_id=f"bench-{index}", dispatch_interval_s=1.0, max_concurrent_calls=50,
                             max_concurrent_calls_per_user=10**4)
         agent = ScriptedAgent(lambda task: CallReport(objective=ObjectiveResult(True, "done")))
-        manager = LifecycleManager(pool=pool, settings=settings, telephony=TimedTelephony(seen), agent=agent,
-                                   database_url=url, sweep_interval_s=3600)
+        manager = build_lifecycle(settings, pool, url, TimedTelephony(seen), agent, models=LifecycleModels(),
+                                  sweep_interval_s=3600)
         await manager.start()
         managers.append((manager, pool))
     try:

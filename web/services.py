@@ -14,7 +14,7 @@ from db import campaigns, chats, tasks
 from db.errors import TransitionRefused
 from db.models import Campaign, Executor, Task, TaskStatus
 from db.pool import transaction
-from db.tasks import TaskDraft
+from db.tasks import TaskDraft, TaskMove
 from engine.tasks.campaigns import create_campaign_with_tasks, export_campaign_csv
 from engine.tasks.states import move_task
 
@@ -26,24 +26,19 @@ def now() -> datetime:
 
 
 async def cancel_task(conn: Executor, user_id: int, task_id: UUID) -> Task:
-    return await move_task(conn, user_id, task_id, to=S.CANCELLED, message="Cancelled by the user", actor="user")
+    return await move_task(conn, user_id, task_id, TaskMove(to=S.CANCELLED, why="Cancelled by the user", actor="user"))
 
 
 async def call_now(conn: Executor, user_id: int, task_id: UUID) -> Task:
     """Make the task due at once: drafts and waiting tasks become scheduled with next_attempt_at = now."""
     task = await tasks.get_task(conn, user_id, task_id)
     status = S(task.status)  # rows carry the plain string
-    changes = {"next_attempt_at": now()}
+    move = TaskMove(to=S.SCHEDULED, expected=status, why="Call now requested", actor="user", kind="call_now",
+                    changes={"next_attempt_at": now()})
     if status in (S.DRAFT, S.RETRY_SCHEDULED, S.PENDING_USER_INFO):
-        return await move_task(
-            conn, user_id, task_id, to=S.SCHEDULED, expected=status, message="Call now requested", actor="user",
-            kind="call_now", changes=changes,
-        )
-    if status is S.SCHEDULED:  # already waiting: only the time moves (same guarded statement)
-        return await tasks.transition_task(
-            conn, user_id, task_id, expected=[S.SCHEDULED.value], new_status=S.SCHEDULED.value,
-            message="Call now requested", kind="call_now", actor="user", changes=changes,
-        )
+        return await move_task(conn, user_id, task_id, move)
+    if status is S.SCHEDULED:  # already waiting: only the time moves (same guarded statement, no state change)
+        return await tasks.transition_task(conn, user_id, task_id, move)
     raise TransitionRefused(task_id, status.value, "called now")
 
 

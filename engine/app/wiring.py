@@ -14,8 +14,8 @@ from engine.agent.runner import VoiceAgentRunner
 from engine.app.components import load_component
 from engine.app.node import Node
 from engine.hitl import HitlService
+from engine.lifecycle.build import build_lifecycle
 from engine.lifecycle.call_log import DatabaseCallLog
-from engine.lifecycle.manager import build_lifecycle
 from engine.settings import Settings
 from engine.voice.factory import start_voice_model
 

@@ -21,10 +21,10 @@ attempt knows it even if the live call dropped at the moment it arrived.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Any
 from uuid import UUID
 
 import asyncpg
@@ -36,6 +36,7 @@ from db import tasks as task_queries
 from db.errors import InvalidInput, NotFound
 from db.models import Executor, HitlRequest, Task, TaskStatus
 from db.pool import connection, transaction
+from db.tasks import TaskMove
 from db.validation import check_length
 from engine.hitl.carried import answer_entry
 from engine.tasks.states import TERMINAL, move_task
@@ -204,14 +205,16 @@ async def _schedule(
         conn,
         user_id,
         task.id,
-        to=TaskStatus.SCHEDULED,
-        expected=TaskStatus.PENDING_USER_INFO,
-        message=f'The owner answered "{request.question[:200]}"; calling back with the answer',
-        kind="hitl_answered",
-        actor="user",
-        call_id=request.call_id,
-        data={"request_id": str(request.id)},
-        changes={"next_attempt_at": next_opening(task, now)},
+        TaskMove(
+            to=TaskStatus.SCHEDULED,
+            expected=TaskStatus.PENDING_USER_INFO,
+            why=f'The owner answered "{request.question[:200]}"; calling back with the answer',
+            kind="hitl_answered",
+            actor="user",
+            call_id=request.call_id,
+            data={"request_id": str(request.id)},
+            changes={"next_attempt_at": next_opening(task, now)},
+        ),
     )
 
 
@@ -219,36 +222,33 @@ async def park_for_user_info(
     conn: Executor,
     user_id: int,
     task_id: UUID,
+    move: TaskMove,
     *,
-    call_id: UUID,
     question: str,
-    message: str,
     now: datetime | None = None,
-    expected: TaskStatus = TaskStatus.IN_CALL,
-    kind: str = "status",
-    actor: str = "system",
-    data: Mapping[str, Any] | None = None,
     next_opening: NextOpening = call_now,
 ) -> Task:
-    """in_call → pending_user_info after a call left `question` unanswered (the verdict's transition).
+    """Apply `move` (to pending_user_info, naming its call) after that call left `question` unanswered.
 
-    If the owner already answered that call's last question (the answer raced the end
-    of the call, or came while the call was being analysed), the task is scheduled
-    again at once, carrying the answer, instead of waiting for an answer that has
-    already arrived. Otherwise it waits with a question open for the owner: the one
-    already open for the task, or a new one (`PENDING_INFO_DEADLINE` to answer).
+    The move also records the question in the task's context (`pending_question`) and
+    releases the claim. If the owner already answered that call's last question (the
+    answer raced the end of the call, or came while the call was being analysed), the
+    task is scheduled again at once, carrying the answer, instead of waiting for an
+    answer that has already arrived. Otherwise it waits with a question open for the
+    owner: the one already open for the task, or a new one (`PENDING_INFO_DEADLINE` to
+    answer).
 
     The move comes first and the answer is looked for after it, in one transaction: an
     answer committed before it is seen here, one committed after it finds the task
     waiting and schedules it itself (`_answer_for_next_call`).
     """
+    if move.to is not TaskStatus.PENDING_USER_INFO or move.call_id is None:
+        raise ValueError(f"parking needs a move to pending_user_info from a call, not {move!r}")
+    call_id = move.call_id
+    move = replace(move, changes={**move.changes, "context": {"pending_question": question}, "claimed_by": None})
     now = now or datetime.now(UTC)
     async with transaction(conn) as c:
-        task = await move_task(
-            c, user_id, task_id, to=TaskStatus.PENDING_USER_INFO, expected=expected, message=message,
-            kind=kind, actor=actor, call_id=call_id, data=data,
-            changes={"context": {"pending_question": question}, "claimed_by": None},
-        )
+        task = await move_task(c, user_id, task_id, move)
         requests = await hitl_queries.list_requests(c, user_id, task_id=task_id)
         asked = [r for r in requests if r.call_id == call_id]
         if asked and asked[0].status == "answered":

@@ -11,15 +11,16 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 import asyncpg
 
-from db import dispatch, dnd, users
+from db import dispatch, users
 from db.models import Task
-from engine.clock import Clock, SystemClock
+from engine.clock import Clock
 from engine.lifecycle.attempt import AttemptResult, CallAttempt
 from engine.lifecycle.policy import Allow, DialPolicy
 from engine.lifecycle.recovery import recover_task
@@ -28,30 +29,28 @@ from engine.lifecycle.verdicts import apply_refusal
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True, slots=True)
+class DialLimits:
+    """How many calls this node places at once: in all, per user, per trunk (None: no trunk limit)."""
+
+    max_concurrent_calls: int
+    per_user: int
+    per_trunk: int | None = None
+    test_mode: bool = False  # every call goes to the test destination, one at a time
+
+
 class Dialer:
-    def __init__(
-        self,
-        *,
-        pool: asyncpg.Pool,
-        attempt: CallAttempt,
-        node_id: str,
-        max_concurrent_calls: int,
-        max_concurrent_calls_per_user: int,
-        max_concurrent_calls_per_trunk: int | None = None,
-        test_mode: bool = False,
-        clock: Clock | None = None,
-        on_attempt_done: Callable[[Task, AttemptResult | None], Awaitable[None]] | None = None,
-    ) -> None:
+    def __init__(self, pool: asyncpg.Pool, attempt: CallAttempt, limits: DialLimits, clock: Clock) -> None:
         self.pool = pool
         self.attempt = attempt
-        self.node_id = node_id
-        # Test mode: every call goes to the test destination, one at a time.
-        self.capacity = 1 if test_mode else max_concurrent_calls
-        self.per_user_limit = max_concurrent_calls_per_user
-        self.trunk_limit = max_concurrent_calls_per_trunk
-        self.test_mode = test_mode
-        self.clock = clock or SystemClock()
-        self.on_attempt_done = on_attempt_done
+        self.node_id = attempt.options.node_id
+        self.capacity = 1 if limits.test_mode else limits.max_concurrent_calls
+        self.per_user_limit = limits.per_user
+        self.trunk_limit = limits.per_trunk
+        self.test_mode = limits.test_mode
+        self.clock = clock
+        # Hooks for whoever runs the dialer (the LifecycleManager sets them).
+        self.on_attempt_done: Callable[[Task, AttemptResult | None], Awaitable[None]] | None = None
         self.after_pass: Callable[[], Awaitable[None]] | None = None  # e.g. plan a wake-up for the next due task
         self.claimed_total = 0
         self.last_error = ""
@@ -154,9 +153,7 @@ class Dialer:
 
         The task as moved when the policy refuses, None when it may be dialled.
         """
-        user = await users.get_user(self.pool, task.user_id)
-        entry = await dnd.blocking_entry(self.pool, task.user_id, task.phone_number)
-        decision = self.policy.decide(task, user, entry, self.clock.now(), attempt=task.attempt_count)
+        decision = await self.attempt.check_policy(task, await users.get_user(self.pool, task.user_id))
         if isinstance(decision, Allow):
             return None
         return await apply_refusal(self.pool, task, decision)

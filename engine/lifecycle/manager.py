@@ -6,6 +6,10 @@ heartbeat and the sweeps. A LISTEN connection wakes the dialer when another
 node or the web app schedules a task. `close()` stops the scheduler, cancels
 every loop and attempt, recovers this node's unfinished tasks and unregisters
 the node.
+
+It is given its parts already built (`engine.lifecycle.build`): the dialer (None,
+with the reason, when this node does not dial), the sweeps and the campaign
+summarizer; it hooks itself into the dialer to plan wake-ups and finish campaigns.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -23,72 +28,51 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from db import dispatch
 from db.notify import CHANNEL
 from db.pool import connect
-from engine.clock import Clock, SystemClock
-from engine.lifecycle.analysis import Analyzer
-from engine.lifecycle.attempt import CallAttempt
+from engine.clock import Clock
 from engine.lifecycle.dialer import Dialer
-from engine.lifecycle.policy import DialPolicy
 from engine.lifecycle.sweeps import LifecycleSweeps
-from engine.ports.agent import AgentRunner
-from engine.ports.telephony import ComponentStatus, Telephony
-from engine.settings import Settings
+from engine.ports.telephony import ComponentStatus
 from engine.tasks.campaigns import CampaignSummarizer, finish_if_done
-from engine.tasks.strategy import StrategyAdvisor
 
 log = logging.getLogger(__name__)
 WAITING = {"scheduled", "retry_scheduled"}
 
 
+@dataclass(frozen=True, slots=True)
+class ManagerOptions:
+    """This node's id and mode, how often each job wakes, and where to LISTEN (None: no NOTIFY wake-ups)."""
+
+    node_id: str
+    test_mode: bool = False
+    dispatch_interval_s: float = 1.0
+    sweep_interval_s: float = 15.0
+    heartbeat_interval_s: float = 5.0
+    database_url: str | None = None
+
+
 class LifecycleManager:
     def __init__(
         self,
-        *,
         pool: asyncpg.Pool,
-        settings: Settings,
-        telephony: Telephony | None,
-        agent: AgentRunner | None,
-        database_url: str | None = None,
-        analyzer: Analyzer | None = None,
-        advisor: StrategyAdvisor | None = None,
-        summarizer: CampaignSummarizer | None = None,
-        clock: Clock | None = None,
-        sweep_interval_s: float = 15.0,
-        heartbeat_interval_s: float = 5.0,
-        stale_after_s: float = 30.0,
+        dialer: Dialer | None,
+        sweeps: LifecycleSweeps,
+        summarizer: CampaignSummarizer,
+        clock: Clock,
+        options: ManagerOptions,
+        *,
+        why_not_dialling: str = "",  # shown in status() when there is no dialer
     ) -> None:
         self.pool = pool
-        self.settings = settings
-        self.node_id = settings.effective_node_id
-        self.database_url = database_url
-        self.clock = clock or SystemClock()
-        self.dispatch_interval_s = settings.dispatch_interval_s
-        self.sweep_interval_s = sweep_interval_s
-        self.heartbeat_interval_s = heartbeat_interval_s
-        self.summarizer = summarizer or CampaignSummarizer()
-        self.sweeps = LifecycleSweeps(
-            pool, self.node_id, stale_after_s=stale_after_s, global_dnd_threshold=settings.global_dnd_threshold,
-            window_start=settings.calling_window_start, window_end=settings.calling_window_end,
-            advisor=advisor or StrategyAdvisor(), summarizer=self.summarizer,
-        )
-        self.dialer: Dialer | None = None
-        self.why_not_dialling = ""
-        if telephony is None or agent is None:
-            self.why_not_dialling = "no phone system" if telephony is None else "no voice agent"
-        else:
-            policy = DialPolicy(settings.calling_window_start, settings.calling_window_end,
-                                settings.test_mode, settings.test_destination)
-            attempt = CallAttempt(
-                pool=pool, telephony=telephony, agent=agent, policy=policy, node_id=self.node_id,
-                analyzer=analyzer, clock=self.clock, caller_id=settings.caller_id,
-                ring_timeout_s=settings.ring_timeout_s, record=settings.record_calls,
-            )
-            self.dialer = Dialer(
-                pool=pool, attempt=attempt, node_id=self.node_id, max_concurrent_calls=settings.max_concurrent_calls,
-                max_concurrent_calls_per_user=settings.max_concurrent_calls_per_user,
-                max_concurrent_calls_per_trunk=settings.max_concurrent_calls_per_trunk, test_mode=settings.test_mode,
-                clock=self.clock, on_attempt_done=self._after_attempt,
-            )
-            self.dialer.after_pass = self._plan_next_due
+        self.dialer = dialer
+        self.sweeps = sweeps
+        self.summarizer = summarizer
+        self.clock = clock
+        self.options = options
+        self.node_id = options.node_id
+        self.why_not_dialling = why_not_dialling
+        if dialer is not None:
+            dialer.on_attempt_done = self._after_attempt
+            dialer.after_pass = self._plan_next_due
         self.last_sweep: dict[str, int] = {}
         self._scheduler: AsyncIOScheduler | None = None
         self._loops: list[asyncio.Task[None]] = []
@@ -105,17 +89,18 @@ class LifecycleManager:
         if recovered:
             log.warning("recovered %d task(s) left by an earlier run of node %s", recovered, self.node_id)
         self._scheduler = AsyncIOScheduler(timezone=UTC, job_defaults={"coalesce": True, "misfire_grace_time": 30})
-        self._scheduler.add_job(self._wake_dialer, "interval", seconds=self.dispatch_interval_s, id="dispatch")
-        self._scheduler.add_job(self._wake(self._heartbeat_due), "interval", seconds=self.heartbeat_interval_s,
+        every = self.options
+        self._scheduler.add_job(self._wake_dialer, "interval", seconds=every.dispatch_interval_s, id="dispatch")
+        self._scheduler.add_job(self._wake(self._heartbeat_due), "interval", seconds=every.heartbeat_interval_s,
                                 id="heartbeat")
-        self._scheduler.add_job(self._wake(self._sweep_due), "interval", seconds=self.sweep_interval_s, id="sweeps")
+        self._scheduler.add_job(self._wake(self._sweep_due), "interval", seconds=every.sweep_interval_s, id="sweeps")
         self._scheduler.start()
         self._loops = [
             asyncio.create_task(self._run_on(self._heartbeat_due, self._heartbeat), name=f"heartbeat-{self.node_id}"),
             asyncio.create_task(self._run_on(self._sweep_due, self._sweep), name=f"sweeps-{self.node_id}"),
         ]
-        if self.database_url:
-            self._listener = await connect(self.database_url)
+        if self.options.database_url:
+            self._listener = await connect(self.options.database_url)
             await self._listener.add_listener(CHANNEL, self._on_notify)
         if self.dialer is not None:
             self.dialer.start()
@@ -169,7 +154,7 @@ class LifecycleManager:
         """A date job at the earliest waiting task's time, when it comes before the next tick."""
         due = await dispatch.next_due_at(self.pool)
         now = self.clock.now()
-        if due is None or due <= now or due >= now + timedelta(seconds=self.dispatch_interval_s):
+        if due is None or due <= now or due >= now + timedelta(seconds=self.options.dispatch_interval_s):
             return
         if self._scheduler is not None and due != self._planned_due:
             self._planned_due = due
@@ -200,25 +185,8 @@ class LifecycleManager:
             await finish_if_done(self.pool, task.user_id, task.campaign_id, self.summarizer)
 
     def _node_info(self) -> dict[str, Any]:
-        info: dict[str, Any] = {"mode": "test" if self.settings.test_mode else "live"}
+        info: dict[str, Any] = {"mode": "test" if self.options.test_mode else "live"}
         if self.dialer is not None:
             info["active_calls"] = len(self.dialer.active_task_ids)
         return info
 
-
-def build_lifecycle(settings: Settings, pool: asyncpg.Pool, database_url: str, telephony: Telephony | None,
-                    agent: AgentRunner | None) -> LifecycleManager:
-    """The lifecycle component from settings: model-backed analysis and notes when an API key is set."""
-    analyzer: Analyzer | None = None
-    advisor, summarizer = StrategyAdvisor(), CampaignSummarizer()
-    if settings.openai_api_key is not None:
-        from openai import AsyncOpenAI
-
-        from engine.lifecycle.analysis import ModelAnalyzer
-
-        client = AsyncOpenAI(api_key=settings.openai_api_key.get_secret_value(), base_url=settings.openai_base_url)
-        analyzer = ModelAnalyzer(client, settings.analysis_model)
-        advisor = StrategyAdvisor(client, settings.analysis_model)
-        summarizer = CampaignSummarizer(client, settings.analysis_model)
-    return LifecycleManager(pool=pool, settings=settings, telephony=telephony, agent=agent, database_url=database_url,
-                            analyzer=analyzer, advisor=advisor, summarizer=summarizer)

@@ -11,6 +11,7 @@ from db import calls as call_queries
 from db import dispatch, tasks
 from db.errors import NotFound, TransitionRefused
 from db.models import Task, TaskStatus
+from db.tasks import TaskMove
 from engine.lifecycle.retry import backoff
 from engine.tasks.states import move_task
 
@@ -36,13 +37,12 @@ async def recover_task(pool: asyncpg.Pool, task: Task, *, reason: str, now: date
             return None
         if current.attempt_count >= current.max_attempts:
             message = f"Attempt lost ({reason}); all {current.max_attempts} attempts used"
-            return await move_task(pool, task.user_id, task.id, to=S.FAILED, expected=LOST, kind="recovery",
-                                   message=message, changes={"failure_reason": message})
+            return await move_task(pool, task.user_id, task.id, TaskMove(
+                to=S.FAILED, expected=LOST, kind="recovery", why=message, changes={"failure_reason": message}))
         at = now + backoff("node_lost", 1)
-        return await move_task(
-            pool, task.user_id, task.id, to=S.RETRY_SCHEDULED, expected=LOST, kind="recovery",
-            message=f"Attempt lost ({reason}); retrying shortly",
+        return await move_task(pool, task.user_id, task.id, TaskMove(
+            to=S.RETRY_SCHEDULED, expected=LOST, kind="recovery", why=f"Attempt lost ({reason}); retrying shortly",
             data={"next_attempt_at": at.isoformat()}, changes={"next_attempt_at": at, "claimed_by": None},
-        )
+        ))
     except (TransitionRefused, NotFound):
         return None

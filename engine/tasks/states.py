@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from dataclasses import replace
 from uuid import UUID
 
 from db import tasks as task_queries
 from db.models import Executor, Task, TaskStatus
+from db.tasks import TaskMove
 
 S = TaskStatus
 
@@ -51,41 +51,22 @@ def check_legal(current: TaskStatus, wanted: TaskStatus) -> None:
         raise IllegalTransition(current, wanted)
 
 
-async def move_task(
-    conn: Executor,
-    user_id: int,
-    task_id: UUID,
-    *,
-    to: TaskStatus,
-    message: str,
-    expected: TaskStatus | frozenset[TaskStatus] | None = None,
-    kind: str = "status",
-    actor: str = "system",
-    call_id: UUID | None = None,
-    data: Mapping[str, Any] | None = None,
-    changes: Mapping[str, Any] | None = None,
-) -> Task:
-    """Move a task to `to` if it is in `expected` (default: any state `to` is legal from).
+def checked(move: TaskMove) -> TaskMove:
+    """`move` with the states it may leave filled in (default: every state its target is legal from).
 
-    Raises IllegalTransition for a pair the machine never allows, and
-    db.errors.TransitionRefused when the task is in another state right now.
+    Raises IllegalTransition when one of its expected states may never lead to its target.
     """
-    if expected is None:
-        expected_set = sources_of(to)
-    else:
-        expected_set = frozenset({expected}) if isinstance(expected, TaskStatus) else expected
-        for source in expected_set:
-            check_legal(source, to)
-    return await task_queries.transition_task(
-        conn,
-        user_id,
-        task_id,
-        expected=[s.value for s in expected_set],
-        new_status=to.value,
-        message=message,
-        kind=kind,
-        actor=actor,
-        call_id=call_id,
-        data=data,
-        changes=changes,
-    )
+    if move.expected is None:
+        return replace(move, expected=sources_of(move.to))
+    for source in move.expected:
+        check_legal(source, move.to)
+    return move
+
+
+async def move_task(conn: Executor, user_id: int, task_id: UUID, move: TaskMove) -> Task:
+    """Apply `move` to the task once the state machine allows it.
+
+    Raises IllegalTransition (before any database work) for a pair the machine never
+    allows, and db.errors.TransitionRefused when the task is in another state right now.
+    """
+    return await task_queries.transition_task(conn, user_id, task_id, checked(move))

@@ -4,7 +4,7 @@ import pytest
 
 from db import dnd, tasks
 from db.errors import InvalidInput, NotFound
-from db.tasks import TaskDraft
+from db.tasks import TaskDraft, TaskMove
 
 
 async def _task_count(pool, user_id):
@@ -58,9 +58,7 @@ async def test_unknown_status(pool, make_user):
     user = await make_user()
     task = await tasks.create_task(pool, user.id, TaskDraft(phone_number="+14155550123", objective="x"))
     with pytest.raises(InvalidInput, match="'on_hold' is not a task status"):
-        await tasks.transition_task(
-            pool, user.id, task.id, expected=["draft"], new_status="on_hold", message="hold it"
-        )
+        await tasks.transition_task(pool, user.id, task.id, TaskMove(expected="draft", to="on_hold", why="hold it"))
     with pytest.raises(InvalidInput):
         await tasks.list_tasks(pool, user.id, status="on_hold")
     assert (await tasks.get_task(pool, user.id, task.id)).status == "draft"

@@ -9,7 +9,7 @@ import pytest
 
 from db import calls, campaigns, dnd, events, hitl, tasks, transcripts, users
 from db.errors import InvalidInput, NotFound, TransitionRefused
-from db.tasks import TaskDraft
+from db.tasks import TaskDraft, TaskMove
 
 NOW = datetime.now(UTC)
 TENANT_MODULES = (campaigns, tasks, calls, transcripts, events, hitl, dnd)
@@ -83,7 +83,7 @@ async def test_writes_cannot_touch_another_users_rows(pool, world):
     for write in (
         lambda: campaigns.finish_campaign(pool, bob.id, campaign.id, status="completed", summary="x"),
         lambda: tasks.update_task(pool, bob.id, task.id, draft),
-        lambda: tasks.transition_task(pool, bob.id, task.id, expected=["draft"], new_status="scheduled", message="x"),
+        lambda: tasks.transition_task(pool, bob.id, task.id, TaskMove(expected="draft", to="scheduled", why="x")),
         lambda: tasks.merge_task_context(pool, bob.id, task.id, {"x": 1}),
         lambda: tasks.create_task(pool, bob.id, draft, campaign_id=campaign.id),
         lambda: calls.create_call(pool, bob.id, task.id, attempt=2, node_id="n", destination="+1"),
@@ -173,6 +173,6 @@ async def test_busy_task_cannot_be_deleted(pool, make_user):
     task = await tasks.create_task(
         pool, alice.id, TaskDraft(phone_number="+14155550123", objective="x"), schedule_at=NOW
     )
-    await tasks.transition_task(pool, alice.id, task.id, expected=["scheduled"], new_status="dialing", message="Dialing")
+    await tasks.transition_task(pool, alice.id, task.id, TaskMove(expected="scheduled", to="dialing", why="Dialing"))
     with pytest.raises(TransitionRefused):
         await tasks.delete_task(pool, alice.id, task.id)

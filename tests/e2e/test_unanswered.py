@@ -37,7 +37,7 @@ async def test_busy_and_unanswered_calls_are_stored_and_retried(make_node):
         ]
         retry = task_events[-1]
         assert retry.call_id == call.id
-        assert retry.message.startswith(lead) and f". Retry scheduled for " in retry.message, retry.message
+        assert retry.message.startswith(lead) and ". Retry scheduled for " in retry.message, retry.message
         assert retry.message.endswith(f"({words}, attempt 2 of 5)"), retry.message
 
         steps = await events.list_call_events(running.pool, user.id, call.id)

@@ -8,6 +8,7 @@ import pytest
 
 from db import calls, hitl, tasks
 from db.models import TaskStatus
+from db.tasks import TaskMove
 from engine.hitl import AnswerOutcome, RefusalReason, answer_question, park_for_user_info
 from tests.hitl.helpers import task_on_a_call
 
@@ -18,6 +19,11 @@ async def _asked(pool, live, question: str = "Is Thursday at 3 fine?"):
     return await hitl.create_request(
         pool, live.user_id, live.task.id, question=question, deadline=NOW + timedelta(seconds=45), call_id=live.call.id
     )
+
+
+def waiting(live, why: str) -> TaskMove:
+    """The analyzer's move for a call that left a question open."""
+    return TaskMove(to=TaskStatus.PENDING_USER_INFO, why=why, call_id=live.call.id)
 
 
 async def _end_call(pool, live):
@@ -97,8 +103,8 @@ async def test_an_answer_after_the_call_schedules_a_call_back_at_the_next_openin
     live = await task_on_a_call(pool, user.id)
     request = await _asked(pool, live)
     await _end_call(pool, live)
-    await park_for_user_info(pool, user.id, live.task.id, call_id=live.call.id, question=request.question,
-                             message="Waiting for the owner")
+    await park_for_user_info(pool, user.id, live.task.id, waiting(live, "Waiting for the owner"),
+                             question=request.question)
     opening = NOW + timedelta(hours=14)
     seen = []
 
@@ -133,8 +139,7 @@ async def test_an_answer_while_the_call_is_analysed_rides_with_the_next_attempt(
     assert result.outcome is AnswerOutcome.STORED_FOR_NEXT_CALL and result.task_status is TaskStatus.IN_CALL
     # The analyzer then parks the task: the answer is already there, so it is scheduled at once.
     parked = await park_for_user_info(
-        pool, user.id, live.task.id, call_id=live.call.id, question=request.question, message="Waiting for the owner",
-        now=NOW,
+        pool, user.id, live.task.id, waiting(live, "Waiting for the owner"), question=request.question, now=NOW,
     )
     assert (parked.status, parked.next_attempt_at) == ("scheduled", NOW)
 
@@ -144,8 +149,8 @@ async def test_park_waits_when_the_question_is_still_unanswered(pool, make_user)
     live = await task_on_a_call(pool, user.id)
     request = await _asked(pool, live)
     await hitl.close_request(pool, user.id, request.id, status="expired")
-    parked = await park_for_user_info(pool, user.id, live.task.id, call_id=live.call.id, question=request.question,
-                                      message="Waiting")
+    parked = await park_for_user_info(pool, user.id, live.task.id, waiting(live, "Waiting"),
+                                      question=request.question)
     assert parked.status == TaskStatus.PENDING_USER_INFO
 
 

@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 from db import hitl, tasks
+from db.models import TaskStatus
+from db.tasks import TaskMove
 from engine.agent.runner import with_carried_answers
 from engine.hitl import AnswerOutcome, PostgresUserInfoBroker, RefusalReason, answer_question, park_for_user_info
 from engine.voice.simulator.script import Reply, SimToolCall
@@ -115,8 +117,10 @@ async def test_no_answer_in_time_ends_the_call_and_a_later_answer_calls_back(poo
     assert (await hitl.get_request(pool, user.id, request_id)).status == "expired"
 
     # The analyzer parks the task; the owner answers from the task page.
-    parked = await park_for_user_info(pool, user.id, live.task.id, call_id=live.call.id,
-                                      question="Is Thursday at 3 fine?", message="Needs Anna")
+    parked = await park_for_user_info(
+        pool, user.id, live.task.id, TaskMove(to=TaskStatus.PENDING_USER_INFO, why="Needs Anna", call_id=live.call.id),
+        question="Is Thursday at 3 fine?",
+    )
     assert parked.status == "pending_user_info"
     late = await answer_question(pool, user.id, request_id, ANSWER)
     assert late.reason is RefusalReason.EXPIRED and late.can_answer_for_next_call

@@ -12,8 +12,8 @@ from db import dispatch, dnd, events, hitl, tasks, transcripts
 from db.tasks import TaskDraft
 from engine.hitl import AnswerOutcome, answer_question, carried_answers
 from engine.lifecycle.analysis import AnalysisInput, RuleAnalyzer, Verdict, VerdictKind
-from engine.lifecycle.attempt import CallAttempt
-from engine.lifecycle.dialer import Dialer
+from engine.lifecycle.attempt import AttemptOptions, CallAttempt
+from engine.lifecycle.dialer import Dialer, DialLimits
 from engine.lifecycle.policy import DialPolicy, calling_window
 from engine.ports.agent import (
     CallbackRequest,
@@ -43,9 +43,9 @@ async def claimed_task(db, user_id, *, max_attempts=5, constraints=None, number=
     return task
 
 
-def attempt_with(db, telephony, agent, policy=None):
-    return CallAttempt(pool=db, telephony=telephony, agent=agent, policy=policy or DialPolicy(), node_id="n1",
-                       clock=ManualClock(NOW), rng=random.Random(0))
+def attempt_with(db, telephony, agent, policy=None, analyzer=None):
+    return CallAttempt(db, telephony, agent, policy or DialPolicy(), analyzer or RuleAnalyzer(), ManualClock(NOW),
+                       AttemptOptions(node_id="n1"), rng=random.Random(0))
 
 
 async def messages(db, user_id, task_id):
@@ -190,9 +190,8 @@ class AnswerArrivesDuringAnalysis:
 async def test_an_answer_that_raced_the_end_of_the_call_schedules_the_call_back_without_asking_again(db, new_user):
     user = await new_user()
     task = await claimed_task(db, user.id)
-    attempt = CallAttempt(pool=db, telephony=FakeTelephony(), agent=AsksTheOwnerInVain(db, "Which dentist office?"),
-                          policy=DialPolicy(), node_id="n1", clock=ManualClock(NOW), rng=random.Random(0),
-                          analyzer=AnswerArrivesDuringAnalysis(db, "The one on Main St"))
+    attempt = attempt_with(db, FakeTelephony(), AsksTheOwnerInVain(db, "Which dentist office?"),
+                           analyzer=AnswerArrivesDuringAnalysis(db, "The one on Main St"))
     result = await attempt.run(task)
     assert result.verdict.kind is VerdictKind.PENDING_USER_INFO
     assert (result.task.status, result.task.next_attempt_at) == ("scheduled", NOW)
@@ -258,8 +257,8 @@ async def test_test_mode_redirects_and_dials_one_at_a_time(db, new_user):
                                 schedule_at=NOW - timedelta(minutes=1))
     phone = FakeTelephony(hold_answers=True)
     policy = DialPolicy(test_mode=True, test_destination="+15005550006")
-    dialer = Dialer(pool=db, attempt=attempt_with(db, phone, ScriptedAgent(), policy), node_id="n1",
-                    max_concurrent_calls=20, max_concurrent_calls_per_user=5, test_mode=True, clock=ManualClock(NOW))
+    dialer = Dialer(db, attempt_with(db, phone, ScriptedAgent(), policy),
+                    DialLimits(max_concurrent_calls=20, per_user=5, test_mode=True), ManualClock(NOW))
     claimed = await dialer.claim_and_dial()
     again = await dialer.claim_and_dial()
     try:

@@ -8,8 +8,9 @@ from datetime import UTC, datetime, timedelta
 from db import dispatch, tasks
 from db.pool import create_pool
 from db.tasks import TaskDraft
-from engine.lifecycle.attempt import CallAttempt
-from engine.lifecycle.dialer import Dialer
+from engine.lifecycle.analysis import RuleAnalyzer
+from engine.lifecycle.attempt import AttemptOptions, CallAttempt
+from engine.lifecycle.dialer import Dialer, DialLimits
 from engine.lifecycle.policy import DialPolicy
 from engine.ports.agent import CallReport, ObjectiveResult
 from tests.clock import ManualClock
@@ -33,10 +34,9 @@ async def insert_due_tasks(pool, user_id: int, count: int, *, due: datetime = NO
 
 def make_dialer(pool, telephony, *, node_id: str, capacity: int = 20, per_user: int = 1000, clock=None):
     agent = ScriptedAgent(lambda task: CallReport(objective=ObjectiveResult(True, "Open 9 to 5")))
-    attempt = CallAttempt(pool=pool, telephony=telephony, agent=agent, policy=DialPolicy(), node_id=node_id,
-                          clock=clock or ManualClock(NOW))
-    return Dialer(pool=pool, attempt=attempt, node_id=node_id, max_concurrent_calls=capacity,
-                  max_concurrent_calls_per_user=per_user, clock=clock or ManualClock(NOW))
+    clock = clock or ManualClock(NOW)
+    attempt = CallAttempt(pool, telephony, agent, DialPolicy(), RuleAnalyzer(), clock, AttemptOptions(node_id=node_id))
+    return Dialer(pool, attempt, DialLimits(max_concurrent_calls=capacity, per_user=per_user), clock)
 
 
 async def test_two_nodes_dial_each_of_1000_due_tasks_exactly_once(db, own_database_url, new_user):

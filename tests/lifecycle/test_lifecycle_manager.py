@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 from db import tasks
 from db.models import TaskStatus
-from db.tasks import TaskDraft
+from db.tasks import TaskDraft, TaskMove
+from engine.lifecycle.build import LifecycleModels, build_lifecycle
 from engine.lifecycle.manager import LifecycleManager
 from engine.ports.agent import CallReport, ObjectiveResult
 from engine.settings import Settings
@@ -26,8 +27,8 @@ def settings(**overrides) -> Settings:
 
 def manager(db, url, phone, agent=None, **overrides) -> LifecycleManager:
     agent = agent or ScriptedAgent(lambda t: CallReport(objective=ObjectiveResult(True, "Done")))
-    return LifecycleManager(pool=db, settings=settings(**overrides), telephony=phone, agent=agent,
-                            database_url=url, sweep_interval_s=3600, heartbeat_interval_s=3600)
+    return build_lifecycle(settings(**overrides), db, url, phone, agent, models=LifecycleModels(),
+                           sweep_interval_s=3600, heartbeat_interval_s=3600)
 
 
 def draft(number="+12125550123") -> TaskDraft:
@@ -54,8 +55,8 @@ async def test_a_task_scheduled_elsewhere_is_dialled_on_its_notify(db, own_datab
     await lifecycle.start()
     try:
         task = await tasks.create_task(db, user.id, draft())  # a draft: nothing to dial yet
-        await move_task(db, user.id, task.id, to=TaskStatus.SCHEDULED, message="Scheduled by you",
-                        changes={"next_attempt_at": datetime.now(UTC)})
+        await move_task(db, user.id, task.id, TaskMove(to=TaskStatus.SCHEDULED, why="Scheduled by you",
+                                                       changes={"next_attempt_at": datetime.now(UTC)}))
         await phone.wait_for_originates(1, timeout=20)
         assert phone.originated[0].labels["task_id"] == str(task.id)
     finally:
@@ -89,8 +90,7 @@ async def test_without_a_voice_agent_the_node_does_not_dial(db, own_database_url
     user = await new_user()
     await tasks.create_task(db, user.id, draft(), schedule_at=datetime.now(UTC) - timedelta(seconds=1))
     phone = FakeTelephony()
-    lifecycle = LifecycleManager(pool=db, settings=settings(), telephony=phone, agent=None,
-                                 database_url=own_database_url)
+    lifecycle = build_lifecycle(settings(), db, own_database_url, phone, None, models=LifecycleModels())
     await lifecycle.start()
     try:
         status = await lifecycle.status()

@@ -13,7 +13,7 @@ from openai import AsyncOpenAI
 
 from db import calls, campaigns, dispatch, dnd, events, hitl, sessions, tasks
 from db.models import TaskStatus
-from db.tasks import TaskDraft
+from db.tasks import TaskDraft, TaskMove
 from engine.lifecycle.sweeps import LifecycleSweeps
 from engine.tasks.campaigns import (
     CampaignSummarizer,
@@ -159,15 +159,15 @@ async def test_finished_campaign_gets_a_summary_and_exports_csv(db, new_user):
     assert all(t.campaign_id == campaign.id and t.status == "scheduled" for t in created)
     sweeper = LifecycleSweeps(db, node_id="n1")
     ada, bo = created
-    await move_task(db, user.id, ada.id, to=S.DIALING, message="Dialing")
+    await move_task(db, user.id, ada.id, TaskMove(to=S.DIALING, why="Dialing"))
     call = await calls.create_call(db, user.id, ada.id, attempt=1, node_id="n1", destination=ada.phone_number)
-    await move_task(db, user.id, ada.id, to=S.IN_CALL, message="Call answered")
+    await move_task(db, user.id, ada.id, TaskMove(to=S.IN_CALL, why="Call answered"))
     await calls.finish_call(db, user.id, call.id, outcome="answered", ended_at=NOW)
     await calls.set_call_verdict(db, user.id, call.id, verdict="succeeded", reason="Booked Tue 15:00")
-    await move_task(db, user.id, ada.id, to=S.SUCCEEDED, message="Succeeded",
-                    changes={"result": {"summary": "Booked Tue 15:00"}})
+    await move_task(db, user.id, ada.id, TaskMove(to=S.SUCCEEDED, why="Succeeded",
+                                                  changes={"result": {"summary": "Booked Tue 15:00"}}))
     assert await sweeper.finish_campaigns(NOW) == 0  # Dr. Bo is still open
-    await move_task(db, user.id, bo.id, to=S.CANCELLED, message="Cancelled by you")
+    await move_task(db, user.id, bo.id, TaskMove(to=S.CANCELLED, why="Cancelled by you"))
     assert await sweeper.finish_campaigns(NOW) == 1
     done = await campaigns.get_campaign(db, user.id, campaign.id)
     assert done.status == "completed"

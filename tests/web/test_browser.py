@@ -15,7 +15,7 @@ import pytest
 
 from db import hitl, tasks, transcripts
 from db.models import TaskStatus
-from db.tasks import TaskDraft
+from db.tasks import TaskDraft, TaskMove
 from engine.tasks.states import move_task
 from tests.browser import browser, expect, live, shot, signed_in_page  # noqa: F401 (browser is a fixture)
 from tests.web.conftest import make_world, serving
@@ -59,7 +59,7 @@ async def test_sign_in_create_a_task_and_follow_it_live(open_page, make_account,
     assert task.phone_number == "+14155550123" and task.callee_name == "Smile Dental"
     await live(page)
     await page.evaluate("window.__sameDocument = true")
-    await move_task(pool, user.id, task.id, to=TaskStatus.DIALING, message="Dialling +14155550123")
+    await move_task(pool, user.id, task.id, TaskMove(to=TaskStatus.DIALING, why="Dialling +14155550123"))
     await expect(page.locator("#task-status")).to_have_text("Dialing")
     await expect(page.locator("ol.timeline")).to_contain_text("Dialling +14155550123")
     await expect(page.get_by_role("button", name="Call now")).to_have_count(0)  # the actions follow the status too
@@ -71,10 +71,12 @@ async def test_sign_in_create_a_task_and_follow_it_live(open_page, make_account,
     await expect(row).to_contain_text("Dialing")
     await live(page)
     await page.evaluate("window.__sameDocument = true")
-    await move_task(pool, user.id, task.id, to=TaskStatus.IN_CALL, message="Answered")
+    await move_task(pool, user.id, task.id, TaskMove(to=TaskStatus.IN_CALL, why="Answered"))
     await expect(row.locator(".status")).to_have_text("In call")
-    await move_task(pool, user.id, task.id, to=TaskStatus.RETRY_SCHEDULED, message="Callee asked to call back",
-                    changes={"next_attempt_at": datetime.now(UTC) + timedelta(hours=2), "attempt_count": 1})
+    await move_task(pool, user.id, task.id, TaskMove(
+        to=TaskStatus.RETRY_SCHEDULED, why="Callee asked to call back",
+        changes={"next_attempt_at": datetime.now(UTC) + timedelta(hours=2), "attempt_count": 1},
+    ))
     await expect(row.locator(".status")).to_have_text("Retry scheduled")
     await expect(row).to_contain_text("1 / 5")
     await expect(page.locator("#status-chips")).to_contain_text("Retry scheduled 1")

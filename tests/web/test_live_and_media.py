@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime
 from db import notify, tasks
 from db.models import TaskStatus
 from db.stats import CampaignOutcomes, DayCount
-from db.tasks import TaskDraft
+from db.tasks import TaskDraft, TaskMove
 from engine import metrics
 from engine.tasks.states import move_task
 from tests.web.conftest import make_world
@@ -67,8 +67,8 @@ async def test_the_live_stream_carries_the_users_own_changes(signed_in, make_acc
         stream = _events(response)
         event, data = await asyncio.wait_for(anext(stream), timeout=10)
         assert event == "hello" and data == {"live": True}
-        await move_task(pool, other.id, theirs.id, to=TaskStatus.DIALING, message="dialling")
-        await move_task(pool, user.id, mine.id, to=TaskStatus.DIALING, message="dialling")
+        await move_task(pool, other.id, theirs.id, TaskMove(to=TaskStatus.DIALING, why="dialling"))
+        await move_task(pool, user.id, mine.id, TaskMove(to=TaskStatus.DIALING, why="dialling"))
         event, data = await asyncio.wait_for(anext(stream), timeout=10)
         assert event == "change" and data["task_id"] == str(mine.id) and data["status"] == "dialing"
 

@@ -10,7 +10,7 @@ from pydantic import SecretStr
 
 from engine.planner.chat import ChatTurn, PlannerSettings, UserContext, build_planner
 from engine.planner.tools.web_search import WebSearch
-from tests.web.fakes import FakeBrave, FakeOpenAI, FakePlaces, running
+from tests.web.fakes import FakeBrave, FakeOpenAI, running
 
 KEY = "brave-secret-key-123"
 
