@@ -25,7 +25,7 @@ from db.tasks import TaskMove
 from engine import metrics
 from engine.clock import Clock
 from engine.lifecycle.analysis import AnalysisInput, Analyzer, Verdict, decide_by_rules
-from engine.lifecycle.policy import Allow, Decision, DialPolicy, calling_window
+from engine.lifecycle.policy import Allow, Decision, DialPolicy
 from engine.lifecycle.verdicts import RetryTerms, apply_refusal, apply_verdict, verdict_move
 from engine.ports.agent import AgentRunner, AgentSession, CallReport, metrics_as_json
 from engine.ports.telephony import (
@@ -36,6 +36,7 @@ from engine.ports.telephony import (
     TelephonyResult,
     TelephonyUnavailable,
 )
+from engine.tasks.calling_window import calling_window
 from engine.tasks.states import move_task
 
 log = logging.getLogger(__name__)

@@ -1,131 +1,17 @@
 """Dial policy: may this task be dialled now, and if not, what happens to it.
 
 Pure functions of the task, its owner, the do-not-call entry and `now`; the
-dialer fetches what they need and applies the decision.
-
-The calling window is in the callee's local time, from the number
-(`phonenumbers`), unless the task's constraints or the user's profile say
-otherwise:
-
-    constraints = {"window": {"start": "14:00", "end": "17:00"}, "days": ["tue"],
-                   "time_zone": "America/New_York"}
-    user.profile = {"calling_window": {"start": "10:00", "end": "18:00"}, "calling_days": [...]}
+dialer fetches what they need and applies the decision. The task's calling
+window and deadline are read by `engine.tasks.calling_window`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
-from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-import phonenumbers
-from phonenumbers import timezone as number_time_zones
+from datetime import datetime
 
 from db.models import DndNumber, Task, User
-
-DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-
-
-@dataclass(frozen=True, slots=True)
-class CallingWindow:
-    start: time
-    end: time
-    zone: ZoneInfo
-    days: frozenset[int] = frozenset(range(7))  # 0 = Monday
-
-    def contains(self, now: datetime) -> bool:
-        local = now.astimezone(self.zone)
-        return local.weekday() in self.days and self.start <= local.time() < self.end
-
-    def next_opening(self, now: datetime) -> datetime:
-        """`now` when inside the window, else the start of the next opening after it (aware, UTC-comparable)."""
-        if self.contains(now):
-            return now
-        local = now.astimezone(self.zone)
-        for offset in range(8):
-            day = local.date() + timedelta(days=offset)
-            if day.weekday() not in self.days:
-                continue
-            opening = datetime.combine(day, self.start, tzinfo=self.zone)
-            if opening > now:
-                return opening
-        raise ValueError("a calling window without any day")  # days is never empty (parse_window)
-
-    def local_label(self, at: datetime) -> str:
-        """'Tue 09:00' in the window's time zone."""
-        local = at.astimezone(self.zone)
-        return f"{DAY_NAMES[local.weekday()].capitalize()} {local:%H:%M}"
-
-
-class PolicyError(ValueError):
-    """A task's constraints cannot be read (the message names the field)."""
-
-
-def _parse_time(field: str, text: Any) -> time:
-    if str(text) == "24:00":
-        return time.max  # "until midnight": the window's end is exclusive
-    try:
-        hours, minutes = str(text).split(":")
-        return time(int(hours), int(minutes))
-    except ValueError:
-        raise PolicyError(f"{field}: {text!r} is not a time like 09:30") from None
-
-
-def _parse_zone(field: str, name: Any) -> ZoneInfo:
-    try:
-        return ZoneInfo(str(name))
-    except (ZoneInfoNotFoundError, ValueError):
-        raise PolicyError(f"{field}: {name!r} is not a time zone") from None
-
-
-def callee_time_zone(phone_number: str, fallback: str) -> ZoneInfo:
-    """The callee's zone from the number; `fallback` (the user's) when the number spans several."""
-    try:
-        zones = number_time_zones.time_zones_for_number(phonenumbers.parse(phone_number))
-    except phonenumbers.NumberParseException:
-        zones = ()
-    known = [z for z in zones if z != "Etc/Unknown"]
-    if len(known) == 1:
-        return ZoneInfo(known[0])
-    return ZoneInfo(fallback)
-
-
-def _window_parts(constraints: dict[str, Any], profile: dict[str, Any], default_start: str, default_end: str):
-    if not isinstance(constraints, dict):
-        raise PolicyError(f"constraints: {constraints!r} must be an object")
-    window = constraints.get("window") or profile.get("calling_window") or {}
-    if not isinstance(window, dict):
-        raise PolicyError(f"window: {window!r} must be an object with start and end")
-    days = constraints.get("days") or profile.get("calling_days")
-    start = _parse_time("window.start", window.get("start", default_start))
-    end = _parse_time("window.end", window.get("end", default_end))
-    if end <= start:
-        raise PolicyError(f"window: the end ({end:%H:%M}) must be after the start ({start:%H:%M})")
-    zone = _parse_zone("time_zone", constraints["time_zone"]) if "time_zone" in constraints else None
-    day_set = frozenset(range(7))
-    if days:
-        try:
-            day_set = frozenset(DAY_NAMES.index(str(d).lower()[:3]) for d in days)
-        except ValueError:
-            raise PolicyError(f"days: {days!r} must name days such as mon, tue") from None
-    return start, end, day_set, zone
-
-
-def check_constraints(constraints: dict[str, Any]) -> None:
-    """Raise PolicyError (naming the field) when a task's calling constraints cannot be read."""
-    _window_parts(constraints, {}, "09:00", "20:00")
-
-
-def calling_window(task: Task, user: User, *, default_start: str, default_end: str) -> CallingWindow:
-    """The window for this task: task constraints, then the user's profile, then the defaults."""
-    start, end, days, zone = _window_parts(task.constraints or {}, user.profile or {}, default_start, default_end)
-    if zone is None:
-        zone = callee_time_zone(task.phone_number, user.time_zone)
-    return CallingWindow(start=start, end=end, zone=zone, days=days)
-
-
-# --- decisions -----------------------------------------------------------------
+from engine.tasks.calling_window import ConstraintError, calling_window, task_deadline
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,20 +38,6 @@ class GiveUp:
 Decision = Allow | Defer | Block | GiveUp
 
 
-def task_deadline(task: Task) -> datetime | None:
-    """The task's `latest` constraint: no attempt is made after it."""
-    raw = (task.constraints or {}).get("latest")
-    if not raw:
-        return None
-    try:
-        deadline = datetime.fromisoformat(str(raw))
-    except ValueError:
-        raise PolicyError(f"latest: {raw!r} is not a date and time") from None
-    if deadline.tzinfo is None:
-        raise PolicyError(f"latest: {raw!r} has no time zone")
-    return deadline
-
-
 @dataclass(frozen=True, slots=True)
 class DialPolicy:
     window_start: str = "09:00"
@@ -184,7 +56,7 @@ class DialPolicy:
         try:
             window = calling_window(task, user, default_start=self.window_start, default_end=self.window_end)
             deadline = task_deadline(task)
-        except PolicyError as exc:
+        except ConstraintError as exc:
             return GiveUp(f"The task's calling constraints are invalid: {exc}")
         if deadline is not None and now >= deadline:
             return GiveUp(f"The deadline ({window.local_label(deadline)}) has passed")

@@ -6,7 +6,7 @@ import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from engine.lifecycle.policy import CallingWindow
+from engine.tasks.calling_window import CallingWindow
 
 # First delay by why the attempt did not settle; later ones double (with jitter) up to the cap.
 BASE_DELAY: dict[str, timedelta] = {

@@ -15,8 +15,8 @@ from datetime import datetime, timedelta
 import asyncpg
 
 from db import dispatch, dnd, events, hitl, sessions, sweeps, users
-from engine.lifecycle.policy import calling_window
 from engine.lifecycle.recovery import recover_task
+from engine.tasks.calling_window import calling_window
 from engine.tasks.campaigns import CampaignSummarizer, finish_if_done
 from engine.tasks.strategy import StrategyAdvisor, write_strategy_note
 

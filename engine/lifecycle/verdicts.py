@@ -26,8 +26,9 @@ from db.models import Task, TaskStatus
 from db.tasks import TaskMove
 from engine.hitl.answers import park_for_user_info
 from engine.lifecycle.analysis import Verdict, VerdictKind
-from engine.lifecycle.policy import Block, CallingWindow, Decision, Defer, GiveUp, PolicyError, task_deadline
+from engine.lifecycle.policy import Block, Decision, Defer, GiveUp
 from engine.lifecycle.retry import OutOfAttempts, RetryAt, plan_retry
+from engine.tasks.calling_window import CallingWindow, ConstraintError, task_deadline
 from engine.tasks.states import move_task
 
 S = TaskStatus
@@ -191,5 +192,5 @@ async def apply_verdict(pool: asyncpg.Pool, task: Task, verdict: Verdict, move: 
 def _deadline_or_none(task: Task) -> datetime | None:
     try:
         return task_deadline(task)
-    except PolicyError:
+    except ConstraintError:
         return None  # the dial-time policy reports unreadable constraints

@@ -18,7 +18,7 @@ from db.errors import DataError, InvalidInput, NotFound
 from db.models import Campaign, Executor, Task
 from db.pool import transaction
 from db.tasks import TaskDraft, validate_draft
-from engine.lifecycle.policy import PolicyError, check_constraints
+from engine.tasks.calling_window import ConstraintError, check_constraints
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +70,7 @@ async def create_campaign_with_tasks(
             continue
         try:
             check_constraints(checked.constraints)
-        except PolicyError as exc:
+        except ConstraintError as exc:
             field, _, message = str(exc).partition(": ")
             errors.append(TaskError(index, f"constraints.{field}", message))
     if errors:

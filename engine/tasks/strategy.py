@@ -19,7 +19,7 @@ from db import events, sweeps, tasks
 from db.errors import NotFound
 from db.models import Task, User
 from db.tasks import TaskDraft
-from engine.lifecycle.policy import CallingWindow
+from engine.tasks.calling_window import CallingWindow
 
 log = logging.getLogger(__name__)
 MORNING = {"start": "09:00", "end": "12:00"}

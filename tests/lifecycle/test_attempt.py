@@ -14,7 +14,7 @@ from engine.hitl import AnswerOutcome, answer_question, carried_answers
 from engine.lifecycle.analysis import AnalysisInput, RuleAnalyzer, Verdict, VerdictKind
 from engine.lifecycle.attempt import AttemptOptions, CallAttempt
 from engine.lifecycle.dialer import Dialer, DialLimits
-from engine.lifecycle.policy import DialPolicy, calling_window
+from engine.lifecycle.policy import DialPolicy
 from engine.ports.agent import (
     CallbackRequest,
     CallMetrics,
@@ -24,6 +24,7 @@ from engine.ports.agent import (
     TranscriptTurn,
 )
 from engine.ports.telephony import CallOutcome
+from engine.tasks.calling_window import calling_window
 from tests.clock import ManualClock
 from tests.lifecycle.fakes import FakeTelephony, ScriptedAgent
 

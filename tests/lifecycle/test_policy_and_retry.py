@@ -8,8 +8,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from db.models import DndNumber
-from engine.lifecycle.policy import Allow, Block, Defer, DialPolicy, GiveUp, callee_time_zone, calling_window
+from engine.lifecycle.policy import Allow, Block, Defer, DialPolicy, GiveUp
 from engine.lifecycle.retry import MAX_DELAY, OutOfAttempts, RetryAt, backoff, plan_retry
+from engine.tasks.calling_window import callee_time_zone, calling_window
 from tests.lifecycle.builders import T0, task, user
 
 POLICY = DialPolicy(window_start="09:00", window_end="20:00")

@@ -113,7 +113,7 @@ async def test_model_strategy_note_uses_the_models_suggestion():
     reply = {"message": "Try after work.", "window_start": "17:00", "window_end": "19:00", "instructions": None}
     async with FakeOpenAI([(200, json.dumps(reply))]) as server:
         advisor = StrategyAdvisor(AsyncOpenAI(api_key="k", base_url=server.base_url, max_retries=0), "m")
-        from engine.lifecycle.policy import calling_window
+        from engine.tasks.calling_window import calling_window
         from tests.lifecycle.builders import task, user
 
         window = calling_window(task(), user(), default_start="09:00", default_end="20:00")

@@ -10,8 +10,9 @@ import pytest
 
 from db.models import TaskStatus as S
 from engine.lifecycle.analysis import Verdict, VerdictKind
-from engine.lifecycle.policy import Allow, Block, Defer, GiveUp, calling_window
+from engine.lifecycle.policy import Allow, Block, Defer, GiveUp
 from engine.lifecycle.verdicts import REFUSAL_MOVES, VERDICT_MOVES, RetryTerms, refusal_move, verdict_move
+from engine.tasks.calling_window import calling_window
 from engine.tasks.states import checked
 from tests.lifecycle import builders
 

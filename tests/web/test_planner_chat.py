@@ -119,11 +119,11 @@ async def test_the_engine_checks_refuse_the_confirmed_plan_whole_and_name_the_ca
                                                                                      monkeypatch):
     """The review page goes through the engine's plan checks: one bad task, nothing saved, the error at that call."""
     import engine.tasks.campaigns
-    from engine.lifecycle.policy import PolicyError
+    from engine.tasks.calling_window import ConstraintError
 
     def strict(constraints: dict) -> None:  # a policy stricter than the planner's own checks
         if constraints.get("notes") == "mornings <script>":
-            raise PolicyError("window: the end (09:00) must be after the start (17:00)")
+            raise ConstraintError("window: the end (09:00) must be after the start (17:00)")
 
     monkeypatch.setattr(engine.tasks.campaigns, "check_constraints", strict)
     url, openai, _ = model_site
