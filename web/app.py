@@ -33,7 +33,7 @@ from web.api import CallApi, CampaignApi, EventApi, TaskApi
 from web.auth import AuthMiddleware, current_user, signed_in
 from web.csrf import CsrfMiddleware
 from web.errors import exception_handlers
-from web.headers import SecurityHeadersMiddleware
+from web.headers import add_security_headers
 from web.live import LiveHub
 from web.pages.account import AccountPages, AdminPages, PasswordPages
 from web.pages.auth import AuthPages
@@ -135,8 +135,8 @@ def create_app(node: Node, *, planner: Planner | None = None, recordings: Record
                      "session_idle_timeout": timedelta(minutes=web_settings.session_idle_minutes),
                      "session_lifetime": timedelta(hours=web_settings.session_max_hours)}),
         lifespan=[lifespan],
-        middleware=[SecurityHeadersMiddleware, DefineMiddleware(CsrfMiddleware, secret=secret.encode()),
-                    DefineMiddleware(AuthMiddleware)],
+        middleware=[DefineMiddleware(CsrfMiddleware, secret=secret.encode()), DefineMiddleware(AuthMiddleware)],
+        before_send=[add_security_headers],
         template_config=template_config(),
         exception_handlers=exception_handlers(),
         openapi_config=OpenAPIConfig(title="OpenDeep API", version="0.1.0", path="/schema",

@@ -9,7 +9,7 @@ package's own inline bootstrap, so it gets a policy of its own.
 
 from __future__ import annotations
 
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import Message, Scope
 
 PAGE_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; media-src 'self' blob:; "
@@ -38,21 +38,10 @@ def headers_for(path: str) -> list[tuple[bytes, bytes]]:
     return found
 
 
-class SecurityHeadersMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        extra = headers_for(scope["path"])
-        names = {name for name, _ in extra}
-
-        async def sending(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                kept = [(k, v) for k, v in message.get("headers", []) if k.lower() not in names]
-                message = {**message, "headers": [*kept, *extra]}
-            await send(message)
-
-        await self.app(scope, receive, sending)
+async def add_security_headers(message: Message, scope: Scope) -> None:
+    """A `before_send` hook: runs for every response, also those no route matched (404, 405)."""
+    if message["type"] != "http.response.start":
+        return
+    extra = headers_for(scope["path"])
+    names = {name for name, _ in extra}
+    message["headers"] = [*((k, v) for k, v in message.get("headers", []) if k.lower() not in names), *extra]
