@@ -66,7 +66,7 @@ async def make_account(pool: Any):
 
 
 @asynccontextmanager
-async def serving(app: Litestar) -> AsyncIterator[str]:
+async def serving(app: Litestar, **uvicorn_options: Any) -> AsyncIterator[str]:
     """Run the app under uvicorn on a real socket in this event loop; yields its base URL.
 
     The socket is listening before the server task starts, so requests simply
@@ -75,7 +75,7 @@ async def serving(app: Litestar) -> AsyncIterator[str]:
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     sock.listen(64)
-    config = uvicorn.Config(app, lifespan="on", log_level="warning", timeout_graceful_shutdown=1)
+    config = uvicorn.Config(app, lifespan="on", log_level="warning", timeout_graceful_shutdown=1, **uvicorn_options)
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]), name="test-http-server")
     try:

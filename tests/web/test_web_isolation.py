@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from db import api_tokens, campaigns, chats, events, hitl, tasks
+from db import api_tokens, campaigns, chats, events, hitl, tasks, users
 from db.tasks import TaskDraft
 from tests.web.conftest import make_world
 
@@ -17,7 +17,7 @@ async def test_every_route_with_an_id_is_404_for_another_user(app, signed_in, ma
     note = await events.add_task_event(pool, alice.id, world.task.id, kind="strategy", message="Try afternoons",
                                        data={"suggestion": {"window": {"start": "15:00", "end": "18:00"}}})
     web, bob = await signed_in()
-    bob_token = (await api_tokens.create_token(pool, bob.id, "bob")).secret
+    bob_token = (await api_tokens.create_token(pool, bob.id, "bob", "write")).secret
     bearer = {"Authorization": f"Bearer {bob_token}"}
     t, c, q = world.task.id, world.call.id, world.question.id
 
@@ -57,6 +57,11 @@ async def test_every_route_with_an_id_is_404_for_another_user(app, signed_in, ma
     assert response.status_code == 404
     tried.add(("POST", f"/api/hitl/{q}/answer"))
 
+    # An administrator's route: a user may not reset anyone's password (A's stays as it was).
+    response = await web.post_form(f"/admin/users/{alice.id}/reset-password")
+    assert response.status_code == 403
+    tried.add(("POST", f"/admin/users/{alice.id}/reset-password"))
+
     # Lists and filters by A's ids come back empty for B.
     for path in (f"/api/tasks?campaign_id={t}", f"/api/calls?task_id={t}", f"/api/ari-events?call_id={c}",
                  f"/api/hitl?task_id={t}", "/api/tasks", "/api/calls", "/api/ari-events", "/api/hitl", "/api/campaigns"):
@@ -70,6 +75,7 @@ async def test_every_route_with_an_id_is_404_for_another_user(app, signed_in, ma
     # Nothing of A's changed.
     assert (await hitl.get_request(pool, alice.id, q)).status == "open"
     assert [x.revoked_at for x in await api_tokens.list_tokens(pool, alice.id)] == [None]
+    assert not (await users.get_user(pool, alice.id)).must_change_password
     assert "window" not in (await tasks.get_task(pool, alice.id, t)).constraints
     # B's own task with A's strategy note: still not found.
     own = await tasks.create_task(pool, bob.id, TaskDraft(phone_number="+14155550100", objective="x"))
