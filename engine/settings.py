@@ -83,6 +83,9 @@ class Settings(BaseSettings):
         description="host Asterisk connects to for AudioSocket; default: the bind host",
     )
     record_calls: bool = False
+    keep_pbx_recordings: bool = Field(
+        default=False, description="leave the PBX's copy of a recording once the node has stored its own"
+    )
 
     # --- voice model ------------------------------------------------------
     openai_api_key: SecretStr | None = Field(

@@ -28,6 +28,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from engine import metrics
 from engine.app.node import Node
+from engine.lifecycle.recording_store import RecordingStore
 from engine.planner.chat import Planner, build_planner
 from web.api import CallApi, CampaignApi, EventApi, TaskApi
 from web.auth import AuthMiddleware, current_user, signed_in
@@ -42,7 +43,7 @@ from web.pages.campaigns import CampaignPages
 from web.pages.chat import ChatPages
 from web.pages.hitl import HitlPages
 from web.pages.tasks import TaskPages
-from web.recordings import FileRecordings, RecordingSource
+from web.recordings import RecordingSource, StoredRecordings
 from web.rendering import template_config
 
 STATIC = Path(__file__).parent / "static"
@@ -112,8 +113,8 @@ def create_app(node: Node, *, planner: Planner | None = None, recordings: Record
     if planner is None:
         key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
         planner = build_planner(openai_api_key=key, openai_base_url=settings.openai_base_url)
-    if recordings is None:
-        recordings = node.telephony if hasattr(node.telephony, "open_recording") else FileRecordings(settings.data_dir / "recordings")
+    if recordings is None:  # where the engine keeps what it fetched from the PBX (engine/lifecycle/recording_fetch.py)
+        recordings = StoredRecordings(RecordingStore(settings.data_dir / "recordings"))
 
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:

@@ -26,15 +26,9 @@ from engine.app.node import Node
 from engine.planner.chat import Planner, RulePlanner
 from engine.settings import Settings
 from web.app import create_app
-from web.recordings import FileRecordings
 
 PASSWORD = "correct horse battery"
 CSRF_FIELD = re.compile(r'name="_csrf_token" value="([^"]+)"')
-
-
-@pytest.fixture(scope="session")
-def recordings_dir(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    return tmp_path_factory.mktemp("recordings")
 
 
 @pytest.fixture(scope="session")
@@ -44,9 +38,9 @@ def node(database_url: str, pool: Any, tmp_path_factory: pytest.TempPathFactory)
 
 
 @pytest.fixture
-def make_app(node: Node, recordings_dir: Any):
+def make_app(node: Node):
     def make(planner: Planner | None = None) -> Litestar:
-        return create_app(node, planner=planner or RulePlanner(), recordings=FileRecordings(recordings_dir))
+        return create_app(node, planner=planner or RulePlanner())
 
     return make
 

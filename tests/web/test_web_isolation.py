@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from db import api_tokens, campaigns, chats, events, hitl, tasks, users
+from db import api_tokens, calls, campaigns, chats, events, hitl, tasks, users
 from db.tasks import TaskDraft
 from tests.web.conftest import make_world
 
 
-async def test_every_route_with_an_id_is_404_for_another_user(app, signed_in, make_account, pool, recordings_dir):
+async def test_every_route_with_an_id_is_404_for_another_user(app, signed_in, make_account, pool):
     alice = await make_account()
-    (recordings_dir / "alice.wav").write_bytes(b"RIFF....WAVEfmt ")
-    world = await make_world(pool, alice, recording="alice.wav")
+    world = await make_world(pool, alice, recording=f"{alice.id}/alice.wav")
     conversation = await chats.create_conversation(pool, alice.id)
     token = (await api_tokens.create_token(pool, alice.id, "alice's script")).token
     campaign = await campaigns.create_campaign(pool, alice.id, title="Alice's dentists")
@@ -25,7 +24,7 @@ async def test_every_route_with_an_id_is_404_for_another_user(app, signed_in, ma
                  f"/calls/{c}/recording", f"/chat/{conversation.id}", f"/campaigns/{campaign.id}/export.csv"]
     pages_post = [f"/tasks/{t}/edit", f"/tasks/{t}/cancel", f"/tasks/{t}/call-now", f"/inbox/{q}/answer",
                   f"/chat/{conversation.id}/messages", f"/chat/{conversation.id}/confirm", f"/tokens/{token.id}/revoke",
-                  f"/tasks/{t}/strategy/{note.id}/accept"]
+                  f"/tasks/{t}/strategy/{note.id}/accept", f"/calls/{c}/recording/delete"]
     api_get = [f"/api/campaigns/{world.task.id}", f"/api/tasks/{t}", f"/api/tasks/{t}/events", f"/api/calls/{c}",
                f"/api/calls/{c}/transcript", f"/api/calls/{c}/events", f"/api/calls/{c}/ari-events", f"/api/hitl/{q}"]
     api_post = [f"/api/tasks/{t}/cancel", f"/api/tasks/{t}/call-now"]
@@ -77,6 +76,7 @@ async def test_every_route_with_an_id_is_404_for_another_user(app, signed_in, ma
     assert [x.revoked_at for x in await api_tokens.list_tokens(pool, alice.id)] == [None]
     assert not (await users.get_user(pool, alice.id)).must_change_password
     assert "window" not in (await tasks.get_task(pool, alice.id, t)).constraints
+    assert (await calls.get_call(pool, alice.id, c)).recording == f"{alice.id}/alice.wav"
     # B's own task with A's strategy note: still not found.
     own = await tasks.create_task(pool, bob.id, TaskDraft(phone_number="+14155550100", objective="x"))
     assert (await web.post_form(f"/tasks/{own.id}/strategy/{note.id}/accept")).status_code == 404
