@@ -54,7 +54,12 @@ async def test_refused_updates_name_the_parameter_and_change_nothing(update: dic
         await configure(conn, instructions="Before.")
         await conn.send({"type": "session.update", "session": update, "event_id": "evt_bad"})
         error = (await until(conn, "error"))[-1].error
-        assert (error.type, error.code, error.param, error.event_id) == ("invalid_request_error", code, param, "evt_bad")
+        assert (error.type, error.code, error.param, error.event_id) == (
+            "invalid_request_error",
+            code,
+            param,
+            "evt_bad",
+        )
         updated = await configure(conn)  # the next good update shows what the bad one left
         assert updated.session.instructions == "Before."
         assert updated.session.audio.input.format.type == "audio/pcmu"

@@ -28,7 +28,10 @@ async def test_speech_in_the_audio_makes_a_turn_at_the_positions_it_was_sent() -
         await configure(conn, {"prefix_padding_ms": 300, "silence_duration_ms": 500})
         await send_ulaw(conn, silence(1000) + voice(600) + silence(700))
         events = await until(conn, "response.done")
-    started, stopped = first(events, "input_audio_buffer.speech_started"), first(events, "input_audio_buffer.speech_stopped")
+    started, stopped = (
+        first(events, "input_audio_buffer.speech_started"),
+        first(events, "input_audio_buffer.speech_stopped"),
+    )
     assert started.audio_start_ms == 1000 - 300  # the onset minus the prefix padding
     assert stopped.audio_end_ms == 1600 + 500  # the last voiced frame plus the silence that ended the turn
     committed = first(events, "input_audio_buffer.committed")

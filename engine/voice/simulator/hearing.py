@@ -71,7 +71,9 @@ class Hearing:
                 await self.speech_started(change.ms)
             elif change is not None:
                 text = self._s.sim.callee_lines.pop(0) if self._s.sim.callee_lines else None
-                await self.speech_stopped(text or f"(callee speech, {change.speech_ms} ms)", change.ms)
+                await self.speech_stopped(
+                    text or f"(callee speech, {change.speech_ms} ms)", change.ms, change.speech_ms
+                )
         idle_ms = detection.get("idle_timeout_ms") if detection.get("type") == "server_vad" else None
         if (
             idle_ms
@@ -98,7 +100,9 @@ class Hearing:
         if s.response_active and detection.get("interrupt_response", True):
             s.cancel_response("turn_detected")
 
-    async def speech_stopped(self, transcript: str, audio_end_ms: int | None = None) -> None:
+    async def speech_stopped(
+        self, transcript: str, audio_end_ms: int | None = None, speech_ms: int | None = None
+    ) -> None:
         s = self._s
         item_id = self.speech_item or s.sim.next_id("item")
         self.speech_item = None
@@ -110,7 +114,7 @@ class Hearing:
         if s.response_active and s.cancel_reason is not None:
             await s.response_finished()  # the interrupted response is still winding down
         if detection and detection.get("create_response", True) and not s.response_active:
-            s.start_response("speech", callee_text=transcript)
+            s.start_response("speech", callee_text=transcript, callee_ms=speech_ms)
 
     async def _idle_timeout(self, audio_start_ms: int) -> None:
         s = self._s
@@ -150,7 +154,12 @@ class Hearing:
         where = {"item_id": item_id, "content_index": 0}
         if s.sim.failing_transcriptions:
             code = s.sim.failing_transcriptions.pop(0)
-            error = {"type": "transcription_error", "code": code, "message": f"simulated failure: {code}", "param": None}
+            error = {
+                "type": "transcription_error",
+                "code": code,
+                "message": f"simulated failure: {code}",
+                "param": None,
+            }
             s.send({"type": "conversation.item.input_audio_transcription.failed", **where, "error": error})
             return
         s.send({"type": "conversation.item.input_audio_transcription.delta", **where, "delta": transcript})

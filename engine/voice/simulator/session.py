@@ -233,7 +233,14 @@ class SimulatedSession:
 
     # --- responses -----------------------------------------------------------------------------
 
-    def start_response(self, trigger: str, *, instructions: str | None = None, callee_text: str | None = None) -> None:
+    def start_response(
+        self,
+        trigger: str,
+        *,
+        instructions: str | None = None,
+        callee_text: str | None = None,
+        callee_ms: int | None = None,
+    ) -> None:
         self.cancel_idle()
         turn = Turn(
             connection=self.index,
@@ -241,6 +248,7 @@ class SimulatedSession:
             session_instructions=self.session.get("instructions", ""),
             response_instructions=instructions,
             callee_text=callee_text,
+            callee_ms=callee_ms,
             new_items=self._new_items,
             tool_names=[t.get("name", "") for t in self.session.get("tools") or []],
         )

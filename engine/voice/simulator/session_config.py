@@ -125,13 +125,16 @@ def _check_update(update: Any) -> None:
     _no_unknown(update, SESSION_KEYS, "session")
     if update.get("type") != "realtime":
         if "type" not in update:
-            raise UpdateError("missing_required_parameter", "Missing required parameter: 'session.type'.", "session.type")
+            raise UpdateError(
+                "missing_required_parameter", "Missing required parameter: 'session.type'.", "session.type"
+            )
         raise UpdateError("invalid_value", "Invalid value for 'session.type': expected 'realtime'.", "session.type")
     if "instructions" in update and not isinstance(update["instructions"], str):
         raise UpdateError("invalid_type", "Invalid type for 'session.instructions'.", "session.instructions")
     modalities = update.get("output_modalities")
-    if modalities is not None and (not isinstance(modalities, list) or len(modalities) != 1
-                                   or modalities[0] not in ("audio", "text")):
+    if modalities is not None and (
+        not isinstance(modalities, list) or len(modalities) != 1 or modalities[0] not in ("audio", "text")
+    ):
         raise UpdateError(
             "invalid_value", "'session.output_modalities' must be ['audio'] or ['text'].", "session.output_modalities"
         )
@@ -168,7 +171,9 @@ def _check_format(fmt: Any, where: str) -> None:
     if kind == "audio/pcm":
         _no_unknown(fmt, frozenset({"type", "rate"}), where)
         if "rate" not in fmt:
-            raise UpdateError("missing_required_parameter", f"Missing required parameter: '{where}.rate'.", f"{where}.rate")
+            raise UpdateError(
+                "missing_required_parameter", f"Missing required parameter: '{where}.rate'.", f"{where}.rate"
+            )
         if fmt["rate"] != PCM_RATE:
             raise UpdateError(
                 "invalid_value", f"Invalid value: {fmt['rate']!r}. Supported values are: {PCM_RATE}.", f"{where}.rate"
@@ -182,19 +187,25 @@ def _check_turn_detection(detection: Any, where: str) -> None:
     kind = detection.get("type")
     if kind not in TURN_KEYS:
         raise UpdateError(
-            "invalid_value", f"Invalid value: {kind!r}. Supported values are: 'server_vad', 'semantic_vad'.", f"{where}.type"
+            "invalid_value",
+            f"Invalid value: {kind!r}. Supported values are: 'server_vad', 'semantic_vad'.",
+            f"{where}.type",
         )
     _no_unknown(detection, TURN_KEYS[kind], where)
     for flag in ("create_response", "interrupt_response"):
         if flag in detection and not isinstance(detection[flag], bool):
-            raise UpdateError("invalid_type", f"Invalid type for '{where}.{flag}': expected a boolean.", f"{where}.{flag}")
+            raise UpdateError(
+                "invalid_type", f"Invalid type for '{where}.{flag}': expected a boolean.", f"{where}.{flag}"
+            )
     threshold = detection.get("threshold")
     if threshold is not None and not (isinstance(threshold, int | float) and 0.0 <= threshold <= 1.0):
         raise UpdateError("invalid_value", f"'{where}.threshold' must be between 0.0 and 1.0.", f"{where}.threshold")
     for name in ("prefix_padding_ms", "silence_duration_ms", "idle_timeout_ms"):
         value = detection.get(name)
         if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
-            raise UpdateError("invalid_type", f"Invalid type for '{where}.{name}': expected an integer.", f"{where}.{name}")
+            raise UpdateError(
+                "invalid_type", f"Invalid type for '{where}.{name}': expected an integer.", f"{where}.{name}"
+            )
     if kind == "semantic_vad" and detection.get("eagerness", "auto") not in EAGERNESS:
         raise UpdateError("invalid_value", f"Invalid value for '{where}.eagerness'.", f"{where}.eagerness")
 
