@@ -12,18 +12,48 @@ audio and makes the model respond. Tests can also script turns (`SimulatedSessio
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
+from engine.voice.simulator.controls import SimulatorControls
 from engine.voice.simulator.line import EchoPath, decode
 from engine.voice.simulator.session_config import input_rate
 from engine.voice.simulator.vad import FRAME_MS, EnergyVad, VadSettings
 
-if TYPE_CHECKING:
-    from engine.voice.simulator.session import SimulatedSession
+
+class Listener(Protocol):
+    """The connection that hears: one `SimulatedSession` (engine.voice.simulator.session)."""
+
+    sim: SimulatorControls
+    session: dict[str, Any]
+    items: list[dict[str, Any]]
+    input_ms: int
+
+    @property
+    def response_active(self) -> bool: ...
+
+    @property
+    def cancel_reason(self) -> str | None: ...
+
+    def send(self, event: dict[str, Any]) -> None: ...
+
+    def cancel_idle(self) -> None: ...
+
+    def cancel_response(self, reason: str) -> None: ...
+
+    async def response_finished(self) -> None: ...
+
+    def start_response(
+        self,
+        trigger: str,
+        *,
+        instructions: str | None = None,
+        callee_text: str | None = None,
+        callee_ms: int | None = None,
+    ) -> None: ...
 
 
 class Hearing:
-    def __init__(self, session: SimulatedSession) -> None:
+    def __init__(self, session: Listener) -> None:
         self._s = session
         self.speech_item: str | None = None  # the user item of the speech in progress
         self.idle_from_ms: float | None = None  # playback of the last response ends here
