@@ -120,3 +120,28 @@ async def test_no_transcription_events_when_transcription_is_off() -> None:
             await send_ulaw(conn, voice(500) + silence(600))
             events = await until(conn, "response.done")
     assert not [t for t in types(events) if "transcription" in t]
+
+
+async def test_manual_commit_makes_an_item_but_no_turn_and_needs_100_ms() -> None:
+    async with RealtimeSimulator(ScriptedReplies([Reply("Hm.", audio_ms=100)])) as sim, connected(sim) as conn:
+        await conn.session.update(
+            session={
+                "type": "realtime",
+                "audio": {"input": {"format": PCMU, "turn_detection": None}, "output": {"format": PCMU}},
+            }
+        )
+        await until(conn, "session.updated")
+        await send_ulaw(conn, silence(60))
+        await conn.input_audio_buffer.commit(event_id="evt_short")
+        refused = (await until(conn, "error"))[-1].error
+        await send_ulaw(conn, silence(60))
+        await conn.input_audio_buffer.commit()
+        committed = await until(conn, "conversation.item.done")
+        await conn.input_audio_buffer.commit(event_id="evt_empty")
+        after = await until(conn, "error")
+        empty = after[-1].error
+    assert (refused.code, refused.event_id) == ("input_audio_buffer_commit_empty", "evt_short")
+    assert "input_audio_buffer.speech_stopped" not in types(committed)
+    assert first(committed, "input_audio_buffer.committed").item_id == committed[-1].item.id
+    assert "response.created" not in types(committed) + types(after)
+    assert (empty.code, empty.event_id) == ("input_audio_buffer_commit_empty", "evt_empty")

@@ -114,7 +114,20 @@ class Hearing:
         ):
             await self._idle_timeout(int(self.idle_from_ms))
 
-    def committed_by_client(self) -> None:
+    def commit_by_client(self) -> bool:
+        """`input_audio_buffer.commit`: the buffer since the last commit becomes a user item (no
+        speech_stopped, no response); False when it holds less than 100 ms."""
+        if self._s.input_ms - self._vad.segment_start_ms < 100:
+            return False
+        item_id = self.speech_item or self._s.sim.next_id("item")
+        self.speech_item = None
+        self._commit(item_id)
+        self._transcribe(item_id, self._s.sim.callee_lines.pop(0) if self._s.sim.callee_lines else "")
+        self._vad.reset(self._s.input_ms)
+        return True
+
+    def clear(self) -> None:
+        self.speech_item = None
         self._vad.reset(self._s.input_ms)
 
     # --- turns -----------------------------------------------------------------------------------

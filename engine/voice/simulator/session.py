@@ -163,18 +163,15 @@ class SimulatedSession:
         await self.hearing.append(base64.b64decode(event.get("audio", "")))
 
     async def _on_commit(self, event: dict[str, Any]) -> None:
-        if self.input_ms < 100:
+        if not self.hearing.commit_by_client():
             self.send_error(
                 "input_audio_buffer_commit_empty",
                 "buffer too small. Expected at least 100ms of audio",
                 event.get("event_id"),
             )
-            return
-        self.hearing.committed_by_client()
-        await self.callee_stops_speaking("")
 
     async def _on_clear(self, event: dict[str, Any]) -> None:
-        self.hearing.committed_by_client()
+        self.hearing.clear()
         self.send({"type": "input_audio_buffer.cleared"})
 
     async def _on_item_create(self, event: dict[str, Any]) -> None:
