@@ -3,7 +3,12 @@ seen through the openai SDK. Positions are on the audio timeline the client sent
 
 from __future__ import annotations
 
-from engine.voice.simulator.line import LineEcho
+import base64
+
+import pytest
+
+from engine.voice.codecs import tone_pcm16
+from engine.voice.simulator.line import LineEcho, encode
 from engine.voice.simulator.script import Reply, ScriptedReplies, SimToolCall
 from engine.voice.simulator.server import RealtimeSimulator
 from tests.voice.sdk_client import (
@@ -173,3 +178,21 @@ async def test_line_echo_of_the_agent_interrupts_it_unless_attenuated_enough() -
     quiet = await run(40.0)
     assert "input_audio_buffer.speech_started" not in types(quiet)
     assert "response.done" not in types(quiet)  # still holding: nothing interrupted it
+
+
+@pytest.mark.parametrize("fmt", [{"type": "audio/pcmu"}, {"type": "audio/pcma"}, {"type": "audio/pcm", "rate": 24000}])
+async def test_turn_positions_are_the_same_in_every_input_format(fmt: dict) -> None:
+    rate = 24000 if fmt["type"] == "audio/pcm" else 8000
+    sound = tone_pcm16(1000, rate, frequency=300, level=0.3)
+    heard = bytes(rate * 2 // 2) + sound[: rate * 2 * 6 // 10] + bytes(rate * 2 * 7 // 10)  # 0.5 s, 0.6 s, 0.7 s
+    wire = encode(heard, fmt["type"])
+    async with hearing_sim(Reply("Yes?", audio_ms=100)) as sim, connected(sim) as conn:
+        session = {"type": "realtime", "audio": {"input": {"format": fmt, "turn_detection": {"type": "server_vad"}}}}
+        await conn.session.update(session=session)
+        await until(conn, "session.updated")
+        step = len(wire) // 15
+        for i in range(0, len(wire), step):
+            await conn.input_audio_buffer.append(audio=base64.b64encode(wire[i : i + step]).decode())
+        events = await until(conn, "response.done")  # read everything: an unread backlog stalls the close
+    assert first(events, "input_audio_buffer.speech_started").audio_start_ms == 500 - 300
+    assert first(events, "input_audio_buffer.speech_stopped").audio_end_ms == 1100 + 500
