@@ -15,7 +15,7 @@ from typing import Any
 
 from engine.agent.live_call import LiveCall
 from engine.agent.model_link import FromVoice
-from engine.agent.tools import invoke_tool
+from engine.agent.tools import invoke_interrupted_tool, invoke_tool
 from engine.ports.agent import ToolCallRecord
 from engine.ports.telephony import AudioReceived, DtmfReceived, MarkPlayed, MediaClosed
 from engine.ports.voice_model import (
@@ -134,7 +134,8 @@ class CallLoop:
     async def _on_tool_call(self, event: ToolCall) -> None:
         call, link = self._call, self._link
         call.metrics.tool_calls += 1
-        result = await invoke_tool(call.profile.tools, event.name, event.arguments, call.tool_context)
+        run = invoke_interrupted_tool if event.response_id in link.cancelled else invoke_tool
+        result = await run(call.profile.tools, event.name, event.arguments, call.tool_context)
         call.tool_calls.append(ToolCallRecord(event.name, event.arguments, result.output, result.ok, call.clock.now()))
         message = f"{event.name} {'done' if result.ok else 'refused: ' + result.error}"
         await call.event(

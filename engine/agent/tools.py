@@ -263,5 +263,25 @@ async def invoke_tool(tools: dict[str, Tool], name: str, arguments: str, ctx: To
     return ToolInvocation(json.dumps(result.output), result.respond, ok=True)
 
 
+# A response the callee interrupted may still deliver its tool calls (the service finishes their
+# arguments after the cancel). What only records data is kept; nothing acts on the call.
+KEPT_WHEN_INTERRUPTED = frozenset({"schedule_callback", "record_outcome"})
+NOT_RUN = "the callee interrupted you before this took effect, so it was not run"
+
+
+async def invoke_interrupted_tool(
+    tools: dict[str, Tool], name: str, arguments: str, ctx: ToolContext
+) -> ToolInvocation:
+    """A tool call of an interrupted response: run if kept, else refused. Never asks for a response
+    (the callee's speech gets its own)."""
+    if name in KEPT_WHEN_INTERRUPTED:
+        result = await invoke_tool(tools, name, arguments, ctx)
+    else:
+        result = _error(f"{name} was not run: {NOT_RUN}. Listen to the callee; call it again if still needed.")
+        result.error = NOT_RUN
+    result.respond = False
+    return result
+
+
 def _error(message: str) -> ToolInvocation:
     return ToolInvocation(json.dumps({"error": message}), respond=True, ok=False, error=message)
