@@ -23,6 +23,7 @@ from engine.ports.voice_model import (
     AudioDelta,
     AudioDone,
     CalleeTranscript,
+    CalleeTranscriptFailed,
     RateLimitsUpdated,
     ResponseDone,
     ResponseStarted,
@@ -99,6 +100,15 @@ class CallLoop:
     async def _on_callee_transcript(self, event: CalleeTranscript) -> None:
         await self._call.transcript.callee_text(event.item_id, event.text, self._call.clock.now())
 
+    async def _on_callee_transcript_failed(self, event: CalleeTranscriptFailed) -> None:
+        call = self._call
+        await call.event(
+            "transcription_failed",
+            f"the callee's words could not be transcribed ({event.reason})",
+            {"item_id": event.item_id, "reason": event.reason},
+        )
+        await call.transcript.callee_text_failed(event.item_id, call.clock.now())
+
     async def _on_speech_started(self, event: SpeechStarted) -> None:
         call, link = self._call, self._link
         link.callee_speaking = True
@@ -119,7 +129,8 @@ class CallLoop:
         fully_heard = item is not None and item.complete and cut.played_ms >= int(cut.model_ms)
         if cut.played_ms > 0 and not fully_heard and link.session is not None:
             await link.session.truncate(cut.item_id, cut.played_ms)
-        await call.transcript.agent_ended(cut.item_id, call.clock.now(), truncated=not fully_heard)
+        heard_share = cut.played_ms / cut.model_ms if cut.model_ms else 0.0
+        await call.transcript.agent_ended(cut.item_id, call.clock.now(), not fully_heard, heard_share)
         await call.event(
             "barge_in",
             f"the callee interrupted the agent after {cut.played_ms} ms",
@@ -260,6 +271,7 @@ _VOICE_HANDLERS: dict[type, Callable[[CallLoop, Any], Awaitable[None]]] = {
     AudioDone: _L._on_audio_done,
     AgentTranscript: _L._on_agent_transcript,
     CalleeTranscript: _L._on_callee_transcript,
+    CalleeTranscriptFailed: _L._on_callee_transcript_failed,
     SpeechStarted: _L._on_speech_started,
     SpeechStopped: _L._on_speech_stopped,
     ToolCall: _L._on_tool_call,

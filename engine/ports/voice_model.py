@@ -80,6 +80,14 @@ class CalleeTranscript:
 
 
 @dataclass(frozen=True, slots=True)
+class CalleeTranscriptFailed:
+    """The callee's words of `item_id` could not be transcribed (the audio still reached the model)."""
+
+    item_id: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class SpeechStarted:
     item_id: str
     audio_start_ms: int
@@ -169,6 +177,7 @@ VoiceEvent = (
     | AudioDone
     | AgentTranscript
     | CalleeTranscript
+    | CalleeTranscriptFailed
     | SpeechStarted
     | SpeechStopped
     | ToolCall
