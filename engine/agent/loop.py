@@ -38,6 +38,7 @@ from engine.ports.voice_model import (
 
 log = logging.getLogger(__name__)
 
+ACTIVE_RESPONSE = "conversation_already_has_active_response"  # our create raced a response of the service
 RATE_LIMIT_CODES = {"rate_limit_exceeded", "requests_per_min_limit_exceeded", "tokens_per_min_limit_exceeded"}
 
 
@@ -71,7 +72,15 @@ class CallLoop:
         log.debug("call %s: voice session ready", self._call.call.call_id)
 
     async def _on_response_started(self, event: ResponseStarted) -> None:
-        self._link.response_started(event.response_id)
+        link = self._link
+        if link.response_started(event.response_id) and link.session is not None:
+            link.cancelled.add(event.response_id)
+            await link.session.cancel_response()
+            await self._call.event(
+                "second_reply_cancelled",
+                "a second reply to the same callee turn was cancelled before it was heard",
+                {"response_id": event.response_id},
+            )
 
     async def _on_audio_delta(self, event: AudioDelta) -> None:
         call, link = self._call, self._link
@@ -95,6 +104,8 @@ class CallLoop:
         await self._end_played_turns()
 
     async def _on_agent_transcript(self, event: AgentTranscript) -> None:
+        if event.response_id in self._link.cancelled and not self._call.transcript.is_open(event.item_id):
+            return  # a cancelled response of which nothing was played: the callee heard none of it
         await self._call.transcript.agent_text(event.item_id, event.text, self._call.clock.now())
 
     async def _on_callee_transcript(self, event: CalleeTranscript) -> None:
@@ -138,7 +149,7 @@ class CallLoop:
         )
 
     async def _on_speech_stopped(self, event: SpeechStopped) -> None:
-        self._link.callee_speaking = False
+        self._link.callee_stopped()
         self._awaiting_reply_since = self._call.clock.monotonic()
         await self._call.transcript.callee_stopped(event.item_id, self._call.clock.now())
 
@@ -154,14 +165,14 @@ class CallLoop:
         )
         if call.status.winding_down or link.session is None:
             return
-        await link.session.send_tool_result(event.call_id, result.output)
+        await link.send_tool_result(event.call_id, result.output)
         if result.respond:
             await link.create_response()
 
     async def _on_response_done(self, event: ResponseDone) -> None:
         if event.usage is not None:
             self._call.metrics.usage = self._call.metrics.usage + event.usage
-        self._link.response_done(event.response_id)
+        await self._link.response_done(event.response_id)
         if event.status == "failed" and "rate_limit" in event.reason:
             await self._rate_limited(event.reason)
 
@@ -178,7 +189,9 @@ class CallLoop:
         await self._call.event(
             "voice_error", f"{event.code}: {event.message}", {"code": event.code, "fatal": event.fatal}
         )
-        if event.code in RATE_LIMIT_CODES:
+        if event.code == ACTIVE_RESPONSE:
+            self._link.create_refused()
+        elif event.code in RATE_LIMIT_CODES:
             await self._rate_limited(event.code)
         elif event.fatal:
             await self._recover(f"fatal model error {event.code}")

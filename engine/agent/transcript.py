@@ -52,6 +52,9 @@ class TranscriptLog:
         self._expect_callee_text = expect_callee_text
         self._open: dict[str, _Open] = {}
 
+    def is_open(self, item_id: str) -> bool:
+        return item_id in self._open
+
     async def agent_started(self, item_id: str, at: datetime) -> None:
         self._open.setdefault(item_id, _Open("agent", at))
 
