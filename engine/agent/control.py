@@ -50,7 +50,8 @@ class LiveCallControl:
                 heard = played.result()
             else:
                 await call.event("goodbye_mark_lost", "the goodbye was not confirmed as played; hanging up anyway")
-        if not heard or call.metrics.barge_ins > barge_ins:
+        interrupted = not heard or call.metrics.barge_ins > barge_ins
+        if interrupted and not call.records.answering_machine:  # a machine's beep is no reason to stay
             await self._resume_after_goodbye(reason)
             return
         await call.hang_up(reason)
