@@ -64,7 +64,8 @@ def agent_task_for(task: Task, user: User) -> AgentTask:
     if task.context.get("strategy_instructions"):
         carried.append(str(task.context["strategy_instructions"]))
     owner_zone = user.time_zone if _is_zone(user.time_zone) else "UTC"
-    callee_zone = callee_time_zone(task.phone_number, owner_zone)
+    stated = str(constraints.get("time_zone") or "")  # the task's own zone, as its calling window uses it
+    callee_zone = stated if _is_zone(stated) else callee_time_zone(task.phone_number, owner_zone).key
     agent_task = AgentTask(
         task_id=str(task.id),
         user_name=user.display_name or user.email.split("@")[0],
@@ -77,7 +78,7 @@ def agent_task_for(task: Task, user: User) -> AgentTask:
         carried_context=tuple(carried),
         machine_policy=MachinePolicy(policy) if policy in set(MachinePolicy) else MachinePolicy.HANG_UP,
         machine_message=str(constraints.get("machine_message", ""))[:500],
-        callee_time_zone=callee_zone.key,
+        callee_time_zone=callee_zone,
         owner_time_zone=owner_zone,
     )
     return with_carried_answers(agent_task, task.context)

@@ -50,17 +50,32 @@ async def test_the_voice_session_gets_the_date_when_the_call_starts() -> None:
     assert f"It is {local:%A} {local.day} {local:%B %Y}, {local:%H:%M} for the callee (America/New_York)" in instructions
 
 
-def test_the_agent_task_takes_the_callees_zone_from_the_number_and_the_owners_from_the_user() -> None:
-    task = Task(
-        id=uuid4(), user_id=1, campaign_id=None, phone_number="+12125550123", callee_name="Dr. Smile",
-        objective="Move my cleaning", facts="", success_criteria="", constraints={}, status="dialing", priority=0,
-        max_attempts=5, attempt_count=1, next_attempt_at=None, claimed_by="n", claimed_at=None, context={},
-        result=None, failure_reason=None, created_at=NOW, updated_at=NOW,
+def stored(phone: str, constraints: dict | None = None) -> Task:
+    return Task(
+        id=uuid4(), user_id=1, campaign_id=None, phone_number=phone, callee_name="Dr. Smile",
+        objective="Move my cleaning", facts="", success_criteria="", constraints=constraints or {}, status="dialing",
+        priority=0, max_attempts=5, attempt_count=1, next_attempt_at=None, claimed_by="n", claimed_at=None,
+        context={}, result=None, failure_reason=None, created_at=NOW, updated_at=NOW,
     )
-    user = User(id=1, email="sam@example.test", display_name="Sam", role="user", time_zone="Europe/Berlin",
-                profile={}, created_at=NOW)
-    agent_task = agent_task_for(task, user)
-    assert (agent_task.callee_time_zone, agent_task.owner_time_zone) == ("America/New_York", "Europe/Berlin")
+
+
+def owner(time_zone: str) -> User:
+    return User(id=1, email="sam@example.test", display_name="Sam", role="user", time_zone=time_zone, profile={},
+                created_at=NOW)
+
+
+@pytest.mark.parametrize(
+    ("phone", "constraints", "owner_zone", "zones"),
+    [
+        ("+12125550123", None, "Europe/Berlin", ("America/New_York", "Europe/Berlin")),  # from the number
+        ("+12125550123", {"time_zone": "America/Chicago"}, "Europe/Berlin", ("America/Chicago", "Europe/Berlin")),
+        ("+15550100", None, "Europe/Berlin", ("Europe/Berlin", "Europe/Berlin")),  # unknown: the owner's
+        ("+12125550123", None, "Nowhere/Atlantis", ("America/New_York", "UTC")),
+    ],
+)
+def test_the_agent_task_carries_the_callees_and_the_owners_zone(phone, constraints, owner_zone, zones) -> None:
+    agent_task = agent_task_for(stored(phone, constraints), owner(owner_zone))
+    assert (agent_task.callee_time_zone, agent_task.owner_time_zone) == zones
 
 
 async def schedule(arguments: dict):

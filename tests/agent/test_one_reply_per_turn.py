@@ -5,7 +5,7 @@ follow-up (tests/agent/test_call_tools.py: the tool result racing a VAD response
 
 from __future__ import annotations
 
-from engine.voice.simulator.script import Reply
+from engine.voice.simulator.script import Reply, SimToolCall
 from tests.agent.rig import call_rig
 
 HELLO = Reply("Hello, this is an AI assistant.", audio_ms=200)
@@ -38,3 +38,24 @@ async def test_a_create_racing_the_vad_response_of_the_turn_is_not_a_second_repl
     assert errors == ["conversation_already_has_active_response"]  # the race happened
     assert [t.text for t in result.transcript if t.speaker == "agent"] == [HELLO.text, REPLY.text, LAST.text]
     assert rig.media.sent_ms == 200 + 300 + 200
+
+
+async def test_a_tool_result_of_the_turns_answer_gets_exactly_one_follow_up() -> None:
+    answer = Reply(
+        "Let me note that.",
+        audio_ms=300,
+        tool_calls=(SimToolCall("schedule_callback", {"local_time": "2026-03-03T15:00", "time_zone": "Europe/Berlin"}),),
+    )
+    async with call_rig([HELLO, answer, Reply("I will call you back tomorrow at three.", audio_ms=300)]) as rig:
+        await rig.media.wait_sent(200 * 8)
+        await rig.sim.sessions[0].callee_says("Call me tomorrow at three.")
+        await rig.recorder.wait_for_turns("call-1", 4)
+        rig.call.callee_hangs_up()
+        result = await rig.result()
+    assert [t.text for t in result.transcript if t.speaker == "agent"] == [
+        HELLO.text,
+        "Let me note that.",
+        "I will call you back tomorrow at three.",
+    ]
+    assert len(rig.sim.received("response.create")) == 2  # the greeting and the one follow-up
+    assert result.callback is not None
