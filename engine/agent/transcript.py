@@ -113,6 +113,8 @@ class TranscriptLog:
     async def _emit(self, turn: _Open) -> None:
         assert turn.ended_at is not None and turn.text is not None
         text = heard_words(turn.text, turn.heard_share) if turn.truncated else turn.text
+        if turn.truncated and turn.speaker == "agent" and not text:
+            return  # cut off before a whole word was heard
         recorded = TranscriptTurn(turn.speaker, text, turn.started_at, turn.ended_at, turn.truncated, turn.inaudible)
         self.turns.append(recorded)
         await self._sink(recorded)

@@ -52,3 +52,17 @@ async def test_an_interrupted_agent_turn_keeps_the_words_the_callee_heard() -> N
         result = await rig.result()
     first = result.transcript[0]
     assert (first.speaker, first.text, first.truncated) == ("agent", "one two", True)
+
+
+async def test_an_agent_turn_cut_off_before_a_word_was_heard_is_not_recorded() -> None:
+    counting = Reply("one two three four five six seven eight nine ten", audio_ms=2000, hold_after_ms=1000)
+    async with call_rig([counting, Reply("Yes?", audio_ms=200)], autoplay=False) as rig:
+        await rig.media.wait_sent(1000 * 8)
+        await rig.media.play(40)  # 4% of the item: not even "one" (the clock says so; no mark yet)
+        await rig.sim.sessions[0].callee_starts_speaking()
+        await rig.sim.sessions[0].callee_stops_speaking("Hold on.")
+        await rig.media.wait_sent(1200 * 8)
+        await rig.media.play(200)
+        rig.call.callee_hangs_up()
+        result = await rig.result()
+    assert [(t.speaker, t.text) for t in result.transcript] == [("callee", "Hold on."), ("agent", "Yes?")]
