@@ -5,6 +5,10 @@ follow-up (tests/agent/test_call_tools.py: the tool result racing a VAD response
 
 from __future__ import annotations
 
+import asyncio
+
+import pytest
+
 from engine.voice.simulator.script import Reply, SimToolCall
 from tests.agent.rig import call_rig
 
@@ -14,10 +18,13 @@ SECOND = Reply("A second, unprompted reply.", audio_ms=400)
 LAST = Reply("Fine.", audio_ms=200)
 
 
-async def test_a_create_racing_the_vad_response_of_the_turn_is_not_a_second_reply() -> None:
+@pytest.mark.parametrize("created_first", [True, False], ids=["created-then-refused", "refused-then-created"])
+async def test_a_create_racing_the_vad_response_of_the_turn_is_not_a_second_reply(created_first: bool) -> None:
     async def callee_speaks_first(session, event) -> None:
-        if len(session.received) and sum(e["type"] == "response.create" for e in session.received) == 2:
+        if sum(e["type"] == "response.create" for e in session.received) == 2:
             await session.callee_says("Sorry, I pressed the wrong key. Who is calling?")
+            if created_first:  # as the service does: its response.created goes out before our refusal
+                await asyncio.sleep(0)  # one turn of the event loop for the response task, no time passes
 
     async with call_rig(
         [HELLO, REPLY, SECOND, LAST], prepare=lambda sim: sim.before("response.create", callee_speaks_first)
