@@ -71,6 +71,7 @@ class CallLoop:
 
     async def _on_response_started(self, event: ResponseStarted) -> None:
         self._link.response_started(event.response_id)
+        await self._call.supervision.response_started(event.response_id)
 
     async def _on_audio_delta(self, event: AudioDelta) -> None:
         call, link = self._call, self._link
@@ -86,6 +87,7 @@ class CallLoop:
                 self._awaiting_reply_since = None
         await call.transcript.agent_started(event.item_id, call.clock.now())
         await call.playout.send(event.response_id, event.item_id, event.audio, event.model_ms)
+        call.supervision.touch()
 
     async def _on_audio_done(self, event: AudioDone) -> None:
         if event.response_id in self._link.cancelled or self._call.playout is None:
@@ -103,6 +105,7 @@ class CallLoop:
         call, link = self._call, self._link
         link.callee_speaking = True
         await call.transcript.callee_started(event.item_id, call.clock.now())
+        await call.supervision.speech_started()
         if link.active_response is not None:
             # The server cancels it (interrupt_response) or we do; either way its audio is stale.
             link.cancelled.add(link.active_response)
@@ -130,6 +133,7 @@ class CallLoop:
         self._link.callee_speaking = False
         self._awaiting_reply_since = self._call.clock.monotonic()
         await self._call.transcript.callee_stopped(event.item_id, self._call.clock.now())
+        await self._call.supervision.speech_stopped()
 
     async def _on_tool_call(self, event: ToolCall) -> None:
         call, link = self._call, self._link
@@ -150,6 +154,7 @@ class CallLoop:
         if event.usage is not None:
             self._call.metrics.usage = self._call.metrics.usage + event.usage
         self._link.response_done(event.response_id)
+        await self._call.supervision.response_done()
         if event.status == "failed" and "rate_limit" in event.reason:
             await self._rate_limited(event.reason)
 
@@ -181,6 +186,7 @@ class CallLoop:
     async def _on_callee_audio(self, event: AudioReceived) -> None:
         if self._link.session is not None:
             await self._link.session.push_audio(event.audio)
+        await self._call.supervision.callee_audio(event.audio)
 
     async def _on_dtmf(self, event: DtmfReceived) -> None:
         await self._call.event("dtmf_received", f"the callee pressed {event.digit}", {"digit": event.digit})
@@ -204,6 +210,7 @@ class CallLoop:
     async def _on_mark_played(self, event: MarkPlayed) -> None:
         assert self._call.playout is not None
         await self._call.playout.on_mark_played(event.name)
+        self._call.supervision.touch()
         await self._end_played_turns()
 
     async def _end_played_turns(self) -> None:

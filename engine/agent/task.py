@@ -7,10 +7,11 @@ from enum import StrEnum
 
 
 class MachinePolicy(StrEnum):
-    """What to do when an answering machine picks up."""
+    """What to do when an answering machine picks up (the task's `voicemail` field)."""
 
-    LEAVE_MESSAGE = "leave_message"
-    HANG_UP = "hang_up"
+    LEAVE_MESSAGE = "leave_message"  # after the beep, leave the task's message
+    HANG_UP = "hang_up"  # hang up without a word
+    CALL_BACK_LATER = "call_back_later"  # hang up without a word; the analyzer retries later
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +27,7 @@ class AgentTask:
     carried_context: tuple[str, ...] = ()  # from earlier attempts, e.g. answers the user gave
     machine_policy: MachinePolicy = MachinePolicy.HANG_UP
     machine_message: str = ""  # what to leave on a machine; empty: a short generic message
+    greet_first: bool = False  # greet the moment the call is answered instead of letting the callee speak first
 
     def voicemail_text(self) -> str:
         if self.machine_message:
