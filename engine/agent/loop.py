@@ -96,7 +96,10 @@ class CallLoop:
         await self._end_played_turns()
 
     async def _on_agent_transcript(self, event: AgentTranscript) -> None:
-        await self._call.transcript.agent_text(event.item_id, event.text, self._call.clock.now())
+        call = self._call
+        if event.response_id in self._link.cancelled and (call.playout is None or not call.playout.item(event.item_id)):
+            return  # cancelled before any of its audio was sent: the callee never heard it
+        await call.transcript.agent_text(event.item_id, event.text, call.clock.now())
 
     async def _on_callee_transcript(self, event: CalleeTranscript) -> None:
         await self._call.transcript.callee_text(event.item_id, event.text, self._call.clock.now())
