@@ -49,7 +49,7 @@ def _describe_constraints(constraints: dict[str, Any]) -> tuple[str, ...]:
 def agent_task_for(task: Task, user: User) -> AgentTask:
     """What the agent needs to know about a stored task, on behalf of its owner."""
     constraints = task.constraints or {}
-    policy = constraints.get("answering_machine", MachinePolicy.HANG_UP.value)
+    policy = task.voicemail
     carried = []
     if task.context.get("strategy_instructions"):
         carried.append(str(task.context["strategy_instructions"]))
@@ -65,6 +65,7 @@ def agent_task_for(task: Task, user: User) -> AgentTask:
         carried_context=tuple(carried),
         machine_policy=MachinePolicy(policy) if policy in set(MachinePolicy) else MachinePolicy.HANG_UP,
         machine_message=str(constraints.get("machine_message", ""))[:500],
+        greet_first=task.greet_first,
     )
     return with_carried_answers(agent_task, task.context)
 

@@ -105,7 +105,16 @@ def decide_by_rules(given: AnalysisInput) -> Verdict:
         return Verdict(VerdictKind.RETRY, f"The callee asked to be called back{note}",
                        retry_reason="callback", retry_at=report.callback.at)
     if report.answering_machine:
-        return Verdict(VerdictKind.RETRY, "Reached an answering machine", retry_reason="answering_machine")
+        # A message left settles the task only when the agent recorded the objective as met (above);
+        # otherwise the callee has not answered yet: call again, later than after a silent hang-up.
+        if report.voicemail_left:
+            return Verdict(VerdictKind.RETRY, "Left the task's message on an answering machine",
+                           retry_reason="voicemail_left")
+        return Verdict(VerdictKind.RETRY, "Reached an answering machine; no message left",
+                       retry_reason="answering_machine")
+    if report.no_response:
+        return Verdict(VerdictKind.RETRY, "The callee answered but said nothing, even when asked if they were there",
+                       retry_reason="no_response")
     if report.agent_failure:
         why = f": {report.failure_reason}" if report.failure_reason else ""
         return Verdict(VerdictKind.RETRY, f"The agent failed during the call{why}", retry_reason="agent_failure")
@@ -211,4 +220,6 @@ def describe_call(given: AnalysisInput) -> dict[str, Any]:
         if report.pending_question:
             described["unanswered_question"] = report.pending_question.question
         described["answering_machine"] = report.answering_machine
+        described["voicemail_left"] = report.voicemail_left
+        described["no_response"] = report.no_response
     return described
