@@ -8,5 +8,5 @@ ALTER TABLE tasks
     ADD COLUMN voicemail text NOT NULL DEFAULT 'hang_up'
         CHECK (voicemail IN ('leave_message', 'hang_up', 'call_back_later'));
 
-UPDATE tasks SET voicemail = constraints->>'answering_machine'
+UPDATE tasks SET voicemail = constraints->>'answering_machine', constraints = constraints - 'answering_machine'
 WHERE constraints->>'answering_machine' IN ('leave_message', 'hang_up', 'call_back_later');

@@ -4,7 +4,7 @@
   moment, at most `wrap_up_wait_s` later) and hangs up.
 - `session_handover_s`: a Realtime session ends hard at 60 minutes. Before that a
   fresh model session is opened while the old one goes on, and at a quiet moment
-  (nobody speaking, no response under way) it takes over with the conversation so far
+  (nobody speaking, no response under way, no question to the owner open) it takes over with the conversation so far
   (`transcript.summary()`); the old one is closed. The callee hears no gap. Planned,
   so not counted as a reconnect.
 """
@@ -58,7 +58,8 @@ class CallLimits:
             except VoiceModelUnavailable as exc:
                 await call.event("voice_session_handover_failed", f"no fresh model session: {exc}")
                 return  # the current one goes on; if it ends, the loop's reconnect takes over
-            await watch.wait_for(lambda: watch.quiet or call.status.winding_down)
+            # not while anyone speaks, nor while a tool's answer (the owner's) is awaited by this session
+            await watch.wait_for(lambda: (watch.quiet and not call.questions.asking) or call.status.winding_down)
             if call.status.winding_down:
                 await spare.close()
                 return
