@@ -58,11 +58,15 @@ class CallLimits:
             except VoiceModelUnavailable as exc:
                 await call.event("voice_session_handover_failed", f"no fresh model session: {exc}")
                 return  # the current one goes on; if it ends, the loop's reconnect takes over
-            # not while anyone speaks, nor while a tool's answer (the owner's) is awaited by this session
-            await watch.wait_for(lambda: (watch.quiet and not call.questions.asking) or call.status.winding_down)
-            if call.status.winding_down:
-                await spare.close()
-                return
+            try:
+                # not while anyone speaks, nor while a tool's answer (the owner's) is awaited by this session
+                await watch.wait_for(lambda: (watch.quiet and not call.questions.asking) or call.status.winding_down)
+                if call.status.winding_down:
+                    await spare.close()
+                    return
+            except BaseException:
+                await spare.close()  # the call ended meanwhile (its tasks are cancelled): no session left open
+                raise
             await call.link.switch_to(spare, call.transcript.summary())
             self.handovers += 1
             await call.event(
