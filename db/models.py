@@ -77,6 +77,8 @@ class Task(Row):
     failure_reason: str | None
     created_at: datetime
     updated_at: datetime
+    greet_first: bool = False  # greet on answer instead of letting the callee speak first
+    voicemail: str = "hang_up"  # on an answering machine: leave_message | hang_up | call_back_later
 
     def __post_init__(self) -> None:
         # The rows' queries hand over the column's plain text; keep the annotation true.

@@ -52,6 +52,11 @@ class TaskDraft(msgspec.Struct, kw_only=True):
     constraints: dict[str, Any] = {}
     priority: int = 0
     max_attempts: int = 5
+    greet_first: bool = False  # greet on answer instead of letting the callee speak first
+    voicemail: str = "hang_up"  # one of VOICEMAIL_POLICIES
+
+
+VOICEMAIL_POLICIES = ("leave_message", "hang_up", "call_back_later")
 
 
 def validate_draft(draft: TaskDraft, default_region: str | None = None) -> TaskDraft:
@@ -60,6 +65,8 @@ def validate_draft(draft: TaskDraft, default_region: str | None = None) -> TaskD
         raise InvalidInput("priority", "must be between -100 and 100")
     if not 1 <= draft.max_attempts <= 50:
         raise InvalidInput("max_attempts", "must be between 1 and 50")
+    if draft.voicemail not in VOICEMAIL_POLICIES:
+        raise InvalidInput("voicemail", f"must be one of {', '.join(VOICEMAIL_POLICIES)}")
     return msgspec.structs.replace(
         draft,
         phone_number=normalize_phone_number(draft.phone_number, default_region),
@@ -131,8 +138,8 @@ async def create_task(
         ), created AS (
             INSERT INTO tasks (user_id, campaign_id, phone_number, callee_name, objective, facts,
                                success_criteria, constraints, status, priority, max_attempts,
-                               next_attempt_at)
-            SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12 FROM owner_ok
+                               next_attempt_at, greet_first, voicemail)
+            SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $16, $17 FROM owner_ok
             RETURNING {_TASK}
         ), event AS (
             INSERT INTO task_events (user_id, task_id, kind, to_status, actor, message)
@@ -158,6 +165,8 @@ async def create_task(
         actor,
         f"Task created for {draft.callee_name or draft.phone_number}",
         CHANNEL,
+        draft.greet_first,
+        draft.voicemail,
     )
     if record is None:
         raise NotFound("campaign", campaign_id)
@@ -225,7 +234,7 @@ async def update_task(
         changed AS (
             UPDATE tasks t SET phone_number = $3, callee_name = $4, objective = $5, facts = $6,
                    success_criteria = $7, constraints = $8, priority = $9, max_attempts = $10,
-                   updated_at = now()
+                   greet_first = $12, voicemail = $13, updated_at = now()
             FROM current c WHERE t.id = c.id AND c.status = ANY($11::text[])
             RETURNING {columns(Task, "t")}
         ), event AS (
@@ -245,6 +254,8 @@ async def update_task(
         draft.priority,
         draft.max_attempts,
         [s.value for s in EDITABLE_STATUSES],
+        draft.greet_first,
+        draft.voicemail,
     )
     return _moved_or_raise(record, task_id, "edited")
 

@@ -101,6 +101,18 @@ class Settings(BaseSettings):
     transcription_model: str = "gpt-4o-mini-transcribe"
     analysis_model: str = "gpt-5-mini"
 
+    # --- the conversation ----------------------------------------------------
+    listen_first_s: float = Field(
+        default=1.5, ge=0, le=10, description="after answer the agent listens; silent this long, it greets"
+    )
+    dead_air_s: float = Field(
+        default=8.0, ge=2, le=120, description="silence before the agent checks in; again, it ends the call"
+    )
+    max_call_minutes: float = Field(default=15, gt=0, le=240, description="the agent wraps up at this call length")
+    model_session_handover_s: float = Field(
+        default=3300, ge=10, le=3500, description="a fresh model session takes over (Realtime sessions end at 60 min)"
+    )
+
     # --- dialling policy ---------------------------------------------------
     max_concurrent_calls: int = Field(default=20, ge=1, le=10000)
     max_concurrent_calls_per_user: int = Field(default=5, ge=1, le=10000)

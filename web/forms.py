@@ -37,6 +37,9 @@ class TaskForm(msgspec.Struct, kw_only=True):
     latest: str = ""
     max_attempts: str = "5"
     notes: str = ""
+    voicemail: str = "hang_up"  # leave_message | hang_up | call_back_later
+    machine_message: str = ""  # what to leave on a machine (empty: a short generic message)
+    greet_first: bool = False  # unchecked box: absent from the form
     schedule: str = "now"  # now | draft
 
 
@@ -105,6 +108,8 @@ def draft_from_form(form: TaskForm, tz: ZoneInfo, now: datetime) -> tuple[TaskDr
         constraints["latest"] = latest.astimezone(UTC).isoformat()
     if form.notes.strip():
         constraints["notes"] = form.notes.strip()[:1000]
+    if form.machine_message.strip():
+        constraints["machine_message"] = form.machine_message.strip()[:500]
     draft = TaskDraft(
         phone_number=form.phone_number,
         callee_name=form.callee_name,
@@ -113,13 +118,15 @@ def draft_from_form(form: TaskForm, tz: ZoneInfo, now: datetime) -> tuple[TaskDr
         success_criteria=form.success_criteria,
         constraints=constraints,
         max_attempts=max_attempts,
+        greet_first=form.greet_first,
+        voicemail=form.voicemail,
     )
     if form.schedule == "draft":
         return draft, None
     return draft, max(earliest, now) if earliest else now
 
 
-FORM_CONSTRAINTS = ("earliest", "latest", "notes")  # the constraints the task form edits
+FORM_CONSTRAINTS = ("earliest", "latest", "notes", "machine_message")  # the constraints the task form edits
 
 
 def keep_other_constraints(draft: TaskDraft, task: Task) -> TaskDraft:
@@ -149,6 +156,9 @@ def form_from_task(task: Any, tz: ZoneInfo) -> TaskForm:
         latest=local_input(task.constraints.get("latest"), tz),
         max_attempts=str(task.max_attempts),
         notes=str(task.constraints.get("notes", "")),
+        voicemail=getattr(task, "voicemail", "hang_up"),
+        machine_message=str(task.constraints.get("machine_message", "")),
+        greet_first=bool(getattr(task, "greet_first", False)),
     )
 
 
@@ -163,6 +173,8 @@ class TaskCreate(msgspec.Struct, kw_only=True):
     constraints: dict[str, Any] = {}
     max_attempts: int = 5
     priority: int = 0
+    greet_first: bool = False  # greet on answer instead of letting the callee speak first
+    voicemail: str = "hang_up"  # on an answering machine: leave_message | hang_up | call_back_later
     campaign_id: UUID | None = None
     schedule_at: datetime | None = None
     draft: bool = False
@@ -179,6 +191,8 @@ class TaskUpdate(msgspec.Struct, kw_only=True):
     constraints: dict[str, Any] = {}
     max_attempts: int = 5
     priority: int = 0
+    greet_first: bool = False  # greet on answer instead of letting the callee speak first
+    voicemail: str = "hang_up"  # on an answering machine: leave_message | hang_up | call_back_later
 
 
 class CampaignCreate(msgspec.Struct, kw_only=True):

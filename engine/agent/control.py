@@ -38,6 +38,9 @@ class LiveCallControl:
     def asking_user(self) -> bool:
         return self._call.questions.asking
 
+    async def machine_answered(self, evidence: str) -> None:
+        await self._call.supervision.machine_answered(evidence)
+
     async def _hang_up_after_goodbye(self, reason: str) -> None:
         call = self._call
         barge_ins = call.metrics.barge_ins

@@ -14,6 +14,7 @@ from engine.agent.playout import Playout
 from engine.agent.profile import AgentProfile
 from engine.agent.questions import UserQuestions
 from engine.agent.state import CallStatus
+from engine.agent.task import AgentTask
 from engine.agent.tools import CallControl, ToolContext, ToolRecords
 from engine.agent.transcript import TranscriptLog
 from engine.clock import Clock
@@ -21,8 +22,33 @@ from engine.ports.agent import CallMetrics, ToolCallRecord
 from engine.ports.telephony import OutboundCall
 
 
+class Supervisor(Protocol):
+    """Watches the call for what the model alone does not handle: who speaks first, dead air, the call's
+    limits, voicemail (engine.agent.supervision). The loop tells it what happens."""
+
+    async def start(self) -> None:
+        """The call is answered and ready: listen first, or greet at once."""
+
+    def touch(self) -> None:
+        """Someone made a sound (agent audio sent or played)."""
+
+    async def speech_started(self) -> None: ...
+
+    async def speech_stopped(self) -> None: ...
+
+    async def response_started(self, response_id: str) -> None: ...
+
+    async def response_done(self) -> None: ...
+
+    async def callee_audio(self, audio: bytes) -> None: ...
+
+    async def machine_answered(self, evidence: str) -> None:
+        """The model says a machine answered (its answering_machine_detected tool)."""
+
+
 class LiveCall(Protocol):
     call: OutboundCall
+    task: AgentTask
     clock: Clock
     options: AgentSessionOptions
     profile: AgentProfile
@@ -39,6 +65,7 @@ class LiveCall(Protocol):
     questions: UserQuestions
     control: CallControl
     answered_at: float | None
+    supervision: Supervisor
 
     async def event(self, kind: str, message: str, data: dict[str, Any] | None = None) -> None:
         """Record a human-readable step of the call (a `call_events` row)."""

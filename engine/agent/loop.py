@@ -81,6 +81,8 @@ class CallLoop:
                 "a second reply to the same callee turn was cancelled before it was heard",
                 {"response_id": event.response_id},
             )
+            return
+        await self._call.supervision.response_started(event.response_id)
 
     async def _on_audio_delta(self, event: AudioDelta) -> None:
         call, link = self._call, self._link
@@ -96,6 +98,7 @@ class CallLoop:
                 self._awaiting_reply_since = None
         await call.transcript.agent_started(event.item_id, call.clock.now())
         await call.playout.send(event.response_id, event.item_id, event.audio, event.model_ms)
+        call.supervision.touch()
 
     async def _on_audio_done(self, event: AudioDone) -> None:
         if event.response_id in self._link.cancelled or self._call.playout is None:
@@ -104,9 +107,10 @@ class CallLoop:
         await self._end_played_turns()
 
     async def _on_agent_transcript(self, event: AgentTranscript) -> None:
-        if event.response_id in self._link.cancelled and not self._call.transcript.is_open(event.item_id):
+        call = self._call
+        if event.response_id in self._link.cancelled and not call.transcript.is_open(event.item_id):
             return  # a cancelled response of which nothing was played: the callee heard none of it
-        await self._call.transcript.agent_text(event.item_id, event.text, self._call.clock.now())
+        await call.transcript.agent_text(event.item_id, event.text, call.clock.now())
 
     async def _on_callee_transcript(self, event: CalleeTranscript) -> None:
         await self._call.transcript.callee_text(event.item_id, event.text, self._call.clock.now())
@@ -124,6 +128,7 @@ class CallLoop:
         call, link = self._call, self._link
         link.callee_speaking = True
         await call.transcript.callee_started(event.item_id, call.clock.now())
+        await call.supervision.speech_started()
         if link.active_response is not None:
             # The server cancels it (interrupt_response) or we do; either way its audio is stale.
             link.cancelled.add(link.active_response)
@@ -152,6 +157,7 @@ class CallLoop:
         self._link.callee_stopped()
         self._awaiting_reply_since = self._call.clock.monotonic()
         await self._call.transcript.callee_stopped(event.item_id, self._call.clock.now())
+        await self._call.supervision.speech_stopped()
 
     async def _on_tool_call(self, event: ToolCall) -> None:
         call, link = self._call, self._link
@@ -173,6 +179,7 @@ class CallLoop:
         if event.usage is not None:
             self._call.metrics.usage = self._call.metrics.usage + event.usage
         await self._link.response_done(event.response_id)
+        await self._call.supervision.response_done()
         if event.status == "failed" and "rate_limit" in event.reason:
             await self._rate_limited(event.reason)
 
@@ -206,6 +213,7 @@ class CallLoop:
     async def _on_callee_audio(self, event: AudioReceived) -> None:
         if self._link.session is not None:
             await self._link.session.push_audio(event.audio)
+        await self._call.supervision.callee_audio(event.audio)
 
     async def _on_dtmf(self, event: DtmfReceived) -> None:
         await self._call.event("dtmf_received", f"the callee pressed {event.digit}", {"digit": event.digit})
@@ -229,6 +237,7 @@ class CallLoop:
     async def _on_mark_played(self, event: MarkPlayed) -> None:
         assert self._call.playout is not None
         await self._call.playout.on_mark_played(event.name)
+        self._call.supervision.touch()
         await self._end_played_turns()
 
     async def _end_played_turns(self) -> None:

@@ -28,6 +28,12 @@ RESUME = (
     "Apologise in one short sentence for the interruption and continue where you left off."
 )
 
+HANDOVER = (
+    "You are taking over a phone call that is already under way; the callee must not notice the change. "
+    "This is the conversation so far:\n{summary}\n"
+    "Do not greet or apologise; wait for the callee and carry on exactly where the conversation is."
+)
+
 
 @dataclass(slots=True)
 class _Want:
@@ -83,17 +89,38 @@ class ModelLink:
         self._seen_before_match = 0
         self._unwanted_resends = 0  # refused creates the adapter will send again that nobody wants now
 
-    async def open(self, *, resume_with: str | None = None) -> None:
-        """Open a session and ask for the greeting, or, with the conversation so far, for the follow-up."""
+    async def open(self, *, resume_with: str | None = None, greet: bool = False) -> None:
+        """Open a session; with the conversation so far, ask for the follow-up; with `greet`, for the greeting."""
         session = await self._model.open(self._config)
-        self.generation += 1
-        self.session = session
-        self._tasks.spawn(self._pump(session, self.generation), f"voice-pump-{self.generation}")
+        self._use(session)
         if resume_with is not None:
             await session.add_context(RESUME.format(summary=resume_with))
             await self.create_response()
-        else:
-            await self.create_response(self._greeting)
+        elif greet:
+            await self.greet()
+
+    async def greet(self) -> None:
+        await self.create_response(self._greeting)
+
+    async def open_spare(self) -> VoiceSession:
+        """A planned handover: a fresh session, opened while the current one goes on."""
+        return await self._model.open(self._config)
+
+    async def switch_to(self, session: VoiceSession, summary: str) -> None:
+        """Tell `session` the conversation so far, make it the call's session and close the one it
+        replaces (whose events are dropped from now on)."""
+        await session.add_context(HANDOVER.format(summary=summary))
+        old = self.session
+        self._use(session)
+        self.active_response, self.callee_speaking = None, False
+        self.response_idle.set()
+        if old is not None:
+            await old.close()
+
+    def _use(self, session: VoiceSession) -> None:
+        self.generation += 1
+        self.session = session
+        self._tasks.spawn(self._pump(session, self.generation), f"voice-pump-{self.generation}")
 
     async def _pump(self, session: VoiceSession, generation: int) -> None:
         async for event in session.events():

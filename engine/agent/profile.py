@@ -58,7 +58,7 @@ def describe_now(task: AgentTask, now: datetime) -> str:
 
 def build_instructions(task: AgentTask, now: datetime) -> str:
     if task.machine_policy is MachinePolicy.LEAVE_MESSAGE:
-        machine = "the tool tells you what message to leave; say it once, then call end_call"
+        machine = "then stay silent: after the beep you will be asked to leave the message"
     else:
         machine = "the call is then ended for you; say nothing to the machine"
     earlier = _bullets(task.carried_context, "none")

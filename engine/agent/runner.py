@@ -59,7 +59,7 @@ def _is_zone(name: str) -> bool:
 def agent_task_for(task: Task, user: User) -> AgentTask:
     """What the agent needs to know about a stored task, on behalf of its owner."""
     constraints = task.constraints or {}
-    policy = constraints.get("answering_machine", MachinePolicy.HANG_UP.value)
+    policy = task.voicemail
     carried = []
     if task.context.get("strategy_instructions"):
         carried.append(str(task.context["strategy_instructions"]))
@@ -80,6 +80,7 @@ def agent_task_for(task: Task, user: User) -> AgentTask:
         machine_message=str(constraints.get("machine_message", ""))[:500],
         callee_time_zone=callee_zone,
         owner_time_zone=owner_zone,
+        greet_first=task.greet_first,
     )
     return with_carried_answers(agent_task, task.context)
 

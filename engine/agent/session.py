@@ -1,7 +1,10 @@
 """How one call runs: an OutboundCall's media connected to a voice-model session.
 
-The session is opened while the phone rings and the greeting requested at
-once, so its audio is waiting when the callee answers. `AgentCallSession` owns
+The session is opened while the phone rings. After the answer the agent
+listens first and greets only if the callee stays silent (a task that greets
+at once has its greeting requested while the phone rings); the supervisors
+(engine.agent.supervision) watch for that, dead air, the call's limits and
+voicemail. `AgentCallSession` owns
 the call's state (`CallStatus`, engine.agent.state) and composes the parts
 that act on it: the model link (engine.agent.model_link), the event loop
 (engine.agent.loop), the tools' call control and the owner-question host
@@ -17,6 +20,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from engine.agent.answer_supervision import greets_at_once
 from engine.agent.call_tasks import CallTasks
 from engine.agent.control import LiveCallControl, LiveQuestionHost
 from engine.agent.loop import CallLoop, Stop
@@ -27,6 +31,7 @@ from engine.agent.pricing import estimate_cost
 from engine.agent.profile import AgentProfile
 from engine.agent.questions import UserQuestions
 from engine.agent.state import CallState, CallStatus, CallStep
+from engine.agent.supervision import CallSupervision
 from engine.agent.task import AgentTask
 from engine.agent.tools import ToolContext, ToolRecords
 from engine.agent.transcript import TranscriptLog
@@ -91,16 +96,17 @@ class AgentCallSession:
         )
         self.tool_context = ToolContext(task, self.control, self.records, self.clock.now, self.options.hitl_timeout_s)
         self.loop = CallLoop(self)
+        self.supervision = CallSupervision(self)
 
     async def run(self) -> CallReport:
-        opening = self.tasks.spawn(self.link.open(), "voice-open")
+        opening = self.tasks.spawn(self.link.open(greet=greets_at_once(self)), "voice-open")
         answered = await self.call.answered()
         try:
             if not answered:
                 await self.status.set(CallState.NOT_ANSWERED)
                 return await self._finish()
             self.answered_at = self.clock.monotonic()
-            answered_step = CallStep("answered", "the callee answered; the agent starts speaking")
+            answered_step = CallStep("answered", "the callee answered")
             await self.status.set(CallState.CONNECTING, answered_step)
             try:
                 await opening
@@ -112,7 +118,7 @@ class AgentCallSession:
                 await self.fail(f"media format {media.format} differs from the session's {self.media_format}")
                 return await self._finish()
             self.playout = Playout(media, self.clock)
-            await self.status.set(CallState.CONVERSING)
+            await self.supervision.start()  # LISTENING, or CONVERSING for a task that greets at once
             self.tasks.spawn(self._pump_media(), "media-pump")
             await self.loop.run()
             return await self._finish()
@@ -175,6 +181,7 @@ class AgentCallSession:
             voicemail_left=records.voicemail_left,
             dtmf_sent=tuple(records.dtmf_sent),
             end_reason=records.end_reason,
+            no_response=self.supervision.no_response,
             agent_failure=bool(self.status.failure),
             failure_reason=self.status.failure,
             hangup_by=self.status.hangup_by if answered else None,

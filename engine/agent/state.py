@@ -2,13 +2,18 @@
 
     RINGING ──> NOT_ANSWERED
        │
-       └──> CONNECTING ──> CONVERSING ──> ENDING ──> ENDED
-                │              │            │          ^
-                └──────────────┴────────────┴─> FAILED ┘
+       └──> CONNECTING ──> LISTENING ──> CONVERSING ──> ENDING ──> ENDED
+                │              │    └──> VOICEMAIL <──┘   │          ^
+                │              │             │            │          │
+                └──────────────┴─────────────┴────────────┴─> FAILED ┘
 
 CONNECTING: answered; the model session and the media are made ready.
+LISTENING: the callee speaks first. The agent answers the end of their first words
+  (the model does, by itself, with server VAD) or greets after a silence.
+VOICEMAIL: a machine answered; the agent stays silent until its greeting and beep
+  are over, then leaves the task's message (ENDING) or hangs up (ENDED).
 ENDING: the agent said goodbye; the call is hung up once it has played. A goodbye the
-    callee interrupts goes back to CONVERSING.
+  callee interrupts goes back to CONVERSING.
 FAILED: the agent cannot go on; it apologises if it can, then hangs up.
 ENDED: hung up by the agent or the callee, or torn down (`hangup_by` None).
 Every live state may also go straight to ENDED (the callee hangs up, teardown).
@@ -29,6 +34,8 @@ class CallState(StrEnum):
     RINGING = "ringing"
     NOT_ANSWERED = "not_answered"
     CONNECTING = "connecting"
+    LISTENING = "listening"
+    VOICEMAIL = "voicemail"
     CONVERSING = "conversing"
     ENDING = "ending"
     FAILED = "failed"
@@ -38,8 +45,10 @@ class CallState(StrEnum):
 S = CallState
 TRANSITIONS: dict[CallState, frozenset[CallState]] = {
     S.RINGING: frozenset({S.CONNECTING, S.NOT_ANSWERED}),
-    S.CONNECTING: frozenset({S.CONVERSING, S.FAILED, S.ENDED}),
-    S.CONVERSING: frozenset({S.ENDING, S.FAILED, S.ENDED}),
+    S.CONNECTING: frozenset({S.LISTENING, S.CONVERSING, S.FAILED, S.ENDED}),
+    S.LISTENING: frozenset({S.CONVERSING, S.VOICEMAIL, S.FAILED, S.ENDED}),
+    S.CONVERSING: frozenset({S.VOICEMAIL, S.ENDING, S.FAILED, S.ENDED}),
+    S.VOICEMAIL: frozenset({S.ENDING, S.FAILED, S.ENDED}),
     S.ENDING: frozenset({S.CONVERSING, S.FAILED, S.ENDED}),  # back: the callee interrupted the goodbye
     S.FAILED: frozenset({S.ENDED}),
     S.NOT_ANSWERED: frozenset(),

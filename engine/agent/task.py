@@ -7,10 +7,11 @@ from enum import StrEnum
 
 
 class MachinePolicy(StrEnum):
-    """What to do when an answering machine picks up."""
+    """What to do when an answering machine picks up (the task's `voicemail` field)."""
 
-    LEAVE_MESSAGE = "leave_message"
-    HANG_UP = "hang_up"
+    LEAVE_MESSAGE = "leave_message"  # after the beep, leave the task's message
+    HANG_UP = "hang_up"  # hang up without a word
+    CALL_BACK_LATER = "call_back_later"  # hang up without a word; the analyzer retries later
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +29,7 @@ class AgentTask:
     machine_message: str = ""  # what to leave on a machine; empty: a short generic message
     callee_time_zone: str = "UTC"  # IANA name, from the number (engine.tasks.calling_window)
     owner_time_zone: str = "UTC"  # the user's
+    greet_first: bool = False  # greet the moment the call is answered instead of letting the callee speak first
 
     def voicemail_text(self) -> str:
         if self.machine_message:

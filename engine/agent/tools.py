@@ -42,6 +42,9 @@ class CallControl(Protocol):
     @property
     def asking_user(self) -> bool: ...
 
+    async def machine_answered(self, evidence: str) -> None:
+        """A machine answered: stay silent through its greeting, then act on the task's voicemail policy."""
+
 
 @dataclass(slots=True)
 class ToolRecords:
@@ -200,13 +203,10 @@ async def record_outcome(ctx: ToolContext, args: RecordOutcomeArgs) -> ToolResul
 async def answering_machine_detected(ctx: ToolContext, args: AnsweringMachineArgs) -> ToolResult:
     """Call this as soon as you hear a voicemail greeting or a beep instead of a person."""
     ctx.records.answering_machine = True
-    if ctx.task.machine_policy is MachinePolicy.HANG_UP:
-        ctx.records.end_reason = "answering machine"
-        await ctx.control.end_call("answering machine")
-        return ToolResult({"action": "hanging up"}, respond=False)
-    ctx.records.voicemail_left = True
-    text = ctx.task.voicemail_text()
-    return ToolResult({"action": "leave a message", "say_exactly": text, "then": "call end_call"})
+    await ctx.control.machine_answered(args.evidence or "the model heard a machine")
+    if ctx.task.machine_policy is MachinePolicy.LEAVE_MESSAGE:
+        return ToolResult({"action": "stay silent; the message is left for you after the beep"}, respond=False)
+    return ToolResult({"action": "hanging up"}, respond=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -103,7 +103,18 @@ def decide_by_rules(given: AnalysisInput) -> Verdict:
         return Verdict(VerdictKind.RETRY, f"The callee asked to be called back{note}",
                        retry_reason="callback", retry_at=report.callback.at, **learned)
     if report.answering_machine:
-        return Verdict(VerdictKind.RETRY, "Reached an answering machine", retry_reason="answering_machine", **learned)
+        # A message left settles the task only when the agent recorded the objective as met (a message
+        # was the objective); otherwise the callee has not answered yet: call again, later than after a hang-up.
+        if report.voicemail_left and o is not None and o.achieved:
+            return Verdict(VerdictKind.SUCCEEDED, o.summary or "Left the task's message", **learned)
+        if report.voicemail_left:
+            return Verdict(VerdictKind.RETRY, "Left the task's message on an answering machine",
+                           retry_reason="voicemail_left", **learned)
+        return Verdict(VerdictKind.RETRY, "Reached an answering machine; no message left",
+                       retry_reason="answering_machine", **learned)
+    if report.no_response:
+        return Verdict(VerdictKind.RETRY, "The callee answered but said nothing, even when asked if they were there",
+                       retry_reason="no_response")
     if o is not None:
         kind = VerdictKind.SUCCEEDED if o.achieved else VerdictKind.FAILED
         return Verdict(kind, o.summary or ("Objective reached" if o.achieved else "Objective not reached"), **learned)
@@ -212,4 +223,6 @@ def describe_call(given: AnalysisInput) -> dict[str, Any]:
         if report.pending_question:
             described["unanswered_question"] = report.pending_question.question
         described["answering_machine"] = report.answering_machine
+        described["voicemail_left"] = report.voicemail_left
+        described["no_response"] = report.no_response
     return described

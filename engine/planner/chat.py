@@ -42,6 +42,7 @@ class PlannedCall(msgspec.Struct, kw_only=True):
     latest: str | None = None  # ISO 8601 with offset; None: no deadline
     max_attempts: int = 3
     notes: str = ""  # other constraints, in words
+    voicemail: str = "hang_up"  # on an answering machine: leave_message | hang_up | call_back_later
 
 
 class Plan(msgspec.Struct, kw_only=True):
@@ -137,7 +138,7 @@ _CALL_SCHEMA: dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,
     "required": ["phone_number", "callee_name", "objective", "facts", "success_criteria", "earliest", "latest",
-                 "max_attempts", "notes"],
+                 "max_attempts", "notes", "voicemail"],
     "properties": {
         "phone_number": {"type": "string", "description": "E.164, e.g. +14155550123"},
         "callee_name": {"type": "string"},
@@ -148,6 +149,11 @@ _CALL_SCHEMA: dict[str, Any] = {
         "latest": {**_nullable("string"), "description": "ISO 8601 with offset, or null"},
         "max_attempts": {"type": "integer"},
         "notes": {"type": "string"},
+        "voicemail": {
+            "type": "string", "enum": ["leave_message", "hang_up", "call_back_later"],
+            "description": "on an answering machine: leave a short message after the beep, hang up, or hang up "
+                           "and call back later",
+        },
     },
 }
 REPLY_SCHEMA: dict[str, Any] = {
@@ -305,6 +311,7 @@ def validate_planned_call(call: PlannedCall, now: datetime) -> tuple[TaskDraft, 
     draft = validate_draft(TaskDraft(
         phone_number=call.phone_number, callee_name=call.callee_name, objective=call.objective, facts=call.facts,
         success_criteria=call.success_criteria, constraints=constraints, max_attempts=call.max_attempts,
+        voicemail=call.voicemail,
     ))
     return draft, earliest or now
 

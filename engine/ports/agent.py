@@ -108,6 +108,7 @@ class CallReport:
     voicemail_left: bool = False
     dtmf_sent: tuple[str, ...] = ()
     end_reason: str | None = None  # why the agent ended the call
+    no_response: bool = False  # answered, then silent through the agent's check-in: the agent gave up
     agent_failure: bool = False  # the voice model failed; the task should be retried
     failure_reason: str = ""
     hangup_by: str | None = None  # "agent" | "callee" | None when never answered

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -32,6 +33,7 @@ def dentist_task(**overrides: Any) -> AgentTask:
         "constraints": ("Only Tuesdays after 14:00",),
         "success_criteria": ("A new appointment on a Tuesday after 14:00 is confirmed",),
         "machine_policy": MachinePolicy.HANG_UP,
+        "greet_first": True,  # tests of the answer pass False: the callee speaks first
     }
     values.update(overrides)
     return AgentTask(**values)
@@ -57,8 +59,45 @@ class Rig:
         """A voice-model port event, as the current model session would deliver it to the call."""
         self.agent.inbox.put_nowait(FromVoice(self.agent.link.generation, event))
 
+    async def advance_when_due(self, seconds: float, timeout: float = 5.0) -> None:
+        """Let `seconds` pass once the call waits on a timer due within them."""
+        await advance_when_due(self.clock, seconds, timeout)
+
+    async def wait_timer(self, seconds: float, timeout: float = 5.0) -> None:
+        """Wait until the call sleeps on a timer due `seconds` from now (it noticed what starts that timer)."""
+        due = self.clock.monotonic() + seconds
+        async with self.clock._changed:
+            await asyncio.wait_for(
+                self.clock._changed.wait_for(
+                    lambda: any(abs(d - due) < 1e-6 and not f.done() for d, f in self.clock._sleepers)
+                ),
+                timeout,
+            )
+
+    async def wait_event(self, kind: str, timeout: float = 5.0) -> Any:
+        return await self.recorder.wait_for_event(self.call.call_id, kind, timeout)
+
+    def kinds(self) -> list[str]:
+        return self.recorder.kinds(self.call.call_id)
+
+    def event(self, kind: str) -> Any:
+        return next(e for e in self.recorder.events[self.call.call_id] if e.kind == kind)
+
     def sent_items(self, item_type: str) -> list[dict[str, Any]]:
         return [e["item"] for e in self.sim.received("conversation.item.create") if e["item"].get("type") == item_type]
+
+
+async def advance_when_due(clock: ManualClock, seconds: float, timeout: float = 5.0) -> None:
+    """Advance `clock` by `seconds` once some sleep on it is due within them."""
+    deadline = clock.monotonic() + seconds + 1e-9
+    async with clock._changed:
+        await asyncio.wait_for(
+            clock._changed.wait_for(lambda: any(d <= deadline and not f.done() for d, f in clock._sleepers)), timeout
+        )
+    clock.advance(seconds)
+
+
+TIMERS_OFF = {"dead_air_s": None, "max_call_s": None, "session_handover_s": None}
 
 
 @asynccontextmanager
@@ -71,8 +110,16 @@ async def call_rig(
     task: AgentTask | None = None,
     options: AgentSessionOptions | None = None,
     prepare: Any = None,
+    supervise: bool = False,
 ) -> AsyncIterator[Rig]:
+    """A call under test. Without `supervise`, dead air and the call's limits are off (tests of other
+    behaviour wait on specific timers). With a task that greets at once (the default here) the rig
+    answers once the greeting was requested, else once the model session is ready."""
     script = ScriptedReplies(replies)
+    task = task or dentist_task()
+    options = options or AgentSessionOptions()
+    if not supervise:
+        options = dataclasses.replace(options, **TIMERS_OFF)
     async with RealtimeSimulator(script) as sim:
         if prepare is not None:
             prepare(sim)
@@ -88,12 +135,12 @@ async def call_rig(
 
         agent = AgentCallSession(
             call,
-            task or dentist_task(),
+            task,
             model,
             media_format=fmt,
             recorder=recorder,
             broker=broker,
-            options=options or AgentSessionOptions(),
+            options=options,
             clock=clock,
             on_agent_failure=apologise,
         )
@@ -101,7 +148,10 @@ async def call_rig(
         rig = Rig(sim, script, clock, media, call, recorder, broker, agent, running, hook_calls)
         try:
             if answer:
-                await sim.wait_for_event("response.create")  # the greeting is requested while ringing
+                if task.greet_first or options.listen_first_s <= 0:
+                    await sim.wait_for_event("response.create")  # the greeting is requested while ringing
+                else:
+                    await sim.wait_for_session()
                 call.answer()
             yield rig
         finally:

@@ -5,9 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 
-from engine.agent.task import MachinePolicy
 from engine.voice.simulator.script import Reply, SimToolCall
-from tests.agent.rig import call_rig, dentist_task
+from tests.agent.rig import call_rig
 
 HELLO = Reply("Hello, this is an AI assistant.", audio_ms=200)
 
@@ -198,19 +197,3 @@ async def test_answering_machine_hang_up_policy() -> None:
         result = await rig.result()
     assert result.answering_machine and not result.voicemail_left
     assert result.end_reason == "answering machine"
-
-
-async def test_answering_machine_leave_message_policy() -> None:
-    task = dentist_task(machine_policy=MachinePolicy.LEAVE_MESSAGE, machine_message="Please call Anna back.")
-    machine = Reply("", audio_ms=0, tool_calls=(SimToolCall("answering_machine_detected", {}),))
-    message = Reply(
-        "Please call Anna back.", audio_ms=300, tool_calls=(SimToolCall("end_call", {"reason": "voicemail left"}),)
-    )
-    async with call_rig([HELLO, machine, message], task=task) as rig:
-        await rig.media.wait_sent(200 * 8)
-        await rig.sim.sessions[0].callee_says("Please leave a message after the tone.")
-        await rig.call.wait_hung_up()
-        result = await rig.result()
-    assert outputs(rig)[0]["say_exactly"] == "Please call Anna back."
-    assert result.answering_machine and result.voicemail_left
-    assert len(rig.media.sent) == (200 + 300) * 8

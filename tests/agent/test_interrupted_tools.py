@@ -11,9 +11,8 @@ from __future__ import annotations
 import json
 
 from engine.agent.state import CallState
-from engine.agent.task import MachinePolicy
 from engine.voice.simulator.script import Reply, SimToolCall
-from tests.agent.rig import Rig, call_rig, dentist_task
+from tests.agent.rig import Rig, call_rig
 
 HELD = Reply("Thank you so much for your help, goodbye and have a nice day.", audio_ms=2000, hold_after_ms=1000)
 AGAIN = Reply("Of course, what is it?", audio_ms=300)
@@ -108,24 +107,3 @@ async def test_a_goodbye_the_callee_interrupts_goes_back_to_the_conversation() -
     assert result.hangup_by == "agent" and result.end_reason == "done"
     texts = [t.text for t in result.transcript if t.speaker == "agent"]
     assert texts[-2:] == ["Yes, of course?", "Then see you Tuesday."]
-
-
-async def test_a_machine_cutting_into_the_voicemail_message_still_ends_the_call() -> None:
-    task = dentist_task(machine_policy=MachinePolicy.LEAVE_MESSAGE, machine_message="Please call Anna back.")
-    hello = Reply("Hello, this is an AI assistant.", audio_ms=200)
-    machine = Reply("", audio_ms=0, tool_calls=(SimToolCall("answering_machine_detected", {}),))
-    message = Reply(
-        "Please call Anna back.", audio_ms=1000, tool_calls=(SimToolCall("end_call", {"reason": "voicemail left"}),)
-    )
-    async with call_rig([hello, machine, message], task=task, autoplay=False) as rig:
-        await rig.media.wait_sent(200 * 8)
-        await rig.media.play(200)
-        await rig.sim.sessions[0].callee_says("Please leave a message after the tone.")
-        await rig.media.wait_sent((200 + 1000) * 8)
-        await rig.clock.wait_sleepers(1)  # the message is under way: waiting for its mark
-        await rig.media.play(400)
-        await rig.sim.sessions[0].callee_starts_speaking()  # the machine's tone
-        await rig.call.wait_hung_up()
-        result = await rig.result()
-    assert result.hangup_by == "agent" and result.voicemail_left
-    assert "goodbye_interrupted" not in rig.recorder.kinds("call-1")

@@ -20,6 +20,7 @@ class Control:
         self.ended: list[str] = []
         self.dtmf: list[str] = []
         self.asked: list[tuple[str, float]] = []
+        self.machines: list[str] = []
 
     async def end_call(self, reason: str) -> None:
         self.ended.append(reason)
@@ -33,6 +34,9 @@ class Control:
     @property
     def asking_user(self) -> bool:
         return bool(self.asked)
+
+    async def machine_answered(self, evidence: str) -> None:
+        self.machines.append(evidence)
 
 
 def context(**task_overrides) -> tuple[ToolContext, Control]:
@@ -113,13 +117,16 @@ async def test_request_user_info_caps_the_timeout_and_allows_one_question() -> N
     assert not result.ok and "already open" in output["error"]
 
 
-async def test_answering_machine_policies() -> None:
+async def test_answering_machine_hands_the_machine_to_the_call_and_keeps_the_model_silent() -> None:
+    """The tool does not end the call or speak the message itself (the greeting is still playing):
+    the call's voicemail handling waits for the beep (tests/agent/test_voicemail.py)."""
     ctx, control = context()
     result, _ = await call(ctx, "answering_machine_detected", {"evidence": "beep"})
-    assert control.ended == ["answering machine"] and ctx.records.answering_machine and not result.respond
+    assert control.machines == ["beep"] and ctx.records.answering_machine and not result.respond
     ctx, control = context(machine_policy=MachinePolicy.LEAVE_MESSAGE, machine_message="Please call Anna back.")
     result, output = await call(ctx, "answering_machine_detected", {})
-    assert control.ended == [] and output["say_exactly"] == "Please call Anna back." and ctx.records.voicemail_left
+    assert control.ended == [] and not result.respond and "stay silent" in output["action"]
+    assert not ctx.records.voicemail_left  # only once the message is really left
 
 
 def test_tool_specs_are_flat_function_tools_with_schemas() -> None:

@@ -62,27 +62,29 @@ async def test_a_scheduled_task_is_called_talked_through_and_concluded(make_node
     assert isinstance(first_audio, (int, float)) and first_audio >= 0
     assert call.metrics["tool_calls"] == 2 and call.metrics["usage"]["output_audio_tokens"] > 0
 
-    # The model was driven by what happened on the line: the greeting while ringing, then the callee's turns.
-    assert [t.trigger for t in script.turns] == ["response.create", "speech", "speech"]
+    # The model was driven by what happened on the line: the callee's turns only. The callee says hello
+    # first; the model answers the end of it by itself (the agent asks for no response of its own).
+    assert [t.trigger for t in script.turns] == ["speech", "speech", "speech"]
     [update] = running.model.received("session.update")
     assert "Move Ada's cleaning to a Tuesday afternoon" in update["session"]["instructions"]
     assert update["session"]["audio"]["output"]["format"] == {"type": "audio/pcmu"}
     assert running.model.received("input_audio_buffer.append"), "the callee's audio never reached the model"
 
-    # What the callee heard: the agent's audio as 20 ms mu-law frames, all of the question and the goodbye
-    # (the greeting is cut short when the callee says hello over it).
+    # What the callee heard: the agent's audio as 20 ms mu-law frames, all of the greeting (no longer cut
+    # short by the callee's hello: the agent waits for it), the question and the goodbye.
     callee = running.pbx.callee(call_id)
     heard = bytes(callee.heard)
-    full = (ASK.duration_ms + GOODBYE.duration_ms) * ULAW_BYTES_PER_MS
+    full = (GREETING.duration_ms + ASK.duration_ms + GOODBYE.duration_ms) * ULAW_BYTES_PER_MS
     assert len(heard) % 160 == 0
-    assert full <= len(heard) <= full + GREETING.duration_ms * ULAW_BYTES_PER_MS, len(heard)
+    assert len(heard) == full, len(heard)
+    assert call.metrics["barge_ins"] == 0
     assert rms(ulaw_to_pcm16(heard[-8000:])) > 1000  # the goodbye is sound, not silence
     assert callee.log[:2] == ["say greeting", "say reply 1"]
 
     # The transcript holds both sides, in order, with the agent's last words.
     turns = await transcripts.list_turns(running.pool, user.id, call.id)
     speakers = [t.speaker for t in turns]
-    assert speakers[0] == "agent" and speakers[-1] == "agent" and speakers.count("callee") >= 2, speakers
+    assert speakers[0] == "callee" and speakers[-1] == "agent" and speakers.count("callee") >= 2, speakers
     texts = [t.text for t in turns]
     assert ASK.text in texts and texts[-1] == GOODBYE.text
     assert all(t.started_at >= call.answered_at for t in turns)

@@ -16,8 +16,8 @@ def _task(**fields) -> Task:
     base = dict(
         id=uuid4(), user_id=1, campaign_id=None, phone_number="+12025550101", callee_name="Dr. Smile",
         objective="Move my cleaning", facts="Patient: Sam Doe\n- born 1990-01-01\n", success_criteria="A Tuesday slot",
-        constraints={"window": {"start": "14:00", "end": "17:00"}, "days": ["tue"], "answering_machine": "leave_message",
-                     "machine_message": "Please call Sam back."},
+        constraints={"window": {"start": "14:00", "end": "17:00"}, "days": ["tue"],
+                     "machine_message": "Please call Sam back."}, voicemail="leave_message",
         status="dialing", priority=0, max_attempts=5, attempt_count=1, next_attempt_at=None, claimed_by="n",
         claimed_at=None, context={"user_answers": [{"question": "Thursday 3pm?", "answer": "Yes", "at": NOW.isoformat(),
                                                     "after_call": True}],
@@ -50,7 +50,7 @@ def test_the_forms_notes_become_constraints():
 
 
 def test_unknown_machine_policy_falls_back_to_hanging_up():
-    agent_task = agent_task_for(_task(constraints={"answering_machine": "sing"}), _user())
+    agent_task = agent_task_for(_task(voicemail="sing"), _user())
     assert agent_task.machine_policy is MachinePolicy.HANG_UP
 
 

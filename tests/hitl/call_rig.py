@@ -22,7 +22,9 @@ from tests.agent.fakes import FakeMediaStream, FakeOutboundCall, InMemoryCallRec
 from tests.clock import ManualClock
 
 # No "still checking" turns unless a test wants them: they would take scripted replies.
-QUIET = AgentSessionOptions(hitl_reassure_every_s=10_000)
+QUIET = AgentSessionOptions(
+    hitl_reassure_every_s=10_000, listen_first_s=0, dead_air_s=None, max_call_s=None, session_handover_s=None
+)
 
 
 @dataclass

@@ -87,6 +87,22 @@ async def test_create_a_task_with_the_form_then_call_now_edit_and_cancel(signed_
     assert (await web.post_form(f"/tasks/{task.id}/call-now")).status_code == 409
 
 
+async def test_the_form_sets_the_voicemail_policy_its_message_and_greeting_at_once(signed_in, pool):
+    web, user = await signed_in()
+    form = {**TASK_FORM, "voicemail": "leave_message", "machine_message": "Please call Anna back.", "greet_first": "true"}
+    assert (await web.post_form("/tasks", form)).status_code == 303
+    [task] = await tasks.list_tasks(pool, user.id)
+    assert (task.voicemail, task.greet_first, task.constraints["machine_message"]) == (
+        "leave_message", True, "Please call Anna back.")
+    page = (await web.client.get(f"/tasks/{task.id}/edit")).text
+    assert 'value="leave_message" checked' in page and 'name="greet_first" value="true" checked' in page
+    assert (await web.post_form(f"/tasks/{task.id}/edit", {**TASK_FORM, "voicemail": "call_back_later"})).status_code == 303
+    task = await tasks.get_task(pool, user.id, task.id)
+    assert (task.voicemail, task.greet_first) == ("call_back_later", False)
+    refused = await web.post_form("/tasks", {**TASK_FORM, "voicemail": "shout"})
+    assert refused.status_code == 400 and "voicemail" in refused.text
+
+
 async def test_a_draft_is_not_scheduled_until_call_now(signed_in, pool):
     web, user = await signed_in()
     await web.post_form("/tasks", {**TASK_FORM, "schedule": "draft"})
@@ -141,6 +157,10 @@ async def test_api_tokens_are_shown_once_hashed_at_rest_and_needed_for_api_write
     bearer = {"Authorization": f"Bearer {secret}"}
     made = await web.client.post("/api/tasks", json={"phone_number": "+14155550123", "objective": "Ask"}, headers=bearer)
     assert made.status_code == 201 and made.json()["status"] == "scheduled"
+    assert (made.json()["voicemail"], made.json()["greet_first"]) == ("hang_up", False)
+    machine = {"phone_number": "+14155550123", "objective": "Ask", "voicemail": "leave_message", "greet_first": True}
+    made = await web.client.post("/api/tasks", json=machine, headers=bearer)
+    assert made.status_code == 201 and (made.json()["voicemail"], made.json()["greet_first"]) == ("leave_message", True)
     by_cookie = await web.client.post("/api/tasks", json={"phone_number": "+14155550123", "objective": "Ask"})
     assert by_cookie.status_code == 403  # a browser session cannot write through the API (no CSRF there)
     assert (await web.client.get("/api/tasks")).status_code == 200  # but it can read

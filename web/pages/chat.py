@@ -19,7 +19,8 @@ from web.auth import current_user, db_pool, signed_in
 from web.forms import ChatForm, Form, local_input, parse_local_time
 from web.rendering import page
 
-PLAN_FIELDS = ("phone_number", "callee_name", "objective", "facts", "success_criteria", "earliest", "latest", "max_attempts", "notes")
+PLAN_FIELDS = ("phone_number", "callee_name", "objective", "facts", "success_criteria", "earliest", "latest", "max_attempts", "notes",
+               "voicemail")
 
 
 def _context(user: Any) -> UserContext:
@@ -48,6 +49,7 @@ def _plan_from_form(form: Any, tz: ZoneInfo) -> tuple[Plan, dict[int, str]]:
         if form.get(f"calls-{index}-remove"):
             continue
         values = {f: str(form.get(f"calls-{index}-{f}", "")) for f in PLAN_FIELDS}
+        values["voicemail"] = values["voicemail"] or "hang_up"
         try:
             times = {k: parse_local_time(k, values[k], tz) for k in ("earliest", "latest")}
             attempts = int(values["max_attempts"] or 3)

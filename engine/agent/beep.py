@@ -1,0 +1,102 @@
+"""The beep that ends a voicemail greeting, found in the callee's audio.
+
+A beep is a steady pure tone: in every 20 ms frame nearly all the energy sits in
+one narrow peak between about 1 and 2 kHz, the peak stays put from frame to
+frame, and the tone lasts 0.2 to 1 s. Speech fails all three tests (many
+harmonics, moving pitch, formants), silence fails the level test. The detector
+reports a beep when it ends, which is when a message should start.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from engine.ports.telephony import AudioFormat
+
+FRAME_MS = 20
+PAD = 4  # zero-padding factor of the FFT: finer peak frequency
+MAIN_LOBE_BINS = 2 * PAD  # a Hann window's main lobe, in padded bins, either side of the peak
+
+
+def _ulaw_decode_table() -> np.ndarray:
+    """G.711 mu-law code -> 16-bit sample (engine.voice.codecs has the same; the agent may not import it)."""
+    inverted = ~np.arange(256, dtype=np.int32) & 0xFF
+    exponent, mantissa = (inverted >> 4) & 0x07, inverted & 0x0F
+    magnitude = (((mantissa << 3) + 0x84) << exponent) - 0x84
+    return np.where(inverted & 0x80, -magnitude, magnitude).astype(np.float64) / 32768
+
+
+_ULAW = _ulaw_decode_table()
+
+
+class BeepDetector:
+    @classmethod
+    def for_media(cls, fmt: AudioFormat) -> BeepDetector:
+        """A detector for the call's media format (mu-law at 8 kHz, or 16-bit PCM at 16 kHz)."""
+        return cls(8000 if fmt is AudioFormat.ULAW else 16000, ulaw=fmt is AudioFormat.ULAW)
+
+    def __init__(
+        self,
+        rate: int,
+        *,
+        low_hz: float = 900.0,
+        high_hz: float = 2100.0,
+        min_ms: int = 200,
+        max_ms: int = 1000,
+        level: float = 0.01,  # RMS, of full scale
+        purity: float = 0.85,  # share of the frame's energy in the peak
+        drift_hz: float = 40.0,  # how far the peak may move between frames
+        ulaw: bool = False,  # `feed` gets mu-law bytes instead of 16-bit PCM
+    ) -> None:
+        self.rate = rate
+        self._ulaw = ulaw
+        self._n = rate * FRAME_MS // 1000
+        self._window = np.hanning(self._n)
+        self._nfft = self._n * PAD
+        self._low, self._high = low_hz, high_hz
+        self._min_frames, self._max_frames = min_ms // FRAME_MS, max_ms // FRAME_MS
+        self._level, self._purity, self._drift = level, purity, drift_hz
+        self._carry = np.zeros(0, dtype=np.float64)
+        self._run = 0  # tonal frames in a row
+        self._run_hz = 0.0
+        self.last_beep_hz: float | None = None
+        self.last_beep_ms = 0
+
+    def feed(self, audio: bytes) -> bool:
+        """Add audio at `rate` (16-bit little-endian PCM, or mu-law); True when a beep ended within it."""
+        if self._ulaw:
+            samples = _ULAW[np.frombuffer(audio, dtype=np.uint8)]
+        else:
+            samples = np.frombuffer(audio[: len(audio) - len(audio) % 2], dtype="<i2").astype(np.float64) / 32768
+        data = np.concatenate((self._carry, samples))
+        whole = len(data) - len(data) % self._n
+        self._carry = data[whole:]
+        ended = False
+        for start in range(0, whole, self._n):
+            ended = self._frame(data[start : start + self._n]) or ended
+        return ended
+
+    def _frame(self, frame: np.ndarray) -> bool:
+        hz = self._tone_hz(frame)
+        if hz is not None and (self._run == 0 or abs(hz - self._run_hz) <= self._drift):
+            self._run, self._run_hz = self._run + 1, hz
+            return False
+        run, run_hz = self._run, self._run_hz
+        self._run, self._run_hz = (1, hz) if hz is not None else (0, 0.0)
+        if self._min_frames <= run <= self._max_frames:
+            self.last_beep_hz, self.last_beep_ms = run_hz, run * FRAME_MS
+            return True
+        return False
+
+    def _tone_hz(self, frame: np.ndarray) -> float | None:
+        """The frame's frequency if it is a loud, pure tone in the beep band; else None."""
+        if float(np.sqrt(np.mean(frame * frame))) < self._level:
+            return None
+        power = np.abs(np.fft.rfft(frame * self._window, self._nfft)) ** 2
+        total = float(power.sum())
+        peak = int(np.argmax(power))
+        hz = peak * self.rate / self._nfft
+        if not self._low <= hz <= self._high or total <= 0:
+            return None
+        lobe = float(power[max(0, peak - MAIN_LOBE_BINS) : peak + MAIN_LOBE_BINS + 1].sum())
+        return hz if lobe / total >= self._purity else None
