@@ -94,8 +94,8 @@ class AgentCallSession:
 
     async def run(self) -> CallReport:
         opening = self.tasks.spawn(self.link.open(), "voice-open")
-        answered = await self.call.answered()
-        try:
+        try:  # every path, cancellation while ringing included, closes the model session
+            answered = await self.call.answered()
             if not answered:
                 await self.status.set(CallState.NOT_ANSWERED)
                 return await self._finish()
@@ -184,15 +184,25 @@ class AgentCallSession:
 
     async def _shutdown(self) -> None:
         hang_up = self.status.answered and not self.status.hung_up
-        if not self.status.over:
-            await self.status.set(CallState.ENDED)  # torn down: nobody hung up
-        await self.tasks.cancel_all()
-        await self.link.close()
+        try:
+            if self.status.state is CallState.RINGING:
+                await self.status.set(CallState.NOT_ANSWERED)  # cancelled while the phone rang
+            elif not self.status.over:
+                await self.status.set(CallState.ENDED)  # torn down: nobody hung up
+        finally:
+            await self.tasks.cancel_all()
+            await self._close_link()
         if hang_up:
             try:
                 await self.call.hangup("normal")
             except Exception:  # noqa: BLE001 - the call may be gone already
                 log.debug("hangup at shutdown failed", exc_info=True)
+
+    async def _close_link(self) -> None:
+        try:
+            await self.link.close()
+        except Exception:  # noqa: BLE001 - the socket may be broken already
+            log.warning("call %s: closing the voice-model session failed", self.call.call_id, exc_info=True)
 
     # --- the call's record ---------------------------------------------------------------------
 
