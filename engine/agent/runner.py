@@ -90,13 +90,17 @@ def observe(report: CallReport) -> None:
 class VoiceAgentSession:
     """The lifecycle's `AgentSession` for one call: the running `AgentCallSession`."""
 
-    def __init__(self, running: asyncio.Task[CallReport]) -> None:
-        self._running = running
+    def __init__(self, session: AgentCallSession) -> None:
+        self._session = session
+        self._running = asyncio.create_task(session.run(), name=f"agent-call-{session.call.call_id}")
 
     async def run(self, call: OutboundCall) -> CallReport:
         report = await self._running
         observe(report)
         return report
+
+    async def end_for_owner(self, reason: str) -> None:
+        await self._session.end_for_owner(reason)
 
     async def aclose(self) -> None:
         if not self._running.done():
@@ -133,4 +137,4 @@ class VoiceAgentRunner:
             broker=self._hitl.broker(task.user_id),
             options=self._options,
         )
-        return VoiceAgentSession(asyncio.create_task(session.run(), name=f"agent-call-{call_row.id}"))
+        return VoiceAgentSession(session)

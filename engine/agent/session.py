@@ -30,7 +30,7 @@ from engine.agent.state import CallState, CallStatus, CallStep
 from engine.agent.task import AgentTask
 from engine.agent.tools import ToolContext, ToolRecords
 from engine.agent.transcript import TranscriptLog
-from engine.clock import Clock, SystemClock
+from engine.clock import Clock, SystemClock, within
 from engine.ports.agent import CallMetrics, CallReport, ToolCallRecord, TranscriptTurn
 from engine.ports.call_record import CallRecorder
 from engine.ports.owner_questions import UserInfoBroker
@@ -40,6 +40,10 @@ from engine.ports.voice_model import VoiceModel, VoiceModelUnavailable, VoiceSes
 log = logging.getLogger(__name__)
 
 AgentFailureHook = Callable[[OutboundCall], Awaitable[None]]
+OWNER_CANCEL_GOODBYE = (
+    "The person you are calling for has just cancelled this request. Say one short, polite goodbye "
+    "sentence to end the call, and nothing else."
+)
 
 
 class AgentCallSession:
@@ -117,7 +121,14 @@ class AgentCallSession:
             await self.loop.run()
             return await self._finish()
         finally:
-            await self._shutdown()
+            # A cancel landing during the shutdown (the attempt releasing a session that is ending by
+            # itself) must not cut the model session's close short: the shutdown runs to its end.
+            closing = asyncio.create_task(self._shutdown(), name=f"agent-shutdown:{self.call.call_id}")
+            try:
+                await asyncio.shield(closing)
+            except asyncio.CancelledError:
+                await closing
+                raise
 
     async def _pump_media(self) -> None:
         async for event in self.call.media.events():
@@ -153,6 +164,39 @@ class AgentCallSession:
             except Exception:  # noqa: BLE001 - the apology is best effort
                 log.exception("agent failure hook failed")
         await self.hang_up("agent failure")
+
+    async def end_for_owner(self, reason: str) -> None:
+        """The task was cancelled: one short goodbye when the call is answered, then hang up.
+
+        The goodbye and its playout are bounded by `options.cancel_goodbye_s` on the call's clock.
+        """
+        if self.status.over or self.status.winding_down:
+            return
+        if self.status.state is not CallState.CONVERSING:  # ringing or connecting: nothing to say yet
+            self.tasks.spawn(self.hang_up(reason), "owner-cancel")
+            return
+        self.tasks.spawn(self._farewell(reason), "owner-cancel")
+
+    async def _farewell(self, reason: str) -> None:
+        if not await within(self.clock, self._say_goodbye(reason), self.options.cancel_goodbye_s):
+            await self.event("cancel_goodbye_cut", "the goodbye did not finish in time; hanging up")
+        await self.hang_up(reason)
+
+    async def _say_goodbye(self, reason: str) -> None:
+        link = self.link
+        if link.active_response is not None and link.session is not None:
+            link.cancelled.add(link.active_response)  # what the agent was saying is moot now
+            await link.session.cancel_response()
+            if self.playout is not None and self.playout.speaking:
+                await self.playout.interrupt()
+            await link.response_idle.wait()
+        await link.create_response(OWNER_CANCEL_GOODBYE)
+        link.response_idle.clear()  # set again when the goodbye's response is done
+        step = CallStep("cancelled", f"the task was cancelled ({reason}); the agent says goodbye")
+        await self.status.set(CallState.ENDING, step)
+        await link.response_idle.wait()
+        if self.playout is not None:
+            await (await self.playout.mark_end())
 
     def _stop(self) -> None:
         self.inbox.put_nowait(Stop())

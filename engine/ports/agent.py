@@ -126,6 +126,9 @@ class AgentSession(Protocol):
     async def run(self, call: OutboundCall) -> CallReport:
         """Hold the conversation on the answered call; return when it is over."""
 
+    async def end_for_owner(self, reason: str) -> None:
+        """The task was cancelled during the call: a short goodbye, then hang up; `run` then returns."""
+
     async def aclose(self) -> None:
         """Release the model session; called on every path, also when never answered."""
 
