@@ -25,7 +25,8 @@ from engine.agent.session import AgentCallSession
 from engine.agent.task import AgentTask, MachinePolicy
 from engine.hitl import HitlService, carried_answers
 from engine.ports.agent import CallReport
-from engine.ports.telephony import AudioFormat, OutboundCall, TelephonyEventSink
+from engine.ports.call_record import CallRecorder
+from engine.ports.telephony import AudioFormat, OutboundCall
 from engine.ports.voice_model import VoiceModel
 from engine.settings import Settings
 
@@ -117,10 +118,10 @@ class VoiceAgentRunner:
         model: VoiceModel,
         settings: Settings,
         hitl: HitlService,
-        call_events: TelephonyEventSink,
+        call_log: CallRecorder,
     ) -> None:
         self._pool = pool
-        self._call_events = call_events
+        self._call_log = call_log
         self._model = model
         self._hitl = hitl
         self._format = AudioFormat(settings.media_format.value)
@@ -133,7 +134,7 @@ class VoiceAgentRunner:
             agent_task_for(task, user),
             self._model,
             media_format=self._format,
-            recorder=DatabaseCallRecorder(self._pool, task.user_id, self._call_events),
+            recorder=DatabaseCallRecorder(self._call_log),
             broker=self._hitl.broker(task.user_id),
             options=self._options,
         )

@@ -17,6 +17,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from engine import metrics
 from engine.agent.call_tasks import CallTasks
 from engine.agent.control import LiveCallControl, LiveQuestionHost
 from engine.agent.loop import CallLoop, Stop
@@ -255,7 +256,15 @@ class AgentCallSession:
         await self._record_event(kind, message, data)
 
     async def _record_event(self, kind: str, message: str, data: dict[str, Any] | None) -> None:
-        await self.recorder.call_event(self.call.call_id, kind, message, data)
+        try:
+            await self.recorder.call_event(self.call.call_id, kind, message, data)
+        except Exception:  # noqa: BLE001 - the record never ends the call
+            metrics.AGENT_RECORD_FAILURES.inc()
+            log.exception("call %s: recording the step %r failed; the call goes on", self.call.call_id, kind)
 
     async def _record_turn(self, turn: TranscriptTurn) -> None:
-        await self.recorder.transcript_turn(self.call.call_id, turn)
+        try:
+            await self.recorder.transcript_turn(self.call.call_id, turn)
+        except Exception:  # noqa: BLE001 - the record never ends the call
+            metrics.AGENT_RECORD_FAILURES.inc()
+            log.exception("call %s: recording a %s turn failed; the call goes on", self.call.call_id, turn.speaker)

@@ -23,7 +23,10 @@ log = logging.getLogger(__name__)
 
 
 async def build_node(settings: Settings) -> Node:
-    database = await open_database(settings.database_url, settings.data_dir, pool_size=settings.db_pool_size)
+    database = await open_database(
+        settings.database_url, settings.data_dir, pool_size=settings.effective_db_pool_size,
+        acquire_timeout_s=settings.db_acquire_timeout_s,
+    )
     voice = await start_voice_model(settings)
     node = Node(settings=settings, database=database, voice=voice)
     call_log = DatabaseCallLog(database.pool)

@@ -199,6 +199,9 @@ class CallAttempt:
         waiting = asyncio.ensure_future(cancelled.wait())
         try:
             await asyncio.wait({answering, waiting}, return_when=asyncio.FIRST_COMPLETED)
+        except BaseException:  # the attempt itself is cancelled (node shutdown)
+            answering.cancel()
+            raise
         finally:
             waiting.cancel()
         if not cancelled.is_set():

@@ -66,6 +66,8 @@ async def call_rig(
     task: AgentTask | None = None,
     options: AgentSessionOptions | None = None,
     prepare: Any = None,
+    recorder: Any = None,  # a CallRecorder; default: in memory
+    call_id: str = "call-1",
 ) -> AsyncIterator[Rig]:
     script = ScriptedReplies(replies)
     async with RealtimeSimulator(script) as sim:
@@ -73,8 +75,8 @@ async def call_rig(
             prepare(sim)
         clock = ManualClock()
         media = FakeMediaStream(clock, fmt, autoplay=autoplay)
-        call = FakeOutboundCall(media)
-        recorder, broker = InMemoryCallRecorder(), InMemoryUserInfoBroker()
+        call = FakeOutboundCall(media, call_id)
+        recorder, broker = recorder or InMemoryCallRecorder(), InMemoryUserInfoBroker()
         model = OpenAIRealtimeModel(api_key="test", model="gpt-realtime-1.5", websocket_base_url=sim.base_url)
         hook_calls: list[str] = []
 
