@@ -102,6 +102,9 @@ class Settings(BaseSettings):
         default=None, validation_alias=AliasChoices("OPENAI_BASE_URL", "OPENDEEP_OPENAI_BASE_URL")
     )
     realtime_model: str = "gpt-realtime-1.5"
+    voice_model_check_s: float = Field(
+        default=300.0, ge=10, le=86400, description="how often /health asks the OpenAI API whether the key works"
+    )
     realtime_voice: str = "marin"
     turn_detection: TurnDetection = TurnDetection.SERVER_VAD
     vad_silence_ms: int = Field(default=500, ge=100, le=5000)

@@ -29,7 +29,7 @@ async def build_node(settings: Settings) -> Node:
     )
     voice = await start_voice_model(settings)
     node = Node(settings=settings, database=database, voice=voice)
-    call_log = DatabaseCallLog(database.pool)
+    call_log = DatabaseCallLog(database.pool, retry_s=settings.db_write_retry_s)
     node.telephony = await load_component("telephony")(settings, call_log)
     hitl = HitlService.from_settings(settings, database.pool, database.url)
     agent = VoiceAgentRunner(database.pool, voice.model, settings, hitl, call_log)
