@@ -24,6 +24,7 @@ class AgentSessionOptions:
     hitl_give_up_grace_s: float = 30.0  # after a HITL timeout, hang up if the model has not
     goodbye_grace_s: float = 3.0  # waited beyond the goodbye's length for its mark
     cancel_goodbye_s: float = 6.0  # the task was cancelled mid-call: the goodbye plays, then hang-up, within this
+    intercept_listen_s: float = 8.0  # how long the callee's first audio is checked for SIT tones
     response_wait_s: float = 15.0  # how long end_call waits for the goodbye response to finish
     rate_limit_retries: int = 2
     rate_limit_backoff_s: float = 1.0

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import asyncpg
@@ -119,7 +119,10 @@ class VoiceAgentRunner:
         settings: Settings,
         hitl: HitlService,
         call_log: CallRecorder,
+        *,
+        decode_callee: Callable[[bytes], bytes] | None = None,  # call audio -> PCM16: intercepts are detected
     ) -> None:
+        self._decode_callee = decode_callee
         self._pool = pool
         self._call_log = call_log
         self._model = model
@@ -137,5 +140,6 @@ class VoiceAgentRunner:
             recorder=DatabaseCallRecorder(self._call_log),
             broker=self._hitl.broker(task.user_id),
             options=self._options,
+            decode_callee=self._decode_callee,
         )
         return VoiceAgentSession(session)

@@ -20,6 +20,7 @@ from typing import Any
 from engine import metrics
 from engine.agent.call_tasks import CallTasks
 from engine.agent.control import LiveCallControl, LiveQuestionHost
+from engine.agent.intercept import SitDetector
 from engine.agent.loop import CallLoop, Stop
 from engine.agent.model_link import ModelLink
 from engine.agent.options import AgentSessionOptions
@@ -32,10 +33,10 @@ from engine.agent.task import AgentTask
 from engine.agent.tools import ToolContext, ToolRecords
 from engine.agent.transcript import TranscriptLog
 from engine.clock import Clock, SystemClock, within
-from engine.ports.agent import CallMetrics, CallReport, ToolCallRecord, TranscriptTurn
+from engine.ports.agent import CallMetrics, CallReport, ObjectiveResult, ToolCallRecord, TranscriptTurn
 from engine.ports.call_record import CallRecorder
 from engine.ports.owner_questions import UserInfoBroker
-from engine.ports.telephony import AudioFormat, MediaClosed, OutboundCall
+from engine.ports.telephony import AudioFormat, AudioReceived, MediaClosed, OutboundCall
 from engine.ports.voice_model import VoiceModel, VoiceModelUnavailable, VoiceSessionConfig
 
 log = logging.getLogger(__name__)
@@ -62,6 +63,7 @@ class AgentCallSession:
         options: AgentSessionOptions | None = None,
         clock: Clock | None = None,
         on_agent_failure: AgentFailureHook | None = None,
+        decode_callee: Callable[[bytes], bytes] | None = None,  # call audio -> PCM16; None: no intercept check
     ) -> None:
         self.call = call
         self.task = task
@@ -96,6 +98,9 @@ class AgentCallSession:
         )
         self.tool_context = ToolContext(task, self.control, self.records, self.clock.now, self.options.hitl_timeout_s)
         self.loop = CallLoop(self)
+        self._decode_callee = decode_callee
+        self.intercept_check = SitDetector(media_format.sample_rate) if decode_callee is not None else None
+        self.intercepted = ""  # why the call reached an intercept, once detected
 
     async def run(self) -> CallReport:
         opening = self.tasks.spawn(self.link.open(), "voice-open")
@@ -133,9 +138,39 @@ class AgentCallSession:
 
     async def _pump_media(self) -> None:
         async for event in self.call.media.events():
+            if isinstance(event, AudioReceived) and self._listening_for_intercept():
+                self._check_intercept(event.audio)
             self.inbox.put_nowait(event)
             if isinstance(event, MediaClosed):
                 return
+
+    # --- an intercept (SIT tones) instead of a person -------------------------------------------
+
+    def _listening_for_intercept(self) -> bool:
+        check = self.intercept_check
+        return check is not None and not check.detected and check.heard_ms < self.options.intercept_listen_s * 1000
+
+    def _check_intercept(self, audio: bytes) -> None:
+        assert self.intercept_check is not None and self._decode_callee is not None
+        if self.intercept_check.feed(self._decode_callee(audio)):
+            self.tasks.spawn(self._intercepted(), "intercept")
+
+    async def _intercepted(self) -> None:
+        """The network's intercept answered: the agent stops at once and hangs up; the number is dead."""
+        at_s = self.intercept_check.heard_ms / 1000 if self.intercept_check else 0.0
+        self.intercepted = "special information tones, the network's 'not in service' intercept"
+        self.records.objective = ObjectiveResult(
+            achieved=False, summary=f"Dead number: {self.intercepted}", wrong_number=True
+        )
+        await self.event("intercept", f"an intercept answered (SIT tones after {at_s:.1f} s); the agent hangs up",
+                         {"after_s": at_s})
+        link = self.link
+        if link.active_response is not None and link.session is not None:
+            link.cancelled.add(link.active_response)
+            await link.session.cancel_response()
+        if self.playout is not None and self.playout.speaking:
+            await self.playout.interrupt()
+        await self.hang_up("intercept: number not in service")
 
     # --- the moves that end a call -------------------------------------------------------------
 
@@ -220,6 +255,7 @@ class AgentCallSession:
             voicemail_left=records.voicemail_left,
             dtmf_sent=tuple(records.dtmf_sent),
             end_reason=records.end_reason,
+            intercept=self.intercepted,
             agent_failure=bool(self.status.failure),
             failure_reason=self.status.failure,
             hangup_by=self.status.hangup_by if answered else None,

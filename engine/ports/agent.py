@@ -107,6 +107,7 @@ class CallReport:
     voicemail_left: bool = False
     dtmf_sent: tuple[str, ...] = ()
     end_reason: str | None = None  # why the agent ended the call
+    intercept: str = ""  # the network's intercept answered (SIT tones): the number is dead; why
     agent_failure: bool = False  # the voice model failed; the task should be retried
     failure_reason: str = ""
     hangup_by: str | None = None  # "agent" | "callee" | None when never answered

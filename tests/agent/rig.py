@@ -68,6 +68,7 @@ async def call_rig(
     prepare: Any = None,
     recorder: Any = None,  # a CallRecorder; default: in memory
     call_id: str = "call-1",
+    decode_callee: Any = None,
 ) -> AsyncIterator[Rig]:
     script = ScriptedReplies(replies)
     async with RealtimeSimulator(script) as sim:
@@ -93,6 +94,7 @@ async def call_rig(
             options=options or AgentSessionOptions(),
             clock=clock,
             on_agent_failure=apologise,
+            decode_callee=decode_callee,
         )
         running = asyncio.create_task(agent.run(), name="agent-under-test")
         rig = Rig(sim, script, clock, media, call, recorder, broker, agent, running, hook_calls)
