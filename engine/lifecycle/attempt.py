@@ -136,7 +136,12 @@ class CallAttempt:
                 return await self._conclude_cancelled(talk)
             await self._store(talk)
             verdict = await self._analyze(talk)
-            moved = await self._move(talk, user, verdict)
+            try:
+                moved = await self._move(talk, user, verdict)
+            except TransitionRefused as refused:  # cancelled while the verdict was being decided
+                if refused.current != S.CANCELLED.value:
+                    raise
+                moved = await tasks.get_task(self.pool, task.user_id, task.id)
             return AttemptResult(moved, await call_queries.get_call(self.pool, task.user_id, call_row.id), verdict)
         except asyncio.CancelledError:
             await asyncio.shield(self._hang_up(call, "engine shutting down"))
