@@ -14,7 +14,7 @@ import logging
 import random
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from uuid import UUID
 
 import asyncpg
@@ -75,6 +75,11 @@ class Conversation:
     result: TelephonyResult
     report: CallReport | None  # None when the call was never answered
     cancelled: bool = False  # the task was cancelled while the call rang or went on
+
+
+def watch_hung_up(watch: asyncio.Task[bool]) -> bool:
+    """Whether the cancel watch hung the call up before it was answered."""
+    return watch.done() and not watch.cancelled() and watch.exception() is None and watch.result()
 
 
 class CallAttempt:
@@ -183,8 +188,9 @@ class CallAttempt:
         report: CallReport | None = None
         current = S.DIALING
         try:
-            if await self._answered_unless_cancelled(call, cancelled):
-                await call_queries.mark_answered(self.pool, task.user_id, call_row.id, self.clock.now())
+            answered_at = await self._answered_unless_cancelled(call, cancelled)
+            if answered_at is not None:
+                await call_queries.mark_answered(self.pool, task.user_id, call_row.id, answered_at)
                 try:
                     task = await move_task(self.pool, task.user_id, task.id, TaskMove(
                         to=S.IN_CALL, expected=S.DIALING, call_id=call_row.id, why="Call answered"))
@@ -198,25 +204,21 @@ class CallAttempt:
             await self._release_agent(preparing)
         return Conversation(task, current, call_row, await self._wait_for_end(call), report, cancelled.is_set())
 
-    async def _answered_unless_cancelled(self, call: OutboundCall, cancelled: asyncio.Event) -> bool:
-        """`call.answered()`, unless the task is cancelled first: then the ringing call is hung up."""
-        answering = asyncio.ensure_future(call.answered())
-        waiting = asyncio.ensure_future(cancelled.wait())
+    async def _answered_unless_cancelled(self, call: OutboundCall, cancelled: asyncio.Event) -> datetime | None:
+        """When `call.answered()` said yes, or None; a cancel meanwhile hangs the ringing call up first."""
+        watch = asyncio.create_task(self._hang_up_when_cancelled(call, cancelled), name=f"cancel-watch-{call.call_id}")
         try:
-            await asyncio.wait({answering, waiting}, return_when=asyncio.FIRST_COMPLETED)
-        except BaseException:  # the attempt itself is cancelled (node shutdown)
-            answering.cancel()
-            raise
+            answered = await call.answered()
+            at = self.clock.now()  # before anything else yields: the agent starts talking at once
         finally:
-            waiting.cancel()
-        if not cancelled.is_set():
-            return answering.result()
+            watch.cancel()
+            await asyncio.gather(watch, return_exceptions=True)
+        return at if answered and not watch_hung_up(watch) else None
+
+    async def _hang_up_when_cancelled(self, call: OutboundCall, cancelled: asyncio.Event) -> bool:
+        await cancelled.wait()
         await self._hang_up(call, "task cancelled")
-        # the phone system reports the end of the ringing call; whatever it says, nobody is answered
-        await asyncio.wait({answering}, timeout=END_REPORT_GRACE_S)
-        if not answering.done():
-            answering.cancel()
-        return False
+        return True
 
     async def _cancelled_meanwhile(self, task: Task) -> bool:
         """Cancelled on a node whose NOTIFY did not reach us (or after the call ended)."""
