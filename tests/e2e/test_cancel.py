@@ -85,3 +85,24 @@ async def test_cancelling_during_the_call_says_goodbye_then_hangs_up(make_node):
     assert final.status == "cancelled"
     assert running.node.lifecycle.dialer.last_error == ""
     assert (await calls.get_call(running.pool, user.id, call.id)).verdict is None
+
+
+async def test_the_cancel_reaches_whichever_node_holds_the_call(make_node):
+    """Two nodes share the database; the cancel (a row move + NOTIFY) ends the call where it is."""
+    nodes = [await make_node(ring_timeout_s=60), await make_node(ring_timeout_s=60)]
+    user = await nodes[0].user()
+    task = await nodes[0].schedule(user, NO_ANSWER, "Ask the garage when the car is ready")
+    claimed = await nodes[0].wait_for_task(task, ("dialing",))
+    holder = next(n for n in nodes if n.node.node_id == claimed.claimed_by)
+    await holder.model.wait_for_session()
+    other = next(n for n in nodes if n is not holder)
+
+    await cancel_task(other.pool, user.id, task.id)  # e.g. the web app behind the other node
+
+    ended = await ended_call(other, task)
+    assert ended.detail == "cancelled by the owner while ringing"
+    await holder.pbx.wait_until(lambda: holder.pbx.leftovers() == {"channels": [], "bridges": []})
+    await holder.model.wait_until_all_closed()
+    assert other.pbx.leftovers() == {"channels": [], "bridges": []} and not other.model.sessions
+    await holder.node.lifecycle.dialer.wait_idle()
+    assert holder.node.lifecycle.dialer.last_error == ""
