@@ -11,7 +11,7 @@ import asyncpg
 
 from db.embedded import start_embedded_postgres
 from db.migrate import apply_migrations
-from db.pool import connect, create_pool
+from db.pool import ACQUIRE_TIMEOUT_S, connect, create_pool
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +43,10 @@ async def migrate(url: str) -> list[str]:
         await conn.close()
 
 
-async def open_database(url: str | None, data_dir: Path, *, pool_size: int = 10) -> Database:
+async def open_database(
+    url: str | None, data_dir: Path, *, pool_size: int = 10, acquire_timeout_s: float = ACQUIRE_TIMEOUT_S
+) -> Database:
     resolved, embedded = await resolve_database_url(url, data_dir)
     await migrate(resolved)
-    pool = await create_pool(resolved, size=pool_size)
+    pool = await create_pool(resolved, size=pool_size, acquire_timeout_s=acquire_timeout_s)
     return Database(url=resolved, pool=pool, embedded=embedded)

@@ -34,3 +34,15 @@ DISPATCH_DELAY = Histogram(
     buckets=(0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 300.0),
     registry=REGISTRY,
 )
+CALL_LOG_WRITE_FAILURES = Counter(
+    "opendeep_call_log_write_failures",
+    "Failed database writes of a call's record (what: transcript_turn, call_event, ari_events; "
+    "result: retried, or dropped after the retry bound).",
+    ["what", "result"],
+    registry=REGISTRY,
+)
+AGENT_RECORD_FAILURES = Counter(
+    "opendeep_agent_record_failures",
+    "Writes of a call's record the live agent could not hand over; the call went on.",
+    registry=REGISTRY,
+)

@@ -15,6 +15,8 @@ from urllib.parse import urlsplit
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+DB_POOL_MARGIN = 10  # connections beyond one per concurrent call: web requests, sweeps, the dialer, HITL
+
 
 class MediaFormat(StrEnum):
     ULAW = "ulaw"  # G.711 trunks: passes straight to a model speaking audio/pcmu
@@ -53,7 +55,18 @@ class Settings(BaseSettings):
         description="PostgreSQL URL. Unset: an embedded PostgreSQL under data_dir is started.",
     )
     data_dir: Path = Field(default_factory=default_data_dir)
-    db_pool_size: int = Field(default=10, ge=1, le=200)
+    db_pool_size: int | None = Field(
+        default=None, ge=1, le=1000,
+        description="connections in the pool. Unset: max_concurrent_calls + 10 (the web app, sweeps, the dialer).",
+    )
+    db_acquire_timeout_s: float = Field(
+        default=5.0, gt=0, le=120,
+        description="longest wait for a free pool connection; a write during a call then retries from its queue",
+    )
+    db_write_retry_s: float = Field(
+        default=120.0, gt=0, le=3600,
+        description="how long a call's queued write (transcript turn, call step) is retried before it is dropped",
+    )
 
     # --- this node ---------------------------------------------------------
     host: str = "127.0.0.1"
@@ -95,6 +108,9 @@ class Settings(BaseSettings):
         default=None, validation_alias=AliasChoices("OPENAI_BASE_URL", "OPENDEEP_OPENAI_BASE_URL")
     )
     realtime_model: str = "gpt-realtime-1.5"
+    voice_model_check_s: float = Field(
+        default=300.0, ge=10, le=86400, description="how often /health asks the OpenAI API whether the key works"
+    )
     realtime_voice: str = "marin"
     turn_detection: TurnDetection = TurnDetection.SERVER_VAD
     vad_silence_ms: int = Field(default=500, ge=100, le=5000)
@@ -168,6 +184,11 @@ class Settings(BaseSettings):
         if parts.username or parts.password:
             raise ValueError("must not carry credentials; use OPENDEEP_ARI_USER/OPENDEEP_ARI_PASSWORD")
         return value.rstrip("/")
+
+    @property
+    def effective_db_pool_size(self) -> int:
+        """The pool follows the node's concurrency unless `db_pool_size` says otherwise."""
+        return self.db_pool_size or self.max_concurrent_calls + DB_POOL_MARGIN
 
     @property
     def simulated_pbx(self) -> bool:

@@ -3,8 +3,10 @@
 A beep is a steady pure tone: in every 20 ms frame nearly all the energy sits in
 one narrow peak between about 1 and 2 kHz, the peak stays put from frame to
 frame, and the tone lasts 0.2 to 1 s. Speech fails all three tests (many
-harmonics, moving pitch, formants), silence fails the level test. The detector
-reports a beep when it ends, which is when a message should start.
+harmonics, moving pitch, formants), silence fails the level test. A beep stands
+alone: a tone that steps straight into another tone, or follows one, is part of
+a sequence (the network's SIT intercept tones: engine.agent.intercept), not a
+beep. The detector reports a beep when it ends, which is when a message should start.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from engine.ports.telephony import AudioFormat
 FRAME_MS = 20
 PAD = 4  # zero-padding factor of the FFT: finer peak frequency
 MAIN_LOBE_BINS = 2 * PAD  # a Hann window's main lobe, in padded bins, either side of the peak
+SEQUENCE_GAP_FRAMES = 3  # a tone this close after another belongs to a sequence, not a beep
 
 
 def _ulaw_decode_table() -> np.ndarray:
@@ -59,6 +62,9 @@ class BeepDetector:
         self._carry = np.zeros(0, dtype=np.float64)
         self._run = 0  # tonal frames in a row
         self._run_hz = 0.0
+        self._in_sequence = False  # the current run began (almost) where another tone ended
+        self._since_tone = SEQUENCE_GAP_FRAMES + 1  # non-tonal frames since the last tone ended
+        self._candidate: tuple[int, float] | None = None  # a beep-like run that ended, if no tone follows
         self.last_beep_hz: float | None = None
         self.last_beep_ms = 0
 
@@ -78,12 +84,24 @@ class BeepDetector:
 
     def _frame(self, frame: np.ndarray) -> bool:
         hz = self._tone_hz(frame)
-        if hz is not None and (self._run == 0 or abs(hz - self._run_hz) <= self._drift):
-            self._run, self._run_hz = self._run + 1, hz
+        if hz is not None:
+            if self._run and abs(hz - self._run_hz) <= self._drift:
+                self._run += 1
+                return False
+            # a new tone: straight after another one, or within a few frames of it, makes a sequence
+            self._in_sequence = self._run > 0 or self._since_tone <= SEQUENCE_GAP_FRAMES
+            self._candidate = None
+            self._run, self._run_hz = 1, hz
             return False
-        run, run_hz = self._run, self._run_hz
-        self._run, self._run_hz = (1, hz) if hz is not None else (0, 0.0)
-        if self._min_frames <= run <= self._max_frames:
+        if self._run:  # a tone just ended into quiet or speech
+            if not self._in_sequence and self._min_frames <= self._run <= self._max_frames:
+                self._candidate = (self._run, self._run_hz)
+            self._run, self._since_tone = 0, 0
+            return False
+        self._since_tone += 1
+        if self._candidate is not None and self._since_tone > SEQUENCE_GAP_FRAMES:
+            run, run_hz = self._candidate
+            self._candidate = None
             self.last_beep_hz, self.last_beep_ms = run_hz, run * FRAME_MS
             return True
         return False

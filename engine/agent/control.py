@@ -12,6 +12,7 @@ from typing import Any
 
 from engine.agent.live_call import LiveCall
 from engine.agent.state import CallState, CallStep
+from engine.agent.tools import ToolError
 from engine.clock import within
 
 
@@ -25,7 +26,12 @@ class LiveCallControl:
             self._call.tasks.spawn(self._hang_up_after_goodbye(reason), "end-call")
 
     async def send_dtmf(self, digits: str) -> None:
-        await self._call.call.send_dtmf(digits)
+        """The phone system's refusal is the model's to handle (a tool error); the call goes on."""
+        try:
+            await self._call.call.send_dtmf(digits)
+        except Exception as exc:  # noqa: BLE001 - any PBX error, reported to the model
+            await self._call.event("dtmf_failed", f"the keys {digits} could not be sent: {exc}", {"digits": digits})
+            raise ToolError(f"the phone system could not send the keys {digits}: {exc}") from exc
 
     def ask_user(self, question: str, timeout_s: float) -> None:
         questions, tasks = self._call.questions, self._call.tasks

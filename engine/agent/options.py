@@ -23,6 +23,8 @@ class AgentSessionOptions:
     hitl_reassure_every_s: float = 20.0  # "still checking" while the user is asked
     hitl_give_up_grace_s: float = 30.0  # after a HITL timeout, hang up if the model has not
     goodbye_grace_s: float = 3.0  # waited beyond the goodbye's length for its mark
+    cancel_goodbye_s: float = 6.0  # the task was cancelled mid-call: the goodbye plays, then hang-up, within this
+    intercept_listen_s: float = 8.0  # how long the callee's first audio is checked for SIT tones
     response_wait_s: float = 15.0  # how long end_call waits for the goodbye response to finish
     listen_first_s: float = 1.5  # after answer, this long without the callee speaking: the agent greets
     # None switches these off (tests of other behaviour)

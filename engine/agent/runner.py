@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -26,7 +26,8 @@ from engine.agent.session import AgentCallSession
 from engine.agent.task import AgentTask, MachinePolicy
 from engine.hitl import HitlService, carried_answers
 from engine.ports.agent import CallReport
-from engine.ports.telephony import AudioFormat, OutboundCall, TelephonyEventSink
+from engine.ports.call_record import CallRecorder
+from engine.ports.telephony import AudioFormat, OutboundCall
 from engine.ports.voice_model import VoiceModel
 from engine.settings import Settings
 from engine.tasks.calling_window import callee_time_zone
@@ -106,13 +107,17 @@ def observe(report: CallReport) -> None:
 class VoiceAgentSession:
     """The lifecycle's `AgentSession` for one call: the running `AgentCallSession`."""
 
-    def __init__(self, running: asyncio.Task[CallReport]) -> None:
-        self._running = running
+    def __init__(self, session: AgentCallSession) -> None:
+        self._session = session
+        self._running = asyncio.create_task(session.run(), name=f"agent-call-{session.call.call_id}")
 
     async def run(self, call: OutboundCall) -> CallReport:
         report = await self._running
         observe(report)
         return report
+
+    async def end_for_owner(self, reason: str) -> None:
+        await self._session.end_for_owner(reason)
 
     async def aclose(self) -> None:
         if not self._running.done():
@@ -129,10 +134,13 @@ class VoiceAgentRunner:
         model: VoiceModel,
         settings: Settings,
         hitl: HitlService,
-        call_events: TelephonyEventSink,
+        call_log: CallRecorder,
+        *,
+        decode_callee: Callable[[bytes], bytes] | None = None,  # call audio -> PCM16: intercepts are detected
     ) -> None:
+        self._decode_callee = decode_callee
         self._pool = pool
-        self._call_events = call_events
+        self._call_log = call_log
         self._model = model
         self._hitl = hitl
         self._format = AudioFormat(settings.media_format.value)
@@ -145,8 +153,9 @@ class VoiceAgentRunner:
             agent_task_for(task, user),
             self._model,
             media_format=self._format,
-            recorder=DatabaseCallRecorder(self._pool, task.user_id, self._call_events),
+            recorder=DatabaseCallRecorder(self._call_log),
             broker=self._hitl.broker(task.user_id),
             options=self._options,
+            decode_callee=self._decode_callee,
         )
-        return VoiceAgentSession(asyncio.create_task(session.run(), name=f"agent-call-{call_row.id}"))
+        return VoiceAgentSession(session)

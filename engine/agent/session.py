@@ -20,9 +20,11 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from engine import metrics
 from engine.agent.answer_supervision import greets_at_once
 from engine.agent.call_tasks import CallTasks
 from engine.agent.control import LiveCallControl, LiveQuestionHost
+from engine.agent.intercept import SitDetector
 from engine.agent.loop import CallLoop, Stop
 from engine.agent.model_link import ModelLink
 from engine.agent.options import AgentSessionOptions
@@ -35,16 +37,20 @@ from engine.agent.supervision import CallSupervision
 from engine.agent.task import AgentTask
 from engine.agent.tools import ToolContext, ToolRecords
 from engine.agent.transcript import TranscriptLog
-from engine.clock import Clock, SystemClock
-from engine.ports.agent import CallMetrics, CallReport, ToolCallRecord, TranscriptTurn
+from engine.clock import Clock, SystemClock, within
+from engine.ports.agent import CallMetrics, CallReport, ObjectiveResult, ToolCallRecord, TranscriptTurn
 from engine.ports.call_record import CallRecorder
 from engine.ports.owner_questions import UserInfoBroker
-from engine.ports.telephony import AudioFormat, MediaClosed, OutboundCall
+from engine.ports.telephony import AudioFormat, AudioReceived, MediaClosed, OutboundCall
 from engine.ports.voice_model import VoiceModel, VoiceModelUnavailable, VoiceSessionConfig
 
 log = logging.getLogger(__name__)
 
 AgentFailureHook = Callable[[OutboundCall], Awaitable[None]]
+OWNER_CANCEL_GOODBYE = (
+    "The person you are calling for has just cancelled this request. Say one short, polite goodbye "
+    "sentence to end the call, and nothing else."
+)
 
 
 class AgentCallSession:
@@ -62,6 +68,7 @@ class AgentCallSession:
         options: AgentSessionOptions | None = None,
         clock: Clock | None = None,
         on_agent_failure: AgentFailureHook | None = None,
+        decode_callee: Callable[[bytes], bytes] | None = None,  # call audio -> PCM16; None: no intercept check
     ) -> None:
         self.call = call
         self.task = task
@@ -97,11 +104,14 @@ class AgentCallSession:
         self.tool_context = ToolContext(task, self.control, self.records, self.clock.now, self.options.hitl_timeout_s)
         self.loop = CallLoop(self)
         self.supervision = CallSupervision(self)
+        self._decode_callee = decode_callee
+        self.intercept_check = SitDetector(media_format.sample_rate) if decode_callee is not None else None
+        self.intercepted = ""  # why the call reached an intercept, once detected
 
     async def run(self) -> CallReport:
         opening = self.tasks.spawn(self.link.open(greet=greets_at_once(self)), "voice-open")
-        answered = await self.call.answered()
-        try:
+        try:  # every path, cancellation while ringing included, closes the model session
+            answered = await self.call.answered()
             if not answered:
                 await self.status.set(CallState.NOT_ANSWERED)
                 return await self._finish()
@@ -123,13 +133,50 @@ class AgentCallSession:
             await self.loop.run()
             return await self._finish()
         finally:
-            await self._shutdown()
+            # A cancel landing during the shutdown (the attempt releasing a session that is ending by
+            # itself) must not cut the model session's close short: the shutdown runs to its end.
+            closing = asyncio.create_task(self._shutdown(), name=f"agent-shutdown:{self.call.call_id}")
+            try:
+                await asyncio.shield(closing)
+            except asyncio.CancelledError:
+                await closing
+                raise
 
     async def _pump_media(self) -> None:
         async for event in self.call.media.events():
+            if isinstance(event, AudioReceived) and self._listening_for_intercept():
+                self._check_intercept(event.audio)
             self.inbox.put_nowait(event)
             if isinstance(event, MediaClosed):
                 return
+
+    # --- an intercept (SIT tones) instead of a person -------------------------------------------
+
+    def _listening_for_intercept(self) -> bool:
+        check = self.intercept_check
+        return check is not None and not check.detected and check.heard_ms < self.options.intercept_listen_s * 1000
+
+    def _check_intercept(self, audio: bytes) -> None:
+        assert self.intercept_check is not None and self._decode_callee is not None
+        if self.intercept_check.feed(self._decode_callee(audio)):
+            self.tasks.spawn(self._intercepted(), "intercept")
+
+    async def _intercepted(self) -> None:
+        """The network's intercept answered: the agent stops at once and hangs up; the number is dead."""
+        at_s = self.intercept_check.heard_ms / 1000 if self.intercept_check else 0.0
+        self.intercepted = "special information tones, the network's 'not in service' intercept"
+        self.records.objective = ObjectiveResult(
+            achieved=False, summary=f"Dead number: {self.intercepted}", wrong_number=True
+        )
+        await self.event("intercept", f"an intercept answered (SIT tones after {at_s:.1f} s); the agent hangs up",
+                         {"after_s": at_s})
+        link = self.link
+        if link.active_response is not None and link.session is not None:
+            link.cancelled.add(link.active_response)
+            await link.session.cancel_response()
+        if self.playout is not None and self.playout.speaking:
+            await self.playout.interrupt()
+        await self.hang_up("intercept: number not in service")
 
     # --- the moves that end a call -------------------------------------------------------------
 
@@ -160,6 +207,39 @@ class AgentCallSession:
                 log.exception("agent failure hook failed")
         await self.hang_up("agent failure")
 
+    async def end_for_owner(self, reason: str) -> None:
+        """The task was cancelled: one short goodbye when the call is answered, then hang up.
+
+        The goodbye and its playout are bounded by `options.cancel_goodbye_s` on the call's clock.
+        """
+        if self.status.over or self.status.winding_down:
+            return
+        if self.status.state is not CallState.CONVERSING:  # ringing or connecting: nothing to say yet
+            self.tasks.spawn(self.hang_up(reason), "owner-cancel")
+            return
+        self.tasks.spawn(self._farewell(reason), "owner-cancel")
+
+    async def _farewell(self, reason: str) -> None:
+        if not await within(self.clock, self._say_goodbye(reason), self.options.cancel_goodbye_s):
+            await self.event("cancel_goodbye_cut", "the goodbye did not finish in time; hanging up")
+        await self.hang_up(reason)
+
+    async def _say_goodbye(self, reason: str) -> None:
+        link = self.link
+        if link.active_response is not None and link.session is not None:
+            link.cancelled.add(link.active_response)  # what the agent was saying is moot now
+            await link.session.cancel_response()
+            if self.playout is not None and self.playout.speaking:
+                await self.playout.interrupt()
+            await link.response_idle.wait()
+        await link.create_response(OWNER_CANCEL_GOODBYE)
+        link.response_idle.clear()  # set again when the goodbye's response is done
+        step = CallStep("cancelled", f"the task was cancelled ({reason}); the agent says goodbye")
+        await self.status.set(CallState.ENDING, step)
+        await link.response_idle.wait()
+        if self.playout is not None:
+            await (await self.playout.mark_end())
+
     def _stop(self) -> None:
         self.inbox.put_nowait(Stop())
 
@@ -182,6 +262,7 @@ class AgentCallSession:
             dtmf_sent=tuple(records.dtmf_sent),
             end_reason=records.end_reason,
             no_response=self.supervision.no_response,
+            intercept=self.intercepted,
             agent_failure=bool(self.status.failure),
             failure_reason=self.status.failure,
             hangup_by=self.status.hangup_by if answered else None,
@@ -191,15 +272,25 @@ class AgentCallSession:
 
     async def _shutdown(self) -> None:
         hang_up = self.status.answered and not self.status.hung_up
-        if not self.status.over:
-            await self.status.set(CallState.ENDED)  # torn down: nobody hung up
-        await self.tasks.cancel_all()
-        await self.link.close()
+        try:
+            if self.status.state is CallState.RINGING:
+                await self.status.set(CallState.NOT_ANSWERED)  # cancelled while the phone rang
+            elif not self.status.over:
+                await self.status.set(CallState.ENDED)  # torn down: nobody hung up
+        finally:
+            await self.tasks.cancel_all()
+            await self._close_link()
         if hang_up:
             try:
                 await self.call.hangup("normal")
             except Exception:  # noqa: BLE001 - the call may be gone already
                 log.debug("hangup at shutdown failed", exc_info=True)
+
+    async def _close_link(self) -> None:
+        try:
+            await self.link.close()
+        except Exception:  # noqa: BLE001 - the socket may be broken already
+            log.warning("call %s: closing the voice-model session failed", self.call.call_id, exc_info=True)
 
     # --- the call's record ---------------------------------------------------------------------
 
@@ -208,7 +299,15 @@ class AgentCallSession:
         await self._record_event(kind, message, data)
 
     async def _record_event(self, kind: str, message: str, data: dict[str, Any] | None) -> None:
-        await self.recorder.call_event(self.call.call_id, kind, message, data)
+        try:
+            await self.recorder.call_event(self.call.call_id, kind, message, data)
+        except Exception:  # noqa: BLE001 - the record never ends the call
+            metrics.AGENT_RECORD_FAILURES.inc()
+            log.exception("call %s: recording the step %r failed; the call goes on", self.call.call_id, kind)
 
     async def _record_turn(self, turn: TranscriptTurn) -> None:
-        await self.recorder.transcript_turn(self.call.call_id, turn)
+        try:
+            await self.recorder.transcript_turn(self.call.call_id, turn)
+        except Exception:  # noqa: BLE001 - the record never ends the call
+            metrics.AGENT_RECORD_FAILURES.inc()
+            log.exception("call %s: recording a %s turn failed; the call goes on", self.call.call_id, turn.speaker)

@@ -17,19 +17,24 @@ from engine.hitl import HitlService
 from engine.lifecycle.build import build_lifecycle
 from engine.lifecycle.call_log import DatabaseCallLog
 from engine.settings import Settings
+from engine.voice.codecs import pcm16_decoder
 from engine.voice.factory import start_voice_model
 
 log = logging.getLogger(__name__)
 
 
 async def build_node(settings: Settings) -> Node:
-    database = await open_database(settings.database_url, settings.data_dir, pool_size=settings.db_pool_size)
+    database = await open_database(
+        settings.database_url, settings.data_dir, pool_size=settings.effective_db_pool_size,
+        acquire_timeout_s=settings.db_acquire_timeout_s,
+    )
     voice = await start_voice_model(settings)
     node = Node(settings=settings, database=database, voice=voice)
-    call_log = DatabaseCallLog(database.pool)
+    call_log = DatabaseCallLog(database.pool, retry_s=settings.db_write_retry_s)
     node.telephony = await load_component("telephony")(settings, call_log)
     hitl = HitlService.from_settings(settings, database.pool, database.url)
-    agent = VoiceAgentRunner(database.pool, voice.model, settings, hitl, call_log)
+    agent = VoiceAgentRunner(database.pool, voice.model, settings, hitl, call_log,
+                             decode_callee=pcm16_decoder(settings.media_format.value))
     node.lifecycle = build_lifecycle(settings, database.pool, database.url, node.telephony, agent)
     node.components.extend([call_log, node.telephony, hitl, node.lifecycle])
     return node

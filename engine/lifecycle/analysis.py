@@ -87,6 +87,8 @@ def decide_by_rules(given: AnalysisInput) -> Verdict:
     if outcome is not CallOutcome.ANSWERED or report is None:
         key, text = _UNANSWERED.get(outcome, ("failed", "The call was not answered"))
         return Verdict(VerdictKind.RETRY, text + detail, retry_reason=key)
+    if report.intercept:
+        return Verdict(VerdictKind.WRONG_NUMBER, f"Dead number: {report.intercept}")
     if report.do_not_call:
         return Verdict(VerdictKind.DO_NOT_CALL, "The callee asked not to be called again")
     if report.wrong_number:

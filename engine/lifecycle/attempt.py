@@ -14,12 +14,14 @@ import logging
 import random
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from uuid import UUID
 
 import asyncpg
 
 from db import calls as call_queries
-from db import dnd, transcripts, users
+from db import dnd, tasks, transcripts, users
+from db.errors import TransitionRefused
 from db.models import Call, Task, TaskStatus, User
 from db.tasks import TaskMove
 from engine import metrics
@@ -44,6 +46,7 @@ log = logging.getLogger(__name__)
 S = TaskStatus
 PBX_UNAVAILABLE_RETRY = timedelta(minutes=1)
 END_REPORT_GRACE_S = 60.0  # how long to wait for the phone system to report the end of a call
+CANCELLED_BY_OWNER = "cancelled by the owner"
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +75,12 @@ class Conversation:
     call_row: Call
     result: TelephonyResult
     report: CallReport | None  # None when the call was never answered
+    cancelled: bool = False  # the task was cancelled while the call rang or went on
+
+
+def watch_hung_up(watch: asyncio.Task[bool]) -> bool:
+    """Whether the cancel watch hung the call up before it was answered."""
+    return watch.done() and not watch.cancelled() and watch.exception() is None and watch.result()
 
 
 class CallAttempt:
@@ -97,14 +106,32 @@ class CallAttempt:
         self.options = options
         self.rng = rng
         self.recordings = recordings
+        self._cancels: dict[UUID, asyncio.Event] = {}  # task id -> set when its owner cancels it
+
+    def cancel(self, task_id: UUID) -> bool:
+        """The task was cancelled (its row is `cancelled`): end its call here. False when this node has none."""
+        event = self._cancels.get(task_id)
+        if event is None:
+            return False
+        event.set()
+        return True
 
     async def run(self, task: Task) -> AttemptResult:
         """claim → dial → converse → store → analyse → move, for a task the dialer claimed."""
+        cancelled = self._cancels.setdefault(task.id, asyncio.Event())
+        try:
+            return await self._run(task, cancelled)
+        finally:
+            self._cancels.pop(task.id, None)
+
+    async def _run(self, task: Task, cancelled: asyncio.Event) -> AttemptResult:
         # claim: made by the dialer; the policy has the last word on it
         user = await users.get_user(self.pool, task.user_id)
         decision = await self.check_policy(task, user)
         if not isinstance(decision, Allow):
             return AttemptResult(await apply_refusal(self.pool, task, decision), None, None)
+        if cancelled.is_set():  # cancelled between the claim and now: the row says so already
+            return AttemptResult(await tasks.get_task(self.pool, task.user_id, task.id), None, None)
         call_row = await self._open_call_row(task, decision.destination)
         try:
             call = await self._dial(task, call_row, decision.destination)
@@ -112,10 +139,17 @@ class CallAttempt:
             return await self._phone_system_down(task, call_row, str(exc))
         metrics.ACTIVE_CALLS.inc()
         try:
-            talk = await self._converse(task, call_row, call)
+            talk = await self._converse(task, call_row, call, cancelled)
+            if talk.cancelled or await self._cancelled_meanwhile(talk.task):
+                return await self._conclude_cancelled(talk)
             await self._store(talk)
             verdict = await self._analyze(talk)
-            moved = await self._move(talk, user, verdict)
+            try:
+                moved = await self._move(talk, user, verdict)
+            except TransitionRefused as refused:  # cancelled while the verdict was being decided
+                if refused.current != S.CANCELLED.value:
+                    raise
+                moved = await tasks.get_task(self.pool, task.user_id, task.id)
             return AttemptResult(moved, await call_queries.get_call(self.pool, task.user_id, call_row.id), verdict)
         except asyncio.CancelledError:
             await asyncio.shield(self._hang_up(call, "engine shutting down"))
@@ -147,21 +181,68 @@ class CallAttempt:
             metrics.DISPATCH_DELAY.observe(max(late, 0.0))
         return await self.telephony.originate(request)
 
-    async def _converse(self, task: Task, call_row: Call, call: OutboundCall) -> Conversation:
-        """The agent prepares while the phone rings and talks once answered; then the call's end."""
+    async def _converse(self, task: Task, call_row: Call, call: OutboundCall, cancelled: asyncio.Event
+                        ) -> Conversation:
+        """The agent prepares while the phone rings and talks once answered; then the call's end.
+
+        A cancel while ringing hangs up before anyone answers; once answered, the agent says goodbye.
+        """
         preparing = asyncio.create_task(self.agent.prepare(task, call_row, call), name=f"agent-prepare-{call_row.id}")
         report: CallReport | None = None
         current = S.DIALING
         try:
-            if await call.answered():
-                await call_queries.mark_answered(self.pool, task.user_id, call_row.id, self.clock.now())
-                task = await move_task(self.pool, task.user_id, task.id, TaskMove(
-                    to=S.IN_CALL, expected=S.DIALING, call_id=call_row.id, why="Call answered"))
-                current = S.IN_CALL
-                report = await self._run_agent(preparing, call)
+            answered_at = await self._answered_unless_cancelled(call, cancelled)
+            if answered_at is not None:
+                await call_queries.mark_answered(self.pool, task.user_id, call_row.id, answered_at)
+                try:
+                    task = await move_task(self.pool, task.user_id, task.id, TaskMove(
+                        to=S.IN_CALL, expected=S.DIALING, call_id=call_row.id, why="Call answered"))
+                    current = S.IN_CALL
+                except TransitionRefused as refused:
+                    if refused.current != S.CANCELLED.value:
+                        raise
+                    cancelled.set()  # cancelled before its NOTIFY reached us: the agent says goodbye at once
+                report = await self._run_agent(preparing, call, cancelled)
         finally:
             await self._release_agent(preparing)
-        return Conversation(task, current, call_row, await self._wait_for_end(call), report)
+        return Conversation(task, current, call_row, await self._wait_for_end(call), report, cancelled.is_set())
+
+    async def _answered_unless_cancelled(self, call: OutboundCall, cancelled: asyncio.Event) -> datetime | None:
+        """When `call.answered()` said yes, or None; a cancel meanwhile hangs the ringing call up first."""
+        watch = asyncio.create_task(self._hang_up_when_cancelled(call, cancelled), name=f"cancel-watch-{call.call_id}")
+        try:
+            answered = await call.answered()
+            at = self.clock.now()  # before anything else yields: the agent starts talking at once
+        finally:
+            watch.cancel()
+            await asyncio.gather(watch, return_exceptions=True)
+        return at if answered and not watch_hung_up(watch) else None
+
+    async def _hang_up_when_cancelled(self, call: OutboundCall, cancelled: asyncio.Event) -> bool:
+        await cancelled.wait()
+        await self._hang_up(call, "task cancelled")
+        return True
+
+    async def _cancelled_meanwhile(self, task: Task) -> bool:
+        """Cancelled on a node whose NOTIFY did not reach us (or after the call ended)."""
+        return (await tasks.get_task(self.pool, task.user_id, task.id)).status == S.CANCELLED
+
+    async def _conclude_cancelled(self, talk: Conversation) -> AttemptResult:
+        """The owner cancelled: the call's row says so, the task stays cancelled, nothing is analysed."""
+        when = "during the call; the agent said goodbye and hung up" if talk.report is not None else "while ringing"
+        detail = f"{CANCELLED_BY_OWNER} {when}"
+        result = talk.result
+        metrics.CALLS.labels(outcome=result.outcome.value).inc()
+        await call_queries.finish_call(
+            self.pool, talk.task.user_id, talk.call_row.id, outcome=result.outcome.value,
+            ended_at=result.ended_at or self.clock.now(), q850_cause=result.q850_cause, sip_code=result.sip_code,
+            hangup_by=result.hangup_by, detail=detail, recording=result.recording, answered_at=result.answered_at,
+        )
+        if talk.report is not None:
+            await self._store_report(talk.task, talk.call_row, talk.report)
+        user_id, task_id = talk.task.user_id, talk.task.id
+        return AttemptResult(await tasks.get_task(self.pool, user_id, task_id),
+                             await call_queries.get_call(self.pool, user_id, talk.call_row.id), None)
 
     async def _store(self, talk: Conversation) -> None:
         """The call's end on its row, what the agent reported (transcript, metrics), and the recording."""
@@ -196,15 +277,26 @@ class CallAttempt:
 
     # --- helpers ----------------------------------------------------------------------
 
-    async def _run_agent(self, preparing: asyncio.Task[AgentSession], call: OutboundCall) -> CallReport:
+    async def _run_agent(self, preparing: asyncio.Task[AgentSession], call: OutboundCall,
+                         cancelled: asyncio.Event) -> CallReport:
+        relay: asyncio.Task[None] | None = None
         try:
             session = await preparing
+            relay = asyncio.create_task(self._relay_cancel(cancelled, session), name=f"cancel-relay-{call.call_id}")
             return await session.run(call)
         except Exception as exc:  # the call must still be concluded and analysed
             log.exception("agent failed on call %s", call.call_id)
             return CallReport(agent_failure=True, failure_reason=f"{type(exc).__name__}: {exc}")
         finally:
+            if relay is not None:
+                relay.cancel()
+                await asyncio.gather(relay, return_exceptions=True)
             await self._hang_up(call, "conversation over")
+
+    @staticmethod
+    async def _relay_cancel(cancelled: asyncio.Event, session: AgentSession) -> None:
+        await cancelled.wait()
+        await session.end_for_owner(CANCELLED_BY_OWNER)
 
     @staticmethod
     async def _release_agent(preparing: asyncio.Task[AgentSession]) -> None:

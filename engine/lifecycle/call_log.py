@@ -1,6 +1,9 @@
-"""The TelephonyEventSink over the database: raw PBX events and human-readable call steps.
+"""The TelephonyEventSink over the database: raw PBX events, human-readable call steps, transcript turns.
 
-Adapters call `raw_event`/`call_event` from their event loops; both only queue.
+Adapters call `raw_event`/`call_event` from their event loops, the agent's recorder
+`call_event`/`transcript_turn`; all only queue, so a slow or failing database never
+holds up (or ends) a live call. A failed write is retried with backoff on the clock for
+up to `retry_s`, then dropped; both are logged and counted (`opendeep_call_log_write_failures_total`).
 One named writer task drains the queue in order, batching raw events per call
 into `db.events.add_ari_events`, and flushes a call's batch when the call ends
 (its last channel is destroyed, or a call step of kind "ended"), when the batch
@@ -11,17 +14,24 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
 import asyncpg
 
-from db import events
+from db import events, transcripts
+from engine import metrics
+from engine.clock import SYSTEM_CLOCK, Clock
+from engine.ports.agent import TranscriptTurn
 
 log = logging.getLogger(__name__)
 BATCH_SIZE = 200
 END_EVENTS = frozenset({"StasisEnd", "ChannelDestroyed"})
+RETRY_FIRST_S = 0.5
+RETRY_MAX_S = 15.0
+CLOSE_FLUSH_S = 10.0  # at shutdown, how long queued writes may still take
 
 
 def _event_time(event: dict[str, Any]) -> datetime:
@@ -43,10 +53,13 @@ def _channel_id(event: dict[str, Any]) -> str | None:
 
 
 class DatabaseCallLog:
-    """Implements engine.ports.telephony.TelephonyEventSink; a Node component (start/close)."""
+    """Implements engine.ports.telephony.TelephonyEventSink and the agent's CallRecorder
+    (engine.ports.call_record); a Node component (start/close)."""
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, *, clock: Clock = SYSTEM_CLOCK, retry_s: float = 120.0) -> None:
         self.pool = pool
+        self.clock = clock
+        self.retry_s = retry_s
         self._queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
         self._pending: dict[UUID, list[tuple[datetime, str, str | None, dict[str, Any]]]] = {}
         self._owners: dict[UUID, int | None] = {}
@@ -59,7 +72,10 @@ class DatabaseCallLog:
     async def close(self) -> None:
         if self._writer is None:
             return
-        await self.flush()
+        try:
+            await asyncio.wait_for(self.flush(), CLOSE_FLUSH_S)
+        except TimeoutError:
+            log.error("call log: the database did not take the queued writes in time; %d dropped", self._queue.qsize())
         self._writer.cancel()
         await asyncio.gather(self._writer, return_exceptions=True)
         self._writer = None
@@ -69,6 +85,9 @@ class DatabaseCallLog:
 
     async def call_event(self, call_id: str, kind: str, message: str, data: dict[str, Any] | None = None) -> None:
         self._queue.put_nowait(("step", (call_id, kind, message, data or {})))
+
+    async def transcript_turn(self, call_id: str, turn: TranscriptTurn) -> None:
+        self._queue.put_nowait(("turn", (call_id, turn)))
 
     async def flush(self) -> None:
         """Return once everything queued before this call is in the database."""
@@ -110,13 +129,52 @@ class DatabaseCallLog:
             if len(batch) >= BATCH_SIZE or (event.get("type") in END_EVENTS and _channel_id(event) == item[0]):
                 await self._flush_call(call_id)
             return
+        if kind == "turn":
+            await self._retrying("transcript_turn", lambda: self._write_turn(call_id, item[1]))
+            return
         _, step, message, data = item
-        user_id = await self._owner(call_id)
-        if user_id is not None:
-            await events.add_call_event(self.pool, user_id, call_id, kind=step[:60], message=message[:2000], data=data)
+
+        async def write_step() -> None:
+            user_id = await self._owner(call_id)
+            if user_id is not None:
+                await events.add_call_event(self.pool, user_id, call_id, kind=step[:60], message=message[:2000],
+                                            data=data)
+
+        await self._retrying("call_event", write_step)
         if step == "ended":
             await self._flush_call(call_id)
             self._owners.pop(call_id, None)
+
+    async def _write_turn(self, call_id: UUID, turn: TranscriptTurn) -> None:
+        user_id = self._owners.get(call_id) or await self.pool.fetchval(
+            "SELECT user_id FROM calls WHERE id = $1", call_id)  # the last turns come after "ended": not cached
+        if user_id is None:
+            self.dropped += 1
+            return
+        await transcripts.add_turn(
+            self.pool, user_id, call_id, speaker=turn.speaker, text=turn.text[:20000], started_at=turn.started_at,
+            ended_at=turn.ended_at, truncated=turn.truncated,
+        )
+
+    async def _retrying(self, what: str, write: Callable[[], Awaitable[None]]) -> None:
+        """`write()` until it succeeds, with backoff on the clock, for up to `retry_s`; then dropped."""
+        started, delay = self.clock.monotonic(), RETRY_FIRST_S
+        while True:
+            try:
+                await write()
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                waited = self.clock.monotonic() - started
+                if waited + delay > self.retry_s:
+                    metrics.CALL_LOG_WRITE_FAILURES.labels(what=what, result="dropped").inc()
+                    log.error("call log: a %s was dropped after %.0f s of failed writes: %r", what, waited, exc)
+                    return
+                metrics.CALL_LOG_WRITE_FAILURES.labels(what=what, result="retried").inc()
+                log.warning("call log: writing a %s failed (%r); retrying in %.1f s", what, exc, delay)
+            await self.clock.sleep(delay)
+            delay = min(delay * 2, RETRY_MAX_S)
 
     def _call_uuid(self, call_id: str) -> UUID | None:
         try:
@@ -134,11 +192,17 @@ class DatabaseCallLog:
 
     async def _flush_call(self, call_id: UUID) -> None:
         batch = self._pending.pop(call_id, [])
-        user_id = await self._owner(call_id)
-        if not batch or user_id is None:
-            self.dropped += len(batch)
+        if not batch:
             return
-        await events.add_ari_events(self.pool, user_id, call_id, batch)
+
+        async def write() -> None:
+            user_id = await self._owner(call_id)
+            if user_id is None:
+                self.dropped += len(batch)
+                return
+            await events.add_ari_events(self.pool, user_id, call_id, batch)
+
+        await self._retrying("ari_events", write)
 
     async def _flush_all(self) -> None:
         for call_id in list(self._pending):

@@ -71,6 +71,13 @@ class Dialer:
     def wake(self) -> None:
         self._wake.set()
 
+    def cancel_call(self, task_id: UUID) -> bool:
+        """The task was cancelled: end its call if this node holds it (a NOTIFY told us)."""
+        if task_id not in self._attempts:
+            return False
+        log.info("task %s was cancelled; ending its call", task_id)
+        return self.attempt.cancel(task_id)
+
     def start(self) -> None:
         self._loop = asyncio.create_task(self._claim_loop(), name=f"dialer-{self.node_id}")
         self.wake()

@@ -21,6 +21,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from uuid import UUID
 
 import asyncpg
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -147,8 +148,12 @@ class LifecycleManager:
             message = json.loads(payload)
         except ValueError:
             return
-        if message.get("kind") == "task" and message.get("status") in WAITING and self.dialer is not None:
+        if message.get("kind") != "task" or self.dialer is None:
+            return
+        if message.get("status") in WAITING:
             self.dialer.wake()
+        elif message.get("status") == "cancelled" and message.get("task_id"):
+            self.dialer.cancel_call(UUID(message["task_id"]))  # the node holding the call ends it
 
     async def _plan_next_due(self) -> None:
         """A date job at the earliest waiting task's time, when it comes before the next tick."""

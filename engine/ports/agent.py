@@ -109,6 +109,7 @@ class CallReport:
     dtmf_sent: tuple[str, ...] = ()
     end_reason: str | None = None  # why the agent ended the call
     no_response: bool = False  # answered, then silent through the agent's check-in: the agent gave up
+    intercept: str = ""  # the network's intercept answered (SIT tones): the number is dead; why
     agent_failure: bool = False  # the voice model failed; the task should be retried
     failure_reason: str = ""
     hangup_by: str | None = None  # "agent" | "callee" | None when never answered
@@ -127,6 +128,9 @@ class CallReport:
 class AgentSession(Protocol):
     async def run(self, call: OutboundCall) -> CallReport:
         """Hold the conversation on the answered call; return when it is over."""
+
+    async def end_for_owner(self, reason: str) -> None:
+        """The task was cancelled during the call: a short goodbye, then hang up; `run` then returns."""
 
     async def aclose(self) -> None:
         """Release the model session; called on every path, also when never answered."""

@@ -1,7 +1,7 @@
 """Where the voice agent writes a call's record while the call runs.
 
-PostgreSQL in production (`engine.agent.recorder.DatabaseCallRecorder`): the
-transcript turns directly, the call steps through the queued call log.
+PostgreSQL in production (`engine.agent.recorder.DatabaseCallRecorder`): turns and
+steps both through the node's queued, retrying call log.
 """
 
 from __future__ import annotations

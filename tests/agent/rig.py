@@ -111,6 +111,9 @@ async def call_rig(
     options: AgentSessionOptions | None = None,
     prepare: Any = None,
     supervise: bool = False,
+    recorder: Any = None,  # a CallRecorder; default: in memory
+    call_id: str = "call-1",
+    decode_callee: Any = None,
 ) -> AsyncIterator[Rig]:
     """A call under test. Without `supervise`, dead air and the call's limits are off (tests of other
     behaviour wait on specific timers). With a task that greets at once (the default here) the rig
@@ -125,8 +128,8 @@ async def call_rig(
             prepare(sim)
         clock = ManualClock()
         media = FakeMediaStream(clock, fmt, autoplay=autoplay)
-        call = FakeOutboundCall(media)
-        recorder, broker = InMemoryCallRecorder(), InMemoryUserInfoBroker()
+        call = FakeOutboundCall(media, call_id)
+        recorder, broker = recorder or InMemoryCallRecorder(), InMemoryUserInfoBroker()
         model = OpenAIRealtimeModel(api_key="test", model="gpt-realtime-1.5", websocket_base_url=sim.base_url)
         hook_calls: list[str] = []
 
@@ -143,6 +146,7 @@ async def call_rig(
             options=options,
             clock=clock,
             on_agent_failure=apologise,
+            decode_callee=decode_callee,
         )
         running = asyncio.create_task(agent.run(), name="agent-under-test")
         rig = Rig(sim, script, clock, media, call, recorder, broker, agent, running, hook_calls)

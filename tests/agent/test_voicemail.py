@@ -144,3 +144,11 @@ async def test_a_machine_cutting_into_the_voicemail_message_still_ends_the_call(
         result = await rig.result()
     assert result.hangup_by == "agent" and result.voicemail_left
     assert "goodbye_interrupted" not in rig.kinds()
+
+
+def test_the_networks_intercept_tones_are_not_a_voicemail_beep() -> None:
+    """SIT tones (three tones in a row) must reach the intercept detector, not end the call as voicemail."""
+    detector = BeepDetector.for_media(AudioFormat.ULAW)
+    sit = b"".join(audio.tone(hz, ms / 1000) for hz, ms in ((914, 274), (1371, 274), (1777, 380)))
+    assert not detector.feed(audio.to_wire(audio.silence(0.3) + sit + audio.silence(1.0), "ulaw"))
+    assert detector.feed(audio.to_wire(audio.tone(1000, 0.4) + audio.silence(0.3), "ulaw"))

@@ -79,3 +79,31 @@ async def test_the_model_walks_a_phone_menu_and_the_menu_hangs_up(make_node):
     assert (call.outcome, call.q850_cause, call.hangup_by) == ("answered", 16, "callee")
     assert done.status == "succeeded" and done.result["summary"] == "Reached billing through option 2"
     assert running.pbx.leftovers() == {"channels": [], "bridges": []}
+
+
+async def test_keys_the_phone_system_refuses_are_a_tool_error_for_the_model_and_the_call_goes_on(make_node):
+    running = await make_node()
+    goodbye = Reply("I could not press the key, so I will call back later. Goodbye.", audio_ms=400,
+                    tool_calls=(SimToolCall("end_call", {"reason": "keys refused"}),))
+    running.script(ScriptedReplies([
+        Reply("Hello, I will press one for the front desk.", audio_ms=400,
+              tool_calls=(SimToolCall("send_dtmf", {"digits": "1"}),)),
+        goodbye,
+    ]))
+    running.pbx.fail_next("POST", "/dtmf", 412, "Channel in invalid state")
+    user = await running.user()
+    task = await running.schedule(user, IVR, "Reach the front desk")
+
+    done = await running.wait_for_task(task)
+    await running.settle()
+
+    outputs = [e["item"]["output"] for e in running.model.received("conversation.item.create")
+               if e["item"].get("type") == "function_call_output"]
+    assert len(outputs) == 1 and "could not send the keys 1" in outputs[0], outputs
+    [call] = await running.calls_of(done)
+    assert call.hangup_by == "agent", call
+    steps = await events.list_call_events(running.pool, user.id, call.id)
+    assert "dtmf_failed" in [s.kind for s in steps]
+    assert [s.message for s in steps if s.kind == "hangup"] == ["the agent hung up (keys refused)"]
+    assert running.node.lifecycle.dialer.last_error == ""
+    assert running.pbx.leftovers() == {"channels": [], "bridges": []}

@@ -48,3 +48,6 @@ async def test_busy_and_unanswered_calls_are_stored_and_retried(make_node):
         assert "StasisStart" not in {e.event_type for e in ari}
 
     assert running.pbx.leftovers() == {"channels": [], "bridges": []}
+    # the model sessions opened while the phones rang are closed, seen from the model's side
+    assert running.model.sessions
+    await running.model.wait_until_all_closed()

@@ -15,7 +15,7 @@ async def test_the_call_record_lands_in_the_users_rows(pool, make_user):
     call_log = DatabaseCallLog(pool)
     await call_log.start()
     try:
-        recorder = DatabaseCallRecorder(pool, user.id, call_log)
+        recorder = DatabaseCallRecorder(call_log)
         start = datetime.now(UTC)
         await recorder.transcript_turn(str(call.id), TranscriptTurn("agent", "Hello <b>there</b>", start, start + timedelta(seconds=1)))
         await recorder.transcript_turn(str(call.id), TranscriptTurn("callee", "Hi", start + timedelta(seconds=2), start + timedelta(seconds=3), truncated=False))

@@ -1,4 +1,5 @@
-"""A minimal OpenAI chat-completions server on a real socket (HTTP/1.1, one response per connection)."""
+"""A minimal OpenAI server on a real socket (HTTP/1.1, one response per connection): chat completions,
+and `GET /v1/models/{id}` answered by the API key (401 for a key it does not know)."""
 
 from __future__ import annotations
 
@@ -10,10 +11,12 @@ from typing import Any
 
 @dataclass
 class FakeOpenAI:
-    """Answers each POST .../chat/completions with the next scripted reply: (status, content)."""
+    """Answers each POST .../chat/completions with the next scripted reply: (status, content), and
+    GET .../models/{id} with the model for a key in `api_keys` (None: any key), 401 otherwise."""
 
     replies: list[tuple[int, str]] = field(default_factory=list)
     requests: list[dict[str, Any]] = field(default_factory=list)
+    api_keys: set[str] | None = None
     _server: asyncio.Server | None = None
 
     @property
@@ -35,9 +38,13 @@ class FakeOpenAI:
             lines = head.decode("latin-1").split("\r\n")
             headers = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:] if line)}
             body = await reader.readexactly(int(headers.get("content-length", "0")))
-            self.requests.append({"path": lines[0].split(" ")[1], "json": json.loads(body or b"{}")})
-            status, content = self.replies.pop(0) if self.replies else (500, "no reply scripted")
-            payload = json.dumps(_completion(content) if status == 200 else {"error": {"message": content}})
+            method, path = lines[0].split(" ")[:2]
+            self.requests.append({"method": method, "path": path, "json": json.loads(body or b"{}")})
+            if method == "GET" and "/models/" in path:
+                status, payload = self._model(path.rsplit("/", 1)[1], headers.get("authorization", ""))
+            else:
+                status, content = self.replies.pop(0) if self.replies else (500, "no reply scripted")
+                payload = json.dumps(_completion(content) if status == 200 else {"error": {"message": content}})
             writer.write(
                 f"HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {len(payload)}\r\n"
                 f"connection: close\r\n\r\n{payload}".encode()
@@ -45,6 +52,15 @@ class FakeOpenAI:
             await writer.drain()
         finally:
             writer.close()
+
+
+    def _model(self, model: str, authorization: str) -> tuple[int, str]:
+        key = authorization.removeprefix("Bearer ").strip()
+        if self.api_keys is not None and key not in self.api_keys:
+            error = {"message": "Incorrect API key provided.", "type": "invalid_request_error",
+                     "code": "invalid_api_key"}
+            return 401, json.dumps({"error": error})
+        return 200, json.dumps({"id": model, "object": "model", "created": 0, "owned_by": "system"})
 
 
 def _completion(content: str) -> dict[str, Any]:

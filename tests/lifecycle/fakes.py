@@ -131,7 +131,7 @@ class ScriptedSession:
         return self.report
 
     async def aclose(self) -> None:
-        self.runner.closed += 1
+        pass
 
 
 @dataclass
@@ -141,7 +141,6 @@ class ScriptedAgent:
     script: Callable[[Task], CallReport] = lambda _: CallReport()
     prepared: list[tuple[Task, Call]] = field(default_factory=list)
     ran: list[str] = field(default_factory=list)
-    closed: int = 0
     prepared_event: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def prepare(self, task: Task, call: Call, outbound: OutboundCall | None = None) -> ScriptedSession:

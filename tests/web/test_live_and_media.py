@@ -80,11 +80,13 @@ async def test_metrics_expose_what_the_engine_observes(client_factory):
     metrics.TIME_TO_FIRST_AGENT_AUDIO.observe(0.42)
     metrics.TURN_LATENCY.observe(0.8)
     metrics.DISPATCH_DELAY.observe(0.3)
+    metrics.CALL_LOG_WRITE_FAILURES.labels(what="transcript_turn", result="retried").inc()
     response = await web.client.get("/metrics")
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/plain")
     text = response.text
     assert "opendeep_active_calls 3.0" in text
     assert 'opendeep_calls_total{outcome="busy"}' in text
+    assert 'opendeep_call_log_write_failures_total{result="retried",what="transcript_turn"}' in text
     for name in ("opendeep_time_to_first_agent_audio_seconds", "opendeep_turn_latency_seconds", "opendeep_dispatch_delay_seconds"):
         assert f"{name}_count" in text and f'{name}_bucket{{le="0.5"}}' in text
 

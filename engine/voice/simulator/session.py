@@ -32,6 +32,7 @@ class SimulatedSession:
         self.headers = dict(websocket.request.headers) if websocket.request else {}
         self.session = default_session()
         self.configured = False
+        self.closed = False  # the client's connection has ended
         self.received: list[dict[str, Any]] = []
         self.items: list[dict[str, Any]] = []
         self.audio_ms_sent: dict[str, float] = {}  # assistant item id -> audio streamed
@@ -121,6 +122,7 @@ class SimulatedSession:
                     task.cancel()
             self._outbox.put_nowait(None)
             await asyncio.gather(writer, return_exceptions=True)
+            self.closed = True
             await self.sim.notify()
 
     async def _write_loop(self) -> None:
