@@ -29,6 +29,11 @@ class SimulatorConfig:
     default_persona: str = "talker"
     time_scale: float = 1.0  # multiplies ring times, persona pauses and timeouts
     machine_greeting_s: float = 4.0
+    # What GET /asterisk/* and /endpoints report, and switches to make each start-up check fail.
+    version: str = "23.2.0"
+    modules_conf: str | None = None  # a modules.conf text; None: the shipped asterisk/modules.conf
+    unloaded_modules: set[str] = field(default_factory=set)  # e.g. {"chan_pjsip"}: declined to load
+    endpoints: dict[str, str] = field(default_factory=lambda: {"PJSIP/trunk": "online"})  # -> state
 
 
 class SimError(Exception):

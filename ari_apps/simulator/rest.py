@@ -15,6 +15,7 @@ from ..ari_spec import MatchedRequest
 from .callee import CalleeSession
 from .media import AudioSocketLink, WebSocketLink
 from .model import SimBridge, SimChannel, local_channel_names, media_channel_name, pjsip_channel_name
+from .modules import SHIPPED_MODULES_CONF, running_modules
 from .pbx import Pbx, SimError
 from .personas import persona_for_endpoint
 
@@ -51,6 +52,8 @@ async def originate(pbx: Pbx, req: MatchedRequest) -> Reply:
     if channel_id in pbx.channels or other_id in pbx.channels:
         raise SimError(409, "Channel with given unique ID already exists")
     tech, resource, persona = target
+    if tech == "PJSIP" and not _pjsip_reachable(pbx, resource):
+        raise SimError(500, "Allocation failed", key="error")
     name, number = _caller(p.get("callerId", ""))
     context = resource.partition("@")[2].partition("/")[0] if tech == "Local" else "from-trunk"
     if tech == "Local":
@@ -68,6 +71,13 @@ async def originate(pbx: Pbx, req: MatchedRequest) -> Reply:
     timeout = int(p.get("timeout", 30))
     pbx.spawn(channel_id, pbx.dial(ours, persona, timeout, args), name=f"sim-dial-{channel_id}")
     return 200, ours.to_json()
+
+
+def _pjsip_reachable(pbx: Pbx, resource: str) -> bool:
+    """chan_pjsip running, and the endpoint after `@` exists and is not offline (else no channel)."""
+    endpoint = resource.partition("@")[2] or resource
+    state = _endpoint_techs(pbx).get("PJSIP", {}).get(endpoint)
+    return state is not None and state != "offline"
 
 
 async def hangup(pbx: Pbx, req: MatchedRequest) -> Reply:
@@ -320,24 +330,70 @@ async def user_event(pbx: Pbx, req: MatchedRequest) -> Reply:
     return 204, None
 
 
-SIMULATED_MODULES = (
-    "res_ari.so", "res_stasis.so", "res_http_websocket.so", "chan_websocket.so", "res_timing_timerfd.so",
-    "chan_bridge_media.so", "bridge_simple.so", "bridge_softmix.so", "res_stasis_recording.so",
-    "chan_audiosocket.so", "res_audiosocket.so", "app_stasis.so", "res_ari_channels.so", "res_ari_bridges.so",
-    "res_ari_events.so", "res_ari_recordings.so", "res_ari_asterisk.so", "res_ari_applications.so",
-    "codec_ulaw.so", "codec_resample.so", "format_wav.so",
-)  # fmt: skip
+def _modules(pbx: Pbx) -> dict[str, str]:
+    """{"name.so": "Running" or "Not Running"}: the modules.conf's load lines, declined ones included."""
+    text = pbx.config.modules_conf
+    if text is None:
+        text = SHIPPED_MODULES_CONF.read_text()
+    running, declined = running_modules(text)
+    absent = {m.removesuffix(".so") for m in pbx.config.unloaded_modules}
+    status = {name: "Running" for name in running} | {name: "Not Running" for name in declined}
+    return {f"{name}.so": state for name, state in sorted(status.items()) if name not in absent}
+
+
+def _module_json(name: str, status: str) -> dict[str, Any]:
+    return {"name": name, "description": "simulated", "use_count": 0, "status": status, "support_level": "core"}
 
 
 async def list_modules(pbx: Pbx, req: MatchedRequest) -> Reply:
-    return 200, [
-        {"name": name, "description": "simulated", "use_count": 0, "status": "Running", "support_level": "core"}
-        for name in SIMULATED_MODULES
-    ]
+    return 200, [_module_json(name, status) for name, status in _modules(pbx).items()]
+
+
+async def get_module(pbx: Pbx, req: MatchedRequest) -> Reply:
+    """Asterisk matches the name with or without `.so` (find_resource), then reports the full name."""
+    name = req.path_params["moduleName"]
+    full = name if name.endswith(".so") else f"{name}.so"
+    status = _modules(pbx).get(full)
+    if status is None:
+        raise SimError(404, "Module could not be found in running modules")
+    if full != name:
+        raise SimError(409, "Module information could not be retrieved")  # identify_module compares exactly
+    return 200, _module_json(full, status)
+
+
+def loaded(pbx: Pbx, module: str) -> bool:
+    return _modules(pbx).get(module) == "Running"
+
+
+def _endpoint_json(pbx: Pbx, tech: str, resource: str, state: str) -> dict[str, Any]:
+    ids = [ch.id for ch in pbx.channels.values() if ch.name.startswith(f"{tech}/{resource}-")]
+    return {"technology": tech, "resource": resource, "state": state, "channel_ids": ids}
+
+
+def _endpoint_techs(pbx: Pbx) -> dict[str, dict[str, str]]:
+    techs: dict[str, dict[str, str]] = {}
+    for key, state in pbx.config.endpoints.items():
+        tech, _, resource = key.partition("/")
+        if loaded(pbx, f"chan_{tech.lower()}.so"):
+            techs.setdefault(tech, {})[resource] = state
+    return techs
+
+
+async def list_endpoints(pbx: Pbx, req: MatchedRequest) -> Reply:
+    techs = _endpoint_techs(pbx)
+    return 200, [_endpoint_json(pbx, t, r, s) for t, by_resource in techs.items() for r, s in by_resource.items()]
+
+
+async def get_endpoint(pbx: Pbx, req: MatchedRequest) -> Reply:
+    tech, resource = req.path_params["tech"], req.path_params["resource"]
+    state = _endpoint_techs(pbx).get(tech, {}).get(resource)
+    if state is None:
+        raise SimError(404, "Endpoint not found")
+    return 200, _endpoint_json(pbx, tech, resource, state)
 
 
 async def asterisk_info(pbx: Pbx, req: MatchedRequest) -> Reply:
-    return 200, {"system": {"version": "simulated-23", "entity_id": "opendeep-simulator"}}
+    return 200, {"system": {"version": pbx.config.version, "entity_id": "opendeep-simulator"}}
 
 
 async def ping(pbx: Pbx, req: MatchedRequest) -> Reply:
@@ -370,6 +426,9 @@ HANDLERS: dict[tuple[str, str], Handler] = {
     ("applications", "list"): list_applications,
     ("applications", "get"): get_application,
     ("asterisk", "listModules"): list_modules,
+    ("asterisk", "getModule"): get_module,
+    ("endpoints", "list"): list_endpoints,
+    ("endpoints", "get"): get_endpoint,
     ("asterisk", "getInfo"): asterisk_info,
     ("asterisk", "ping"): ping,
 }
