@@ -1,3 +1,4 @@
+import logging
 import re
 import socket
 import stat
@@ -10,6 +11,8 @@ from ari_apps.provisioning import PbxSettings, check_asterisk, render_config
 from ari_apps.rest_client import AriError
 from ari_apps.simulator import PERSONAS
 from ari_apps.simulator.modules import PJSIP_OPTION_MODULES, SHIPPED_MODULES_CONF, running_modules
+
+from .telephony import ari_telephony  # noqa: E402
 
 
 def test_rendered_config_is_complete_and_keeps_secrets_private(tmp_path):
@@ -151,3 +154,23 @@ async def test_simulator_answers_modules_and_endpoints_like_asterisk(sim, rest):
     with pytest.raises(AriError) as unknown:
         await rest.request("GET", "/endpoints/PJSIP/nope")
     assert (unknown.value.status, unknown.value.message) == (404, "Endpoint not found")
+
+
+async def test_adapter_logs_the_checks_at_start_and_health_reports_them(sim, sink, caplog):
+    """`opendeep serve` starts the adapter: the same checks are logged, and /health's pbx says why not ok."""
+    sim.config.endpoints = {"PJSIP/trunk": "offline"}
+    sim.config.version = "GIT-master-f0c1c1a7b7"
+    adapter = ari_telephony(sim, sink, mode="simulated")
+    with caplog.at_level(logging.INFO, logger="ari_apps.adapter"):
+        await adapter.start()
+    try:
+        logged = [r.getMessage() for r in caplog.records if r.name == "ari_apps.adapter"]
+        assert any("PBX check: the trunk endpoint PJSIP/trunk is offline" in m for m in logged)
+        assert any("PBX check: cannot tell from Asterisk's version 'GIT-master-f0c1c1a7b7'" in m for m in logged)
+        status = await adapter.status()
+        assert not status.ok and status.reason.startswith("the trunk endpoint PJSIP/trunk is offline")
+        assert "GIT-master-f0c1c1a7b7" in status.details["warnings"][0]
+        sim.config.endpoints = {"PJSIP/trunk": "online"}
+        assert (await adapter.status()).ok
+    finally:
+        await adapter.close()
