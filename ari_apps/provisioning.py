@@ -76,7 +76,7 @@ def render(template: str, values: dict[str, str]) -> str:
 
 def render_config(settings: PbxSettings, out_dir: Path) -> list[Path]:
     """Write the rendered .conf files (ari.conf and pjsip.conf readable by the owner only) and sounds."""
-    from .simulator.audio import speech
+    from .simulator.audio import intercept, speech
     from .simulator.wav import wav_bytes
 
     if not re.fullmatch(r"[A-Za-z0-9_-]+", settings.ari_user):
@@ -98,6 +98,8 @@ def render_config(settings: PbxSettings, out_dir: Path) -> list[Path]:
     for name, seconds, seed in prompts:
         (sounds / f"{name}.wav").write_bytes(wav_bytes(speech(seconds, seed), 8000))
         written.append(sounds / f"{name}.wav")
+    (sounds / "intercept.wav").write_bytes(wav_bytes(intercept(), 8000))  # SIT tones + "not in service"
+    written.append(sounds / "intercept.wav")
     return written
 
 

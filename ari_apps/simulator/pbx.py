@@ -17,6 +17,7 @@ from typing import Any
 from .callee import CalleeSession
 from .model import CAUSE_TEXT, SimBridge, SimChannel, event
 from .personas import TEST_NUMBERS, Persona
+from .sip_trunk import RING_TIMEOUT_SIP, trunk_failure
 from .wav import wav_bytes
 
 log = logging.getLogger(__name__)
@@ -107,6 +108,12 @@ class Pbx:
         callee = self.channels.get(self.callee_legs.get(ours.id, ""))
         app = ours.app
         self.emit(app, "Dial", peer=ours.to_json(), dialstatus="", forward="", dialstring=ours.name)
+        if persona.early_media_s > 0:
+            # 183 Session Progress: our leg stays Down, only Dial says PROGRESS; the announcement
+            # plays as early media and the failure comes after it.
+            self.emit(app, "Dial", peer=ours.to_json(), dialstatus="PROGRESS", forward="", dialstring=ours.name)
+            await asyncio.sleep(persona.early_media_s * self.config.time_scale)
+            return await self._fail(ours, callee, persona, persona.cause, final_dialstatus=persona.dialstatus)
         never_answers = persona.dialstatus == "RINGING"
         if never_answers or persona.ring_s > 0:
             self._set_state(ours, "Ringing")
@@ -114,11 +121,17 @@ class Pbx:
             if never_answers or 0 < timeout_s < persona.ring_s:
                 await asyncio.sleep(timeout_s * self.config.time_scale)
                 # The ring timeout: cause 19 and no final Dial NOANSWER.
-                return await self._fail(ours, callee, persona, 19, final_dialstatus=None)
+                return await self._ring_timeout(ours, callee, persona)
             await asyncio.sleep(persona.ring_s * self.config.time_scale)
         if persona.dialstatus is None:
             return await self._answer(ours, callee, persona, args)
         return await self._fail(ours, callee, persona, persona.cause, final_dialstatus=persona.dialstatus)
+
+    async def _ring_timeout(self, ours: SimChannel, callee: SimChannel | None, persona: Persona) -> None:
+        if callee is not None:
+            return await self._fail(ours, callee, persona, 19, final_dialstatus=None)
+        # Through a trunk (traces/pjsip-no-answer): no hang-up request, no final Dial, 19 with 480.
+        await self.destroy(ours, 19, tech_cause=RING_TIMEOUT_SIP)
 
     async def _answer(self, ours: SimChannel, callee: SimChannel | None, persona: Persona, args: list[str]) -> None:
         app = ours.app
@@ -159,9 +172,11 @@ class Pbx:
             await self.destroy(callee, cause, request_cause=cause)
             await self.destroy(ours, cause)
             return
-        if final_dialstatus is not None:
-            self.emit(app, "Dial", peer=ours.to_json(), dialstatus=final_dialstatus, forward="", dialstring=ours.name)
-        await self.destroy(ours, cause, request_cause=cause, tech_cause=persona.sip_code)
+        # A SIP trunk (traces/pjsip-*): the carrier's cause comes back as a SIP code on our own leg.
+        sip, our_cause, dialstatus = trunk_failure(cause)
+        self.emit(app, "ChannelHangupRequest", cause=our_cause, tech_cause=sip, channel=ours.to_json())
+        self.emit(app, "Dial", peer=ours.to_json(), dialstatus=dialstatus, forward="", dialstring=ours.name)
+        await self.destroy(ours, our_cause, tech_cause=sip)
 
     # --- hang-ups -----------------------------------------------------------------
 

@@ -66,3 +66,23 @@ def test_cause_table(dialstatus, cause, tech_cause, callee_cause, outcome, q850,
     result = classify(seen)
     assert (result.outcome, result.q850_cause, result.sip_code) == (outcome, q850, sip)
     assert result.detail.startswith(outcome.value)
+
+
+@pytest.mark.parametrize(
+    "trace, outcome, cause, sip",
+    [
+        ("pjsip-answered-callee-hangs-up", CallOutcome.ANSWERED, 16, None),
+        ("pjsip-answered-intercept", CallOutcome.ANSWERED, 16, None),  # only the audio can tell
+        ("pjsip-busy", CallOutcome.BUSY, 17, 486),
+        ("pjsip-congestion", CallOutcome.CONGESTION, 34, 503),
+        ("pjsip-no-answer", CallOutcome.NO_ANSWER, 19, 480),
+        ("pjsip-unallocated", CallOutcome.UNALLOCATED, 1, 404),
+        ("pjsip-rejected", CallOutcome.REJECTED, 21, 403),
+        ("pjsip-unavailable", CallOutcome.UNAVAILABLE, 19, 480),  # 480 + 19 but it never rang
+        ("pjsip-ring-then-busy", CallOutcome.BUSY, 17, 486),
+        ("pjsip-early-media-intercept", CallOutcome.UNALLOCATED, 1, 404),  # Dial PROGRESS, then 404
+    ],
+)
+def test_recorded_trunk_outcomes(trace, outcome, cause, sip):
+    result = classify(observe_trace(trace))
+    assert (result.outcome, result.q850_cause, result.sip_code) == (outcome, cause, sip)
