@@ -9,7 +9,7 @@ import asyncio
 
 from ari_apps.g711 import pcm16_to_ulaw
 from ari_apps.simulator import audio
-from engine.ports.telephony import AudioFormat, AudioReceived, CallOutcome, DialRequest
+from engine.ports.telephony import AudioFormat, AudioReceived, CallOutcome, DialRequest, MediaClosed
 
 from .audio_checks import audible, is_tone
 from .fakes import collect_until
@@ -115,4 +115,25 @@ async def test_record_keeps_what_we_say_and_hangs_up_when_we_stop(target, teleph
     else:
         new = {r["name"] for r in await telephony._rest.list_stored_recordings()} - before
         assert [name for name in new if name.startswith("callee-")]
+    await assert_nothing_left(telephony, target, call_id)
+
+
+SIT_HZ = (913.8, 1370.6, 1776.7)
+
+
+async def test_answered_intercept_plays_sit_tones_then_an_announcement(target, telephony):
+    """An "answered" dead number (traces/pjsip-answered-intercept): SIT tones, then speech, then cause 16."""
+    call_id = new_id()
+    call = await telephony.originate(DialRequest(call_id, target.endpoint("answered-intercept")))
+    assert await call.answered() is True
+    events = await collect_until(call.media, lambda seen: isinstance(seen[-1], MediaClosed), timeout=12)
+    heard = []  # one label per audible frame: the SIT tone it is, or "speech"
+    for event in events:
+        if isinstance(event, AudioReceived) and audible(ULAW, event.audio):
+            label = next((hz for hz in SIT_HZ if is_tone(ULAW, event.audio, hz, share=0.8)), "speech")
+            if not heard or heard[-1] != label:
+                heard.append(label)
+    assert heard[:4] == [*SIT_HZ, "speech"]
+    result = await asyncio.wait_for(call.finished(), 5)
+    assert (result.outcome, result.hangup_by, result.q850_cause) == (CallOutcome.ANSWERED, "callee", 16)
     await assert_nothing_left(telephony, target, call_id)
