@@ -1,8 +1,9 @@
 """The simulated PBX's state and call flows, shaped like the recorded traces.
 
 Events go to the app's events socket if one is connected and are lost otherwise
-(as on Asterisk). Channel teardown happens before a REST call returns, so a test
-that awaited our hang-up can check `leftovers()` at once.
+(as on Asterisk). As on Asterisk, `DELETE /channels/{id}` returns before the channel
+is torn down: its events follow the REST answer, so a test that awaited our hang-up
+must wait for the teardown (`wait_until`) before it checks `leftovers()`.
 """
 
 from __future__ import annotations

@@ -20,6 +20,18 @@ from .pbx import Pbx, SimError
 from .personas import persona_for_endpoint
 
 Reply = tuple[int, Any]
+
+
+class AfterReply:
+    """A reply with no body whose work happens once the HTTP response is out.
+
+    Asterisk answers `DELETE /channels/{id}` with 204 before the channel is torn down:
+    its ChannelHangupRequest ... ChannelDestroyed arrive after the REST call returned
+    (traces/media-websocket-slin16 at t=5.555).
+    """
+
+    def __init__(self, work: Callable[[], Awaitable[None]]) -> None:
+        self.work = work
 Handler = Callable[[Pbx, MatchedRequest], Awaitable[Reply]]
 
 HANGUP_CAUSES = {
@@ -88,8 +100,7 @@ async def hangup(pbx: Pbx, req: MatchedRequest) -> Reply:
         cause = int(req.params["reason_code"])
     else:
         cause = HANGUP_CAUSES[req.params.get("reason", "normal")]
-    await pbx.agent_hangup(ch, cause)
-    return 204, None
+    return 204, AfterReply(lambda: pbx.agent_hangup(ch, cause))
 
 
 async def get_channel(pbx: Pbx, req: MatchedRequest) -> Reply:
