@@ -8,8 +8,8 @@
 - unallocated (1), rejected (21) and most failures all say `dialstatus=NOANSWER`,
   so the cause decides;
 - through a SIP trunk a carrier's "unavailable" (480) arrives as cause 19, the ring
-  timeout's own cause: it is no answer only if the phone rang (`Dial RINGING`), else
-  unavailable (traces/pjsip-unavailable vs pjsip-no-answer);
+  timeout's own cause: it is no answer only if the far end was reached (`Dial RINGING` or
+  `PROGRESS`), else unavailable (traces/pjsip-unavailable vs pjsip-no-answer);
 - early media (`Dial PROGRESS`, a 183 with an announcement) then cause 1 is a dead number.
 """
 
@@ -68,7 +68,7 @@ class DialObservations:
     cause: int | None = None  # our leg's ChannelDestroyed.cause
     tech_cause: int | None = None  # our leg's tech_cause (SIP status on PJSIP)
     callee_cause: int | None = None  # the Local ;2 leg's ChannelDestroyed.cause
-    rang: bool = False  # Dial said RINGING for our leg (the callee's phone alerted)
+    rang: bool = False  # Dial said RINGING or PROGRESS for our leg (the far end was reached)
 
     def observe(self, event: AriEvent) -> None:
         match event:
@@ -76,7 +76,7 @@ class DialObservations:
                 self.answered = True
             case Dial(peer=peer, dialstatus=status) if peer and peer.id == self.channel_id and status:
                 self.dialstatus = status
-                self.rang = self.rang or status == "RINGING"
+                self.rang = self.rang or status in ("RINGING", "PROGRESS")
             case ChannelDestroyed(channel=channel) if channel and channel.id == self.channel_id:
                 self.cause = event.cause
                 self.tech_cause = event.tech_cause

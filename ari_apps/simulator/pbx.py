@@ -113,6 +113,9 @@ class Pbx:
             # 183 Session Progress: our leg stays Down, only Dial says PROGRESS; the announcement
             # plays as early media and the failure comes after it.
             self.emit(app, "Dial", peer=ours.to_json(), dialstatus="PROGRESS", forward="", dialstring=ours.name)
+            if 0 < timeout_s < persona.early_media_s:  # our originate timeout runs out first
+                await asyncio.sleep(timeout_s * self.config.time_scale)
+                return await self._ring_timeout(ours, callee, persona)
             await asyncio.sleep(persona.early_media_s * self.config.time_scale)
             return await self._fail(ours, callee, persona, persona.cause, final_dialstatus=persona.dialstatus)
         never_answers = persona.dialstatus == "RINGING"

@@ -155,7 +155,7 @@ PERSONAS: dict[str, Persona] = {
         Persona("dtmf-echo", script=_dtmf_echo),
         Persona("record", script=_record),
         Persona("ring-then-busy", dialstatus="BUSY", cause=17, ring_s=2.0),
-        Persona("early-media-intercept", dialstatus="NOANSWER", cause=1, early_media_s=3.6),
+        Persona("early-media-intercept", dialstatus="NOANSWER", cause=1, early_media_s=7.2),
         Persona("answered-intercept", script=_answered_intercept),
     )
 }

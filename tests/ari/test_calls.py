@@ -62,7 +62,8 @@ async def assert_nothing_left(telephony: AriTelephony, target, call_id: str) -> 
 )
 async def test_unanswered_outcomes(persona, outcome, cause, target, telephony, sink):
     call_id = new_id()
-    call = await telephony.originate(DialRequest(call_id, target.endpoint(persona), ring_timeout_s=4))
+    ring_timeout_s = 12 if persona == "early-media-intercept" else 4  # outlast the carrier's announcement
+    call = await telephony.originate(DialRequest(call_id, target.endpoint(persona), ring_timeout_s=ring_timeout_s))
     assert await call.answered() is False
     result = await call.finished()
     assert (result.outcome, result.q850_cause, result.answered_at) == (outcome, target.cause(cause), None)

@@ -86,3 +86,14 @@ def test_cause_table(dialstatus, cause, tech_cause, callee_cause, outcome, q850,
 def test_recorded_trunk_outcomes(trace, outcome, cause, sip):
     result = classify(observe_trace(trace))
     assert (result.outcome, result.q850_cause, result.sip_code) == (outcome, cause, sip)
+
+
+def test_ring_timeout_during_early_media_is_no_answer_not_unavailable():
+    """Seen on the real trunk: our 4 s timeout ran out during a 7.8 s early-media announcement."""
+    seen = DialObservations("c1", "c1-callee")
+    for raw in (
+        {"type": "Dial", "dialstatus": "PROGRESS", "peer": {"id": "c1"}},
+        {"type": "ChannelDestroyed", "cause": 19, "tech_cause": 480, "channel": {"id": "c1"}},
+    ):
+        seen.observe(parse_event(raw)[1])
+    assert classify(seen).outcome is CallOutcome.NO_ANSWER
