@@ -58,6 +58,9 @@ class Pbx:
         self.answered: dict[str, CalleeSession] = {}  # live answered calls, by our channel id
         self.served: set[CalleeSession] = set()  # sessions a media channel handled this tick
         self.lost_events = 0
+        # What went out, in order, like a trace's rows: ("rest", method, path, status) once a REST
+        # reply is written, ("event", type, channel id) when an event is sent.
+        self.wire: list[tuple[Any, ...]] = []
         self.changed = asyncio.Condition()
         self._tasks: dict[str, set[asyncio.Task[Any]]] = {}
 
@@ -68,7 +71,9 @@ class Pbx:
         if send is None:
             self.lost_events += 1
         else:
-            send(event(kind, app, **fields))
+            sent = event(kind, app, **fields)
+            self.wire.append(("event", kind, (sent.get("channel") or sent.get("peer") or {}).get("id", "")))
+            send(sent)
 
     def spawn(self, owner: str, coro: Coroutine[Any, Any, None], name: str) -> None:
         task = asyncio.create_task(coro, name=name)

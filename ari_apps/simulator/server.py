@@ -217,8 +217,10 @@ class PbxSimulator:
             response = web.Response(status=status)
             await response.prepare(request)
             await response.write_eof()
+            self.pbx.wire.append(("rest", request.method, path, status))
             await reply.work()
             return response
+        self.pbx.wire.append(("rest", request.method, path, status))
         if isinstance(reply, bytes):
             return web.Response(body=reply, status=status, content_type="audio/wav")
         if reply is None:
