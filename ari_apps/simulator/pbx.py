@@ -9,6 +9,7 @@ must wait for the teardown (`wait_until`) before it checks `leftovers()`.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 from collections.abc import Callable, Coroutine
@@ -59,8 +60,8 @@ class Pbx:
         self.served: set[CalleeSession] = set()  # sessions a media channel handled this tick
         self.lost_events = 0
         # What went out, in order, like a trace's rows: ("rest", method, path, status) once a REST
-        # reply is written, ("event", type, channel id) when an event is sent.
-        self.wire: list[tuple[Any, ...]] = []
+        # reply is written, ("event", type, channel id) when an event is sent. The latest 10,000.
+        self.wire: collections.deque[tuple[Any, ...]] = collections.deque(maxlen=10_000)
         self.changed = asyncio.Condition()
         self._tasks: dict[str, set[asyncio.Task[Any]]] = {}
 
