@@ -30,6 +30,7 @@ from .config import AriConfig
 from .events_socket import EventsSocket
 from .media_connectors import start_media_connector
 from .outbound_call import AriCall, CallContext, CallStop, MediaConnector
+from .pbx_checks import CheckReport, check_pbx
 from .rest_client import AriError, AriRestClient, AriUnreachable
 from .wire_events import AriEvent, StasisStart
 
@@ -78,6 +79,14 @@ class AriTelephony:
         self._socket.start()
         if not await self._socket.wait_up(config.connect_timeout_s):
             log.error("ARI not reachable at start-up (%s); retrying in the background", self._socket.last_error)
+            return
+        report = await self._check_pbx()
+        for warning in report.warnings:
+            log.warning("PBX check: %s", warning)
+        for problem in report.problems:
+            log.error("PBX check: %s", problem)
+        if report.ok:
+            log.info("PBX check: ready to dial %s", config.dial_endpoint)
 
     async def close(self) -> None:
         """Hang up every live call, then close the socket, media and session, whatever happens."""
@@ -137,11 +146,26 @@ class AriTelephony:
         socket = self._socket
         ok = socket is not None and socket.is_up
         reason = "" if ok else (socket.last_error if socket else "not started")
-        details = {"app": self.app, "ari_url": self.ari_url, "live_calls": len(self._calls)}
+        details: dict[str, Any] = {"app": self.app, "ari_url": self.ari_url, "live_calls": len(self._calls)}
         if socket is not None:
             details["events_socket"] = str(socket.state)
             details["deaf_sockets_replaced"] = socket.deaf_detected
+        if ok:
+            report = await self._check_pbx()
+            if report.warnings:
+                details["warnings"] = report.warnings
+            if report.problems:
+                ok, reason = False, "; ".join(report.problems)
         return ComponentStatus(ok=ok, mode=self.mode, reason=reason, details=details)
+
+    async def _check_pbx(self) -> CheckReport:
+        """The start-up checks of `pbx_checks` (dial technology loaded, trunk online, Asterisk version)."""
+        if self._rest is None:
+            return CheckReport(["not started"])
+        try:
+            return await check_pbx(self._rest, self.config.dial_endpoint)
+        except AriError as exc:
+            return CheckReport([f"the PBX checks could not run: {exc}"])
 
     async def live_call_ids(self) -> set[str]:
         return set(self._calls)

@@ -1,10 +1,12 @@
 """MediaStream over chan_websocket (`/media/<connection id>`, JSON control messages).
 
 Asterisk paces what we send, so agent audio is written as soon as it comes,
-in frame-aligned messages of at most 64 KB (a bigger message kills the call; a
-trailing partial frame would be dropped). One writer task owns the socket;
-`flush()` also drops what it has not written yet. MEDIA_XOFF pauses the writer
-until MEDIA_XON. Control events from Asterisk are dispatched through a table.
+in frame-aligned messages of at most 65,500 bytes (Asterisk closes the socket with
+1009 on a frame over 65,535 bytes, header included; a trailing partial frame would be
+dropped). One writer task owns the socket; `flush()` also drops what it has not
+written yet. MEDIA_XOFF holds back audio until MEDIA_XON, never commands: a
+FLUSH_MEDIA (barge-in) or HANGUP goes out at once, and a mark waits only for the
+audio queued before it. Control events from Asterisk are dispatched through a table.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from .media_gaps import SilenceGaps
 
 log = logging.getLogger(__name__)
 
-MAX_MESSAGE_BYTES = 65535
+MAX_MESSAGE_BYTES = 65_500  # res_http_websocket: header (8 bytes from a client) + payload <= 65,535
 
 
 class MediaTimings:
@@ -56,7 +58,7 @@ class WebSocketMediaStream:
         self._chunk = MAX_MESSAGE_BYTES - MAX_MESSAGE_BYTES % self._frame
         self._partial = b""
         self._outbox: collections.deque[tuple[bytes | str, float]] = collections.deque()
-        self._outbox_ready = asyncio.Event()
+        self._outbox_ready = asyncio.Event()  # something to write, or XON: the writer looks again
         self._xon = asyncio.Event()
         self._xon.set()
         self._events: asyncio.Queue[tuple[MediaEvent, float]] = asyncio.Queue()
@@ -72,7 +74,7 @@ class WebSocketMediaStream:
             "MEDIA_MARK_PROCESSED": lambda m: self._emit(MarkPlayed(str(m.get("correlation_id", "")))),
             "DTMF_END": lambda m: self._emit(DtmfReceived(str(m.get("digit", "")))),
             "MEDIA_XOFF": lambda m: self._xon.clear(),
-            "MEDIA_XON": lambda m: self._xon.set(),
+            "MEDIA_XON": lambda m: self._on_xon(),
             "MEDIA_START": lambda m: None,
             "STATUS": lambda m: None,
             "QUEUE_DRAINED": lambda m: None,
@@ -138,6 +140,10 @@ class WebSocketMediaStream:
             self._outbox.append((json.dumps(command), time.perf_counter()))
             self._outbox_ready.set()
 
+    def _on_xon(self) -> None:
+        self._xon.set()
+        self._outbox_ready.set()
+
     def _emit(self, event: MediaEvent) -> None:
         self._events.put_nowait((event, time.perf_counter()))
 
@@ -145,16 +151,18 @@ class WebSocketMediaStream:
         try:
             while True:
                 await self._outbox_ready.wait()
+                self._outbox_ready.clear()
                 while self._outbox:
-                    await self._xon.wait()
-                    item, queued = self._outbox.popleft()
+                    item, queued = self._outbox[0]
+                    if isinstance(item, bytes) and not self._xon.is_set():
+                        break  # audio waits for MEDIA_XON; a flush replaces the outbox and wakes us
+                    self._outbox.popleft()
                     if isinstance(item, bytes):
                         await self._ws.send_bytes(item)
                         if self._timings is not None:
                             self._timings.outbound.append(time.perf_counter() - queued)
                     else:
                         await self._ws.send_str(item)
-                self._outbox_ready.clear()
         except ConnectionError as exc:
             log.warning("call %s: media socket write failed: %s", self.call_id, type(exc).__name__)
 

@@ -6,7 +6,11 @@
   leg's cause or `Dial.dialstatus`;
 - a ring timeout ends with cause 19 and no final `Dial NOANSWER`;
 - unallocated (1), rejected (21) and most failures all say `dialstatus=NOANSWER`,
-  so the cause decides.
+  so the cause decides;
+- through a SIP trunk a carrier's "unavailable" (480) arrives as cause 19, the ring
+  timeout's own cause: it is no answer only if the far end was reached (`Dial RINGING` or
+  `PROGRESS`), else unavailable (traces/pjsip-unavailable vs pjsip-no-answer);
+- early media (`Dial PROGRESS`, a 183 with an announcement) then cause 1 is a dead number.
 """
 
 from __future__ import annotations
@@ -50,6 +54,7 @@ DIALSTATUS_OUTCOMES: dict[str, CallOutcome] = {
 # A dialstatus that names the outcome outright, whatever our leg's cause says.
 _DECISIVE_DIALSTATUS = {"BUSY", "CONGESTION", "CHANUNAVAIL"}
 _DIALSTATUS_CAUSES = {"BUSY": 17, "CONGESTION": 34, "CHANUNAVAIL": 20}
+_NO_ANSWER = 19
 
 
 @dataclass(slots=True)
@@ -63,6 +68,7 @@ class DialObservations:
     cause: int | None = None  # our leg's ChannelDestroyed.cause
     tech_cause: int | None = None  # our leg's tech_cause (SIP status on PJSIP)
     callee_cause: int | None = None  # the Local ;2 leg's ChannelDestroyed.cause
+    rang: bool = False  # Dial said RINGING or PROGRESS for our leg (the far end was reached)
 
     def observe(self, event: AriEvent) -> None:
         match event:
@@ -70,6 +76,7 @@ class DialObservations:
                 self.answered = True
             case Dial(peer=peer, dialstatus=status) if peer and peer.id == self.channel_id and status:
                 self.dialstatus = status
+                self.rang = self.rang or status in ("RINGING", "PROGRESS")
             case ChannelDestroyed(channel=channel) if channel and channel.id == self.channel_id:
                 self.cause = event.cause
                 self.tech_cause = event.tech_cause
@@ -94,7 +101,9 @@ def classify(seen: DialObservations) -> Classification:
         outcome = DIALSTATUS_OUTCOMES[seen.dialstatus]
         cause = cause or _DIALSTATUS_CAUSES[seen.dialstatus]
         return Classification(outcome, cause, sip_code, f"{outcome.value} (Dial {seen.dialstatus}, cause {cause})")
-    if cause in CAUSE_OUTCOMES:
+    if cause == _NO_ANSWER and not seen.rang:
+        outcome = CallOutcome.UNAVAILABLE  # 480 before any ringing: the callee cannot be reached
+    elif cause in CAUSE_OUTCOMES:
         outcome = CAUSE_OUTCOMES[cause]
     else:
         outcome = DIALSTATUS_OUTCOMES.get(seen.dialstatus, CallOutcome.FAILED)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import aiohttp
 
+from .pbx_checks import CheckReport, check_pbx
 from .rest_client import AriError, AriRestClient, AriUnreachable
 
 TEMPLATE_DIR = Path(__file__).resolve().parents[1] / "asterisk"
@@ -27,7 +28,7 @@ REQUIRED_MODULES = {
     "res_ari_bridges.so": "the bridges API",
     "res_ari_events.so": "the events WebSocket",
     "res_http_websocket.so": "WebSockets",
-    "chan_websocket.so": "chan_websocket media (Asterisk 20.16+/22.6+/23)",
+    "chan_websocket.so": "chan_websocket media (Asterisk 20.18+/22.8+/23.2+)",
     "res_timing_timerfd.so": "the 20 ms media timer",
     "bridge_simple.so": "two-party bridges",
     "chan_bridge_media.so": "bridge recording",
@@ -75,7 +76,7 @@ def render(template: str, values: dict[str, str]) -> str:
 
 def render_config(settings: PbxSettings, out_dir: Path) -> list[Path]:
     """Write the rendered .conf files (ari.conf and pjsip.conf readable by the owner only) and sounds."""
-    from .simulator.audio import speech
+    from .simulator.audio import intercept, speech
     from .simulator.wav import wav_bytes
 
     if not re.fullmatch(r"[A-Za-z0-9_-]+", settings.ari_user):
@@ -97,24 +98,32 @@ def render_config(settings: PbxSettings, out_dir: Path) -> list[Path]:
     for name, seconds, seed in prompts:
         (sounds / f"{name}.wav").write_bytes(wav_bytes(speech(seconds, seed), 8000))
         written.append(sounds / f"{name}.wav")
+    (sounds / "intercept.wav").write_bytes(wav_bytes(intercept(), 8000))  # SIT tones + "not in service"
+    written.append(sounds / "intercept.wav")
     return written
 
 
-async def check_asterisk(url: str, user: str, password: str, app: str = "opendeep") -> list[str]:
-    """Problems found with the Asterisk at `url` (an empty list means ready)."""
+DEFAULT_DIAL_ENDPOINT = "PJSIP/{number}@trunk"
+
+
+async def check_asterisk(
+    url: str, user: str, password: str, app: str = "opendeep", dial_endpoint: str = DEFAULT_DIAL_ENDPOINT
+) -> CheckReport:
+    """Problems (and warnings) found with the Asterisk at `url`; no problems means ready."""
     async with aiohttp.ClientSession() as session:
         rest = AriRestClient(url, user, password, session, timeout_s=5)
         try:
             await rest.asterisk_info()
         except AriUnreachable:
-            return [f"cannot reach ARI at {url}: is Asterisk running and http.conf enabled on that address?"]
+            return CheckReport([f"cannot reach ARI at {url}: is Asterisk running and http.conf enabled on that address?"])
         except AriError as exc:
             if exc.status == 401:
-                return [f"ARI refused the credentials of user '{user}': check ari.conf"]
+                return CheckReport([f"ARI refused the credentials of user '{user}': check ari.conf"])
             if exc.status == 404:
-                return [f"{url} answered 404: the URL must end in /ari and res_ari must be loaded"]
-            return [f"ARI answered {exc.status} {exc.message} to GET /asterisk/info"]
-        problems = []
+                return CheckReport([f"{url} answered 404: the URL must end in /ari and res_ari must be loaded"])
+            return CheckReport([f"ARI answered {exc.status} {exc.message} to GET /asterisk/info"])
+        report = await check_pbx(rest, dial_endpoint)
+        problems = report.problems
         loaded = {m.get("name") for m in await rest.list_modules() if m.get("status", "Running") == "Running"}
         for module, purpose in REQUIRED_MODULES.items():
             if module not in loaded:
@@ -128,4 +137,4 @@ async def check_asterisk(url: str, user: str, password: str, app: str = "opendee
             problems.append(f"the ARI events WebSocket was refused ({exc.status})")
         except (aiohttp.ClientError, TimeoutError):
             problems.append("the ARI events WebSocket could not be opened")
-        return problems
+        return report

@@ -24,7 +24,7 @@ class MediaFormat(StrEnum):
 
 
 class MediaTransport(StrEnum):
-    WEBSOCKET = "websocket"  # chan_websocket (Asterisk 20.16+/22.6+/23)
+    WEBSOCKET = "websocket"  # chan_websocket (Asterisk 20.18+/22.8+/23.2+)
     AUDIOSOCKET = "audiosocket"  # fallback for older Asterisk
 
 

@@ -61,6 +61,17 @@ def tone(hz: float, seconds: float, level: float = 0.3) -> bytes:
     return (np.sin(2 * np.pi * hz * t) * level * 32767).astype("<i2").tobytes()
 
 
+# Special Information Tones, "vacant code" (ITU-T E.180 / Telcordia): 913.8, 1370.6, 1776.7 Hz.
+SIT_VACANT_CODE = ((913.8, 0.380), (1370.6, 0.274), (1776.7, 0.380))
+
+
+@cache
+def intercept(seconds: float = 2.0) -> bytes:
+    """A carrier's "number not in service" recording: SIT tones, a pause, then speech."""
+    tones = b"".join(tone(hz, length) for hz, length in SIT_VACANT_CODE)
+    return tones + silence(0.3) + speech(seconds, seed=42)
+
+
 def silence(seconds: float) -> bytes:
     return bytes(2 * int(seconds * RATE))
 

@@ -7,6 +7,10 @@ to the agent. chan_websocket queues what the agent bursts (max 1000 frames, XOFF
 at 900, XON at 800); AudioSocket does not buffer (more than 4 frames waiting are
 dropped, like softmix does), so an agent that does not pace loses audio.
 The ticker is each media connection's only writer once MEDIA_START is out.
+While the callee is quiet nothing at all is sent (as Asterisk: it writes only what the
+bridge gives it); the agent's side fills the gap (ari_apps/media_gaps.py). As
+res_http_websocket does, a frame over 65,535 bytes with its header closes the socket
+with 1009; as chan_websocket does, a TEXT command over 128 bytes is ignored.
 """
 
 from __future__ import annotations
@@ -29,6 +33,9 @@ from .pbx import Pbx
 log = logging.getLogger(__name__)
 
 QUEUE_MAX, XOFF_LEVEL, XON_LEVEL = 1000, 900, 800
+MAX_FRAME_BYTES = 65535  # AST_WEBSOCKET_MAX_RX_PAYLOAD_SIZE: header + payload
+CLIENT_HEADER_BYTES = 8  # 2 + 2 (16-bit length) + 4 (mask key): a client's frame of 126..65535 bytes
+MAX_TEXT_BYTES = 128  # chan_websocket MAX_TEXT_MESSAGE_LEN
 SILENCE = {"ulaw": b"\xff" * 160, "slin": bytes(320), "slin16": bytes(640)}
 AUDIOSOCKET_KIND = {"slin": 0x10, "slin16": 0x12}
 
@@ -77,7 +84,7 @@ class MediaLink:
     def _mark_played(self, correlation_id: str) -> None:
         pass
 
-    def _exchange(self, agent_frame: bytes | None) -> bytes:
+    def _exchange(self, agent_frame: bytes | None) -> bytes | None:
         ch = self.pbx.channels.get(self.channel_id)
         session = self.pbx.session_in_bridge(ch.bridge_id if ch else None)
         callee_frame = None
@@ -85,12 +92,12 @@ class MediaLink:
             session.hear(agent_frame)  # a quiet tick is 20 ms of silence on the media clock
             callee_frame = session.next_frame()
             self.pbx.served.add(session)
-        out = callee_frame if callee_frame is not None else SILENCE[self.fmt]
         bridge = self.pbx.bridges.get(ch.bridge_id or "") if ch else None
         if bridge is not None and bridge.recording is not None:
-            mixed = _mix(audio.from_wire(agent_frame or SILENCE[self.fmt], self.fmt), audio.from_wire(out, self.fmt))
+            heard = callee_frame if callee_frame is not None else SILENCE[self.fmt]
+            mixed = _mix(audio.from_wire(agent_frame or SILENCE[self.fmt], self.fmt), audio.from_wire(heard, self.fmt))
             self.pbx.live_recordings.setdefault(bridge.recording, bytearray()).extend(mixed)
-        return out
+        return callee_frame  # None: the callee is quiet, and nothing is sent
 
 
 def _mix(a: bytes, b: bytes) -> bytes:
@@ -113,6 +120,11 @@ class WebSocketLink(MediaLink):
         self._leftover = b""
         self._buffering = False
 
+    @property
+    def xoff(self) -> bool:
+        """MEDIA_XOFF is in force (the queue reached 900 frames and has not drained to 800)."""
+        return self._xoff
+
     def queue_dtmf(self, digit: str) -> None:
         self._send_event("DTMF_END", digit=digit)
 
@@ -134,7 +146,8 @@ class WebSocketLink(MediaLink):
         try:
             while self._texts:
                 await ws.send_str(self._texts.popleft())
-            await ws.send_bytes(out)
+            if out is not None:
+                await ws.send_bytes(out)
         except ConnectionError:
             pass
 
@@ -159,8 +172,18 @@ class WebSocketLink(MediaLink):
         self.connected.set()
         async for msg in ws:
             if msg.type is aiohttp.WSMsgType.BINARY:
+                if len(msg.data) + CLIENT_HEADER_BYTES > MAX_FRAME_BYTES:
+                    log.warning("simulator: media frame of %d bytes does not fit: closing (1009)", len(msg.data))
+                    await ws.close(code=1009)
+                    break
+                xoff_before = self._xoff
                 self._queue_audio(msg.data)
+                if self._xoff and not xoff_before:
+                    await self.pbx.notify()
             elif msg.type is aiohttp.WSMsgType.TEXT:
+                if len(msg.data.encode()) > MAX_TEXT_BYTES:
+                    log.warning("simulator: media TEXT message of %d bytes ignored", len(msg.data.encode()))
+                    continue
                 await self._command(msg.data)
         await self.pbx.media_socket_closed(self, ws.close_code or 1006)
 
@@ -295,7 +318,8 @@ class AudioSocketLink(MediaLink):
         out = self._exchange(self._play_one())
         while self._dtmf:
             writer.write(struct.pack(">BH", 0x03, 1) + self._dtmf.popleft().encode())
-        writer.write(struct.pack(">BH", self.kind, len(out)) + out)
+        if out is not None:
+            writer.write(struct.pack(">BH", self.kind, len(out)) + out)
 
     async def close(self, code: int) -> None:
         if self._writer is not None and not self._writer.is_closing():

@@ -1,13 +1,15 @@
 """The simulated PBX's state and call flows, shaped like the recorded traces.
 
 Events go to the app's events socket if one is connected and are lost otherwise
-(as on Asterisk). Channel teardown happens before a REST call returns, so a test
-that awaited our hang-up can check `leftovers()` at once.
+(as on Asterisk). As on Asterisk, `DELETE /channels/{id}` returns before the channel
+is torn down: its events follow the REST answer, so a test that awaited our hang-up
+must wait for the teardown (`wait_until`) before it checks `leftovers()`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 from collections.abc import Callable, Coroutine
@@ -17,6 +19,7 @@ from typing import Any
 from .callee import CalleeSession
 from .model import CAUSE_TEXT, SimBridge, SimChannel, event
 from .personas import TEST_NUMBERS, Persona
+from .sip_trunk import RING_TIMEOUT_SIP, trunk_failure
 from .wav import wav_bytes
 
 log = logging.getLogger(__name__)
@@ -29,6 +32,11 @@ class SimulatorConfig:
     default_persona: str = "talker"
     time_scale: float = 1.0  # multiplies ring times, persona pauses and timeouts
     machine_greeting_s: float = 4.0
+    # What GET /asterisk/* and /endpoints report, and switches to make each start-up check fail.
+    version: str = "23.2.0"
+    modules_conf: str | None = None  # a modules.conf text; None: the shipped asterisk/modules.conf
+    unloaded_modules: set[str] = field(default_factory=set)  # e.g. {"chan_pjsip"}: declined to load
+    endpoints: dict[str, str] = field(default_factory=lambda: {"PJSIP/trunk": "online"})  # -> state
 
 
 class SimError(Exception):
@@ -51,6 +59,9 @@ class Pbx:
         self.answered: dict[str, CalleeSession] = {}  # live answered calls, by our channel id
         self.served: set[CalleeSession] = set()  # sessions a media channel handled this tick
         self.lost_events = 0
+        # What went out, in order, like a trace's rows: ("rest", method, path, status) once a REST
+        # reply is written, ("event", type, channel id) when an event is sent. The latest 10,000.
+        self.wire: collections.deque[tuple[Any, ...]] = collections.deque(maxlen=10_000)
         self.changed = asyncio.Condition()
         self._tasks: dict[str, set[asyncio.Task[Any]]] = {}
 
@@ -61,7 +72,9 @@ class Pbx:
         if send is None:
             self.lost_events += 1
         else:
-            send(event(kind, app, **fields))
+            sent = event(kind, app, **fields)
+            self.wire.append(("event", kind, (sent.get("channel") or sent.get("peer") or {}).get("id", "")))
+            send(sent)
 
     def spawn(self, owner: str, coro: Coroutine[Any, Any, None], name: str) -> None:
         task = asyncio.create_task(coro, name=name)
@@ -102,6 +115,15 @@ class Pbx:
         callee = self.channels.get(self.callee_legs.get(ours.id, ""))
         app = ours.app
         self.emit(app, "Dial", peer=ours.to_json(), dialstatus="", forward="", dialstring=ours.name)
+        if persona.early_media_s > 0:
+            # 183 Session Progress: our leg stays Down, only Dial says PROGRESS; the announcement
+            # plays as early media and the failure comes after it.
+            self.emit(app, "Dial", peer=ours.to_json(), dialstatus="PROGRESS", forward="", dialstring=ours.name)
+            if 0 < timeout_s < persona.early_media_s:  # our originate timeout runs out first
+                await asyncio.sleep(timeout_s * self.config.time_scale)
+                return await self._ring_timeout(ours, callee, persona)
+            await asyncio.sleep(persona.early_media_s * self.config.time_scale)
+            return await self._fail(ours, callee, persona, persona.cause, final_dialstatus=persona.dialstatus)
         never_answers = persona.dialstatus == "RINGING"
         if never_answers or persona.ring_s > 0:
             self._set_state(ours, "Ringing")
@@ -109,11 +131,17 @@ class Pbx:
             if never_answers or 0 < timeout_s < persona.ring_s:
                 await asyncio.sleep(timeout_s * self.config.time_scale)
                 # The ring timeout: cause 19 and no final Dial NOANSWER.
-                return await self._fail(ours, callee, persona, 19, final_dialstatus=None)
+                return await self._ring_timeout(ours, callee, persona)
             await asyncio.sleep(persona.ring_s * self.config.time_scale)
         if persona.dialstatus is None:
             return await self._answer(ours, callee, persona, args)
         return await self._fail(ours, callee, persona, persona.cause, final_dialstatus=persona.dialstatus)
+
+    async def _ring_timeout(self, ours: SimChannel, callee: SimChannel | None, persona: Persona) -> None:
+        if callee is not None:
+            return await self._fail(ours, callee, persona, 19, final_dialstatus=None)
+        # Through a trunk (traces/pjsip-no-answer): no hang-up request, no final Dial, 19 with 480.
+        await self.destroy(ours, 19, tech_cause=RING_TIMEOUT_SIP)
 
     async def _answer(self, ours: SimChannel, callee: SimChannel | None, persona: Persona, args: list[str]) -> None:
         app = ours.app
@@ -154,9 +182,11 @@ class Pbx:
             await self.destroy(callee, cause, request_cause=cause)
             await self.destroy(ours, cause)
             return
-        if final_dialstatus is not None:
-            self.emit(app, "Dial", peer=ours.to_json(), dialstatus=final_dialstatus, forward="", dialstring=ours.name)
-        await self.destroy(ours, cause, request_cause=cause, tech_cause=persona.sip_code)
+        # A SIP trunk (traces/pjsip-*): the carrier's cause comes back as a SIP code on our own leg.
+        sip, our_cause, dialstatus = trunk_failure(cause)
+        self.emit(app, "ChannelHangupRequest", cause=our_cause, tech_cause=sip, channel=ours.to_json())
+        self.emit(app, "Dial", peer=ours.to_json(), dialstatus=dialstatus, forward="", dialstring=ours.name)
+        await self.destroy(ours, our_cause, tech_cause=sip)
 
     # --- hang-ups -----------------------------------------------------------------
 

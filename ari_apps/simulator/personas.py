@@ -15,8 +15,8 @@ number up in `TEST_NUMBERS`; any other number reaches
 | congestion | +12025550103 | congestion: Dial CONGESTION, cause 34 (SIP 503) |
 | noanswer | +12025550104 | rings until the originate timeout: cause 19, no final Dial NOANSWER |
 | unallocated | +12025550105 | number does not exist: cause 1 (SIP 404), Dial NOANSWER |
-| rejected | +12025550106 | declines: cause 21 (SIP 603), Dial NOANSWER |
-| unavailable | +12025550107 | unreachable: cause 20, Dial CHANUNAVAIL |
+| rejected | +12025550106 | rings, then declines: cause 21 (SIP 403 through a trunk), Dial NOANSWER |
+| unavailable | +12025550107 | unreachable: cause 20, Dial CHANUNAVAIL (through a trunk: SIP 480, cause 19, never rang) |
 | answer-play-hangup | +12025550108 | answers, says a sentence, hangs up (cause 16) |
 | ivr | +12025550109 | reads a menu, answers each digit it gets; 9 or # ends the call |
 | machine | +12025550110 | answering machine: long greeting, beep, records until silence |
@@ -24,6 +24,13 @@ number up in `TEST_NUMBERS`; any other number reaches
 | dtmf | +12025550112 | answers, keys 1 2 3 #, then reads up to 4 digits |
 | dtmf-echo | +12025550113 | says a prompt, keys 1 2 3 #, then echoes |
 | record | +12025550114 | records what the agent says until 2 s of silence, hangs up |
+| ring-then-busy | +12025550115 | rings 2 s, then busy (cause 17, SIP 486) |
+| early-media-intercept | +12025550116 | early media (Dial PROGRESS) with "not in service", then cause 1 (SIP 404); never answers |
+| answered-intercept | +12025550117 | **answers**, plays SIT tones and "not in service", hangs up (cause 16): only the audio says the number is dead |
+
+Through `PJSIP/...@trunk` there is no callee leg: the cause arrives on our own leg,
+turned into a SIP code and back as a real trunk does (`sip_trunk.py`), so `unavailable`
+(the carrier's cause 20) arrives as SIP 480 and cause 19, `rejected` (21) as 403 and 21.
 """
 
 from __future__ import annotations
@@ -39,9 +46,9 @@ class Persona:
     name: str
     # How the dial ends when the callee does not answer; None means it answers.
     dialstatus: str | None = None
-    cause: int = 16
-    sip_code: int | None = None
+    cause: int = 16  # the callee's (carrier's) hang-up cause
     ring_s: float = 0.0  # rings this long before its outcome (scaled by time_scale)
+    early_media_s: float = 0.0  # Progress (183) with an announcement this long before its outcome
     script: PersonaScript | None = None
 
 
@@ -117,6 +124,12 @@ async def _dtmf_echo(s: CalleeSession) -> None:
     s.echo = True
 
 
+async def _answered_intercept(s: CalleeSession) -> None:
+    s.say(audio.intercept(), "intercept")
+    await s.until_said()
+    await s.hangup(16)
+
+
 async def _record(s: CalleeSession) -> None:
     await s.listen(until_silence_s=2, max_s=20, keep=s.message)
     s.log.append(f"recorded {len(s.message) // 16} ms")
@@ -128,11 +141,11 @@ PERSONAS: dict[str, Persona] = {
     for p in (
         Persona("echo", script=_echo),
         Persona("talker", ring_s=0.3, script=_talker),
-        Persona("busy", dialstatus="BUSY", cause=17, sip_code=486),
-        Persona("congestion", dialstatus="CONGESTION", cause=34, sip_code=503),
+        Persona("busy", dialstatus="BUSY", cause=17),
+        Persona("congestion", dialstatus="CONGESTION", cause=34),
         Persona("noanswer", dialstatus="RINGING", cause=19),
-        Persona("unallocated", dialstatus="NOANSWER", cause=1, sip_code=404),
-        Persona("rejected", dialstatus="NOANSWER", cause=21, sip_code=603, ring_s=0.2),
+        Persona("unallocated", dialstatus="NOANSWER", cause=1),
+        Persona("rejected", dialstatus="NOANSWER", cause=21, ring_s=0.2),
         Persona("unavailable", dialstatus="CHANUNAVAIL", cause=20),
         Persona("answer-play-hangup", script=_answer_play_hangup),
         Persona("ivr", script=_ivr),
@@ -141,6 +154,9 @@ PERSONAS: dict[str, Persona] = {
         Persona("dtmf", script=_dtmf),
         Persona("dtmf-echo", script=_dtmf_echo),
         Persona("record", script=_record),
+        Persona("ring-then-busy", dialstatus="BUSY", cause=17, ring_s=2.0),
+        Persona("early-media-intercept", dialstatus="NOANSWER", cause=1, early_media_s=7.2),
+        Persona("answered-intercept", script=_answered_intercept),
     )
 }
 

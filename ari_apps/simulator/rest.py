@@ -17,8 +17,21 @@ from .media import AudioSocketLink, WebSocketLink
 from .model import SimBridge, SimChannel, local_channel_names, media_channel_name, pjsip_channel_name
 from .pbx import Pbx, SimError
 from .personas import persona_for_endpoint
+from .rest_system import asterisk_info, endpoint_states, get_endpoint, get_module, list_endpoints, list_modules, ping
 
 Reply = tuple[int, Any]
+
+
+class AfterReply:
+    """A reply with no body whose work happens once the HTTP response is out.
+
+    Asterisk answers `DELETE /channels/{id}` with 204 before the channel is torn down:
+    its ChannelHangupRequest ... ChannelDestroyed arrive after the REST call returned
+    (traces/media-websocket-slin16 at t=5.555).
+    """
+
+    def __init__(self, work: Callable[[], Awaitable[None]]) -> None:
+        self.work = work
 Handler = Callable[[Pbx, MatchedRequest], Awaitable[Reply]]
 
 HANGUP_CAUSES = {
@@ -51,6 +64,8 @@ async def originate(pbx: Pbx, req: MatchedRequest) -> Reply:
     if channel_id in pbx.channels or other_id in pbx.channels:
         raise SimError(409, "Channel with given unique ID already exists")
     tech, resource, persona = target
+    if tech == "PJSIP" and not _pjsip_reachable(pbx, resource):
+        raise SimError(500, "Allocation failed", key="error")
     name, number = _caller(p.get("callerId", ""))
     context = resource.partition("@")[2].partition("/")[0] if tech == "Local" else "from-trunk"
     if tech == "Local":
@@ -70,6 +85,13 @@ async def originate(pbx: Pbx, req: MatchedRequest) -> Reply:
     return 200, ours.to_json()
 
 
+def _pjsip_reachable(pbx: Pbx, resource: str) -> bool:
+    """chan_pjsip running, and the endpoint after `@` exists and is not offline (else no channel)."""
+    endpoint = resource.partition("@")[2] or resource
+    state = endpoint_states(pbx).get("PJSIP", {}).get(endpoint)
+    return state is not None and state != "offline"
+
+
 async def hangup(pbx: Pbx, req: MatchedRequest) -> Reply:
     ch = pbx.channel(req.path_params["channelId"])
     if "reason" in req.params and "reason_code" in req.params:
@@ -78,8 +100,7 @@ async def hangup(pbx: Pbx, req: MatchedRequest) -> Reply:
         cause = int(req.params["reason_code"])
     else:
         cause = HANGUP_CAUSES[req.params.get("reason", "normal")]
-    await pbx.agent_hangup(ch, cause)
-    return 204, None
+    return 204, AfterReply(lambda: pbx.agent_hangup(ch, cause))
 
 
 async def get_channel(pbx: Pbx, req: MatchedRequest) -> Reply:
@@ -320,30 +341,6 @@ async def user_event(pbx: Pbx, req: MatchedRequest) -> Reply:
     return 204, None
 
 
-SIMULATED_MODULES = (
-    "res_ari.so", "res_stasis.so", "res_http_websocket.so", "chan_websocket.so", "res_timing_timerfd.so",
-    "chan_bridge_media.so", "bridge_simple.so", "bridge_softmix.so", "res_stasis_recording.so",
-    "chan_audiosocket.so", "res_audiosocket.so", "app_stasis.so", "res_ari_channels.so", "res_ari_bridges.so",
-    "res_ari_events.so", "res_ari_recordings.so", "res_ari_asterisk.so", "res_ari_applications.so",
-    "codec_ulaw.so", "codec_resample.so", "format_wav.so",
-)  # fmt: skip
-
-
-async def list_modules(pbx: Pbx, req: MatchedRequest) -> Reply:
-    return 200, [
-        {"name": name, "description": "simulated", "use_count": 0, "status": "Running", "support_level": "core"}
-        for name in SIMULATED_MODULES
-    ]
-
-
-async def asterisk_info(pbx: Pbx, req: MatchedRequest) -> Reply:
-    return 200, {"system": {"version": "simulated-23", "entity_id": "opendeep-simulator"}}
-
-
-async def ping(pbx: Pbx, req: MatchedRequest) -> Reply:
-    return 200, {"asterisk_id": "02:fc:00:00:00:01", "ping": "pong", "timestamp": ""}
-
-
 HANDLERS: dict[tuple[str, str], Handler] = {
     ("channels", "originate"): originate,
     ("channels", "originateWithId"): originate,
@@ -370,6 +367,9 @@ HANDLERS: dict[tuple[str, str], Handler] = {
     ("applications", "list"): list_applications,
     ("applications", "get"): get_application,
     ("asterisk", "listModules"): list_modules,
+    ("asterisk", "getModule"): get_module,
+    ("endpoints", "list"): list_endpoints,
+    ("endpoints", "get"): get_endpoint,
     ("asterisk", "getInfo"): asterisk_info,
     ("asterisk", "ping"): ping,
 }

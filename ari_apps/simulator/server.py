@@ -24,7 +24,7 @@ from ..ari_spec import AriSpec, SpecViolation
 from .callee import CalleeSession
 from .media import WebSocketLink, run_ticker
 from .pbx import Pbx, SimError, SimulatorConfig
-from .rest import HANDLERS
+from .rest import HANDLERS, AfterReply
 
 log = logging.getLogger(__name__)
 
@@ -213,6 +213,14 @@ class PbxSimulator:
             return web.json_response({"message": exc.message}, status=exc.status)
         except SimError as exc:
             return web.json_response({exc.key: exc.message}, status=exc.status)
+        if isinstance(reply, AfterReply):
+            response = web.Response(status=status)
+            await response.prepare(request)
+            await response.write_eof()
+            self.pbx.wire.append(("rest", request.method, path, status))
+            await reply.work()
+            return response
+        self.pbx.wire.append(("rest", request.method, path, status))
         if isinstance(reply, bytes):
             return web.Response(body=reply, status=status, content_type="audio/wav")
         if reply is None:

@@ -6,10 +6,11 @@ simulator, persona pauses and timeouts run at 1/20 speed. The assertions allow f
 """
 
 import asyncio
+import itertools
 
 from ari_apps.g711 import pcm16_to_ulaw
 from ari_apps.simulator import audio
-from engine.ports.telephony import AudioFormat, AudioReceived, CallOutcome, DialRequest
+from engine.ports.telephony import AudioFormat, AudioReceived, CallOutcome, DialRequest, MediaClosed
 
 from .audio_checks import audible, is_tone
 from .fakes import collect_until
@@ -115,4 +116,26 @@ async def test_record_keeps_what_we_say_and_hangs_up_when_we_stop(target, teleph
     else:
         new = {r["name"] for r in await telephony._rest.list_stored_recordings()} - before
         assert [name for name in new if name.startswith("callee-")]
+    await assert_nothing_left(telephony, target, call_id)
+
+
+SIT_HZ = (913.8, 1370.6, 1776.7)
+
+
+async def test_answered_intercept_plays_sit_tones_then_an_announcement(target, telephony):
+    """An "answered" dead number (traces/pjsip-answered-intercept): SIT tones, then speech, then cause 16."""
+    call_id = new_id()
+    call = await telephony.originate(DialRequest(call_id, target.endpoint("answered-intercept")))
+    assert await call.answered() is True
+    events = await collect_until(call.media, lambda seen: isinstance(seen[-1], MediaClosed), timeout=12)
+    labels = [  # one per audible frame: the SIT tone it is, or "speech"
+        next((hz for hz in SIT_HZ if is_tone(ULAW, e.audio, hz, share=0.8)), "speech")
+        for e in events
+        if isinstance(e, AudioReceived) and audible(ULAW, e.audio)
+    ]
+    runs = [(label, len(list(group))) for label, group in itertools.groupby(labels)]
+    heard = [label for label, _ in itertools.groupby(label for label, n in runs if n >= 3)]  # 60 ms or more
+    assert heard[:4] == [*SIT_HZ, "speech"]
+    result = await asyncio.wait_for(call.finished(), 5)
+    assert (result.outcome, result.hangup_by, result.q850_cause) == (CallOutcome.ANSWERED, "callee", 16)
     await assert_nothing_left(telephony, target, call_id)

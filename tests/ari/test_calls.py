@@ -55,15 +55,18 @@ async def assert_nothing_left(telephony: AriTelephony, target, call_id: str) -> 
         ("noanswer", CallOutcome.NO_ANSWER, 19),
         ("unallocated", CallOutcome.UNALLOCATED, 1),
         ("rejected", CallOutcome.REJECTED, 21),
-        ("unavailable", CallOutcome.UNAVAILABLE, 20),
+        ("unavailable", CallOutcome.UNAVAILABLE, 20),  # through a trunk: SIP 480, cause 19, never rang
+        ("ring-then-busy", CallOutcome.BUSY, 17),
+        ("early-media-intercept", CallOutcome.UNALLOCATED, 1),
     ],
 )
 async def test_unanswered_outcomes(persona, outcome, cause, target, telephony, sink):
     call_id = new_id()
-    call = await telephony.originate(DialRequest(call_id, target.endpoint(persona), ring_timeout_s=4))
+    ring_timeout_s = 12 if persona == "early-media-intercept" else 4  # outlast the carrier's announcement
+    call = await telephony.originate(DialRequest(call_id, target.endpoint(persona), ring_timeout_s=ring_timeout_s))
     assert await call.answered() is False
     result = await call.finished()
-    assert (result.outcome, result.q850_cause, result.answered_at) == (outcome, cause, None)
+    assert (result.outcome, result.q850_cause, result.answered_at) == (outcome, target.cause(cause), None)
     assert "ChannelDestroyed" in sink.event_types(call_id)
     await assert_nothing_left(telephony, target, call_id)
 
@@ -112,7 +115,7 @@ async def test_dtmf_both_ways(target, telephony):
     if target.sim:
         await target.sim.wait_until(lambda: target.sim.callee(call_id).digits == ["4", "2"])
     else:  # the callee's Read() stores what it got in GOT once its 5 s digit timeout runs out
-        await wait_for_variable(telephony, f"{call_id}-callee", "GOT", "42", timeout=10)
+        await wait_for_variable(telephony, target.callee_leg(call_id), "GOT", "42", timeout=10)
     await call.hangup()
     await assert_nothing_left(telephony, target, call_id)
 

@@ -66,3 +66,34 @@ def test_cause_table(dialstatus, cause, tech_cause, callee_cause, outcome, q850,
     result = classify(seen)
     assert (result.outcome, result.q850_cause, result.sip_code) == (outcome, q850, sip)
     assert result.detail.startswith(outcome.value)
+
+
+@pytest.mark.parametrize(
+    "trace, outcome, cause, sip",
+    [
+        ("pjsip-answered-callee-hangs-up", CallOutcome.ANSWERED, 16, None),
+        ("pjsip-answered-intercept", CallOutcome.ANSWERED, 16, None),  # only the audio can tell
+        ("pjsip-busy", CallOutcome.BUSY, 17, 486),
+        ("pjsip-congestion", CallOutcome.CONGESTION, 34, 503),
+        ("pjsip-no-answer", CallOutcome.NO_ANSWER, 19, 480),
+        ("pjsip-unallocated", CallOutcome.UNALLOCATED, 1, 404),
+        ("pjsip-rejected", CallOutcome.REJECTED, 21, 403),
+        ("pjsip-unavailable", CallOutcome.UNAVAILABLE, 19, 480),  # 480 + 19 but it never rang
+        ("pjsip-ring-then-busy", CallOutcome.BUSY, 17, 486),
+        ("pjsip-early-media-intercept", CallOutcome.UNALLOCATED, 1, 404),  # Dial PROGRESS, then 404
+    ],
+)
+def test_recorded_trunk_outcomes(trace, outcome, cause, sip):
+    result = classify(observe_trace(trace))
+    assert (result.outcome, result.q850_cause, result.sip_code) == (outcome, cause, sip)
+
+
+def test_ring_timeout_during_early_media_is_no_answer_not_unavailable():
+    """Seen on the real trunk: our 4 s timeout ran out during a 7.8 s early-media announcement."""
+    seen = DialObservations("c1", "c1-callee")
+    for raw in (
+        {"type": "Dial", "dialstatus": "PROGRESS", "peer": {"id": "c1"}},
+        {"type": "ChannelDestroyed", "cause": 19, "tech_cause": 480, "channel": {"id": "c1"}},
+    ):
+        seen.observe(parse_event(raw)[1])
+    assert classify(seen).outcome is CallOutcome.NO_ANSWER

@@ -125,3 +125,20 @@ async def test_pjsip_numbers_reach_the_documented_personas():
     assert personas.persona_for_endpoint("PJSIP/+12025550102@trunk", personas.TEST_NUMBERS, "talker")[2].name == "busy"
     assert personas.persona_for_endpoint("Local/s@callee-ivr/n", {}, "talker")[2].name == "ivr"
     assert personas.persona_for_endpoint("Bogus/thing", {}, "talker") is None
+
+
+async def test_our_hangup_is_answered_before_the_channel_is_torn_down(sim, rest, events):
+    """traces/media-websocket-slin16: DELETE /channels/{id} -> 204 at t=5.5551, its ChannelHangupRequest at 5.5553."""
+    trace = load_trace("media-websocket-slin16")
+    delete = next(i for i, r in enumerate(trace) if r["kind"] == "rest" and r["method"] == "DELETE")
+    request = next(i for i, r in enumerate(trace) if i > delete and r["kind"] == "event")
+    assert trace[request]["event"]["type"] == "ChannelHangupRequest" and trace[request]["t"] > trace[delete]["t"]
+    call_id = "c-hangup-order"
+    await rest.originate("Local/s@callee-echo/n", "opendeep", call_id, other_channel_id=f"{call_id}-callee")
+    await sim.wait_until(lambda: call_id in sim.pbx.answered)
+    await rest.hangup(call_id)
+    await sim.wait_until(lambda: call_id not in sim.pbx.channels)
+    wire = sim.pbx.wire
+    replied = wire.index(("rest", "DELETE", f"/channels/{call_id}", 204))
+    torn_down = wire.index(("event", "ChannelHangupRequest", call_id))
+    assert replied < torn_down < wire.index(("event", "ChannelDestroyed", call_id))
