@@ -34,3 +34,9 @@ DISPATCH_DELAY = Histogram(
     buckets=(0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 300.0),
     registry=REGISTRY,
 )
+SWEEP_ROW_FAILURES = Counter(
+    "opendeep_sweep_row_failures",
+    "Rows a background sweep could not process (skipped; the others go on), by sweep.",
+    ["sweep"],
+    registry=REGISTRY,
+)

@@ -202,3 +202,36 @@ async def test_csv_export_cannot_smuggle_spreadsheet_formulas(db, new_user):
     assert row["callee_name"] == '\'=HYPERLINK("http://x")'
     assert row["objective"] == "'-2+3"
     assert row["phone_number"] == "+12125550123"  # a phone number is not a formula
+
+
+def _sweep_failures(sweep: str) -> float:
+    from engine import metrics
+
+    return metrics.REGISTRY.get_sample_value("opendeep_sweep_row_failures_total", {"sweep": sweep}) or 0.0
+
+
+async def test_one_bad_row_is_logged_once_counted_and_skipped_while_the_good_row_gets_its_note(db, new_user, caplog):
+    """A row written before validation (or by hand) with unreadable constraints never stops another user's note."""
+    good_user, bad_user = await new_user(), await new_user()
+    bad = await task_in(db, bad_user.id, S.RETRY_SCHEDULED, attempts=3)
+    good = await task_in(db, good_user.id, S.RETRY_SCHEDULED, attempts=3)
+    await db.execute("""UPDATE tasks SET constraints = '{"days": 5}'::jsonb WHERE id = $1""", bad.id)
+    for task in (bad, good):
+        for attempt in (1, 2, 3):
+            call = await calls.create_call(db, task.user_id, task.id, attempt=attempt, node_id="n1",
+                                           destination=task.phone_number)
+            await calls.finish_call(db, task.user_id, call.id, outcome="no_answer", ended_at=NOW)
+    before = _sweep_failures("strategy_notes")
+    sweeper = LifecycleSweeps(db, node_id="n1")
+
+    with caplog.at_level("INFO"):
+        first = await sweeper.run_all(NOW)
+        second = await sweeper.run_all(NOW)
+
+    assert first["strategy_notes"] == 1 and second["strategy_notes"] == 0
+    assert [e.kind for e in await events.list_task_events(db, good_user.id, good.id)].count("strategy") == 1
+    assert "strategy" not in [e.kind for e in await events.list_task_events(db, bad_user.id, bad.id)]
+    assert _sweep_failures("strategy_notes") == before + 2  # counted on every pass
+    mentions = [r for r in caplog.records if str(bad.id) in r.getMessage()]
+    assert len(mentions) == 1 and mentions[0].levelname == "WARNING"  # logged once, not every 15 s
+    assert "days: Input should be a valid list" in mentions[0].getMessage()
