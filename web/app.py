@@ -32,6 +32,7 @@ from engine.planner.chat import Planner, build_planner
 from web.api import CallApi, CampaignApi, EventApi, TaskApi
 from web.auth import AuthMiddleware, current_user, signed_in
 from web.errors import exception_handlers
+from web.input_checks import RefuseNulMiddleware
 from web.live import LiveHub
 from web.pages.account import AccountPages, AdminPages
 from web.pages.auth import AuthPages
@@ -127,7 +128,7 @@ def create_app(node: Node, *, planner: Planner | None = None, recordings: Record
         ],
         state=State({"node": node, "live": hub, "planner": planner, "recordings": recordings}),
         lifespan=[lifespan],
-        middleware=[DefineMiddleware(AuthMiddleware)],
+        middleware=[DefineMiddleware(RefuseNulMiddleware), DefineMiddleware(AuthMiddleware)],
         csrf_config=CSRFConfig(secret=secret, exclude=["^/api/", "^/health$", "^/metrics$"], cookie_httponly=True,
                                cookie_samesite="lax"),
         template_config=template_config(),

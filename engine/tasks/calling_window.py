@@ -20,7 +20,14 @@ import phonenumbers
 from phonenumbers import timezone as number_time_zones
 
 from db.models import Task, User
-from engine.tasks.constraints import DAY_NAMES, ConstraintError, check_constraints, day_index, parse_clock, parse_constraints
+from engine.tasks.constraints import (
+    DAY_NAMES,
+    ConstraintError,
+    check_constraints,
+    day_index,
+    parse_clock,
+    parse_constraints,
+)
 
 __all__ = ["CallingWindow", "ConstraintError", "calling_window", "callee_time_zone", "check_constraints", "task_deadline"]
 

@@ -41,10 +41,21 @@ async def _chat_page(request: Request, conversation_id: UUID | None, status_code
                       planner=request.app.state.planner.name, local_input=lambda v: local_input(v, tz), **extra)
 
 
+MAX_PLAN_CALLS = 500  # the review page never shows more (the campaign quota is lower or equal)
+
+
+def _plan_size(form: Any) -> int:
+    """How many calls the review page sent (`count`); InvalidInput for anything but 0..MAX_PLAN_CALLS."""
+    text = str(form.get("count", "0") or "0").strip()
+    if not (text.isascii() and text.isdigit()) or int(text) > MAX_PLAN_CALLS:
+        raise InvalidInput("count", f"must be a whole number from 0 to {MAX_PLAN_CALLS}")
+    return int(text)
+
+
 def _plan_from_form(form: Any, tz: ZoneInfo) -> tuple[Plan, dict[int, str]]:
     """The plan as the person edited it on the review page (times typed in their zone)."""
     calls, errors = [], {}
-    for index in range(int(form.get("count", "0") or 0)):
+    for index in range(_plan_size(form)):
         if form.get(f"calls-{index}-remove"):
             continue
         values = {f: str(form.get(f"calls-{index}-{f}", "")) for f in PLAN_FIELDS}
