@@ -59,12 +59,21 @@ class WebSettings(BaseSettings):
 
 
 @get("/health")
-async def health(state: State) -> Response[dict]:
-    """Database, PBX and voice-model status; 503 when any of them is not ok."""
+async def health(request: Request, state: State) -> Response[dict]:
+    """Database, PBX, voice model and dialer: ok or not (503 when any is not).
+
+    Anyone sees only ok / not ok per part; a signed-in administrator also sees the
+    node, each part's mode, the reason it is not ok and its details.
+    """
     node: Node = state.node
     report = await node.health()
     ok = all(part["ok"] for part in report.values())
-    return Response({"ok": ok, "node": node.node_id, **report}, status_code=200 if ok else 503)
+    user = request.scope.get("user")
+    if user is not None and user.role == "admin":
+        body: dict = {"ok": ok, "node": node.node_id, **report}
+    else:
+        body = {"ok": ok, **{name: {"ok": bool(part["ok"])} for name, part in report.items()}}
+    return Response(body, status_code=200 if ok else 503)
 
 
 @get("/metrics", include_in_schema=False)
