@@ -67,10 +67,12 @@ class CampaignApi(Controller):
 
     @post("/")
     async def create_campaign(self, request: Request, data: CampaignCreate) -> CampaignDetail:
-        """A campaign and all of its tasks, or nothing: 400 with `errors` (task index, field, message) per bad task."""
+        """A campaign and all of its tasks, or nothing: 400 with `errors` (task index, field, message) per bad task;
+        422 over the tasks-per-campaign quota, 429 over the campaigns-per-day quota."""
         campaign, created = await create_campaign_with_tasks(
             db_pool(request), _uid(request), title=data.title, request=data.request,
             drafts=[_draft(t, check=False) for t in data.tasks], schedules=[_schedule(t) for t in data.tasks],
+            quota=services.campaign_quota(request.app.state.node.settings),
         )
         return CampaignDetail(campaign=campaign, tasks=created)
 

@@ -13,7 +13,7 @@ from litestar.response import Redirect
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from db.errors import InvalidInput, NotFound, TransitionRefused
-from engine.tasks.campaigns import PlanRejected
+from engine.tasks.campaigns import PlanRejected, QuotaExceeded
 from engine.tasks.constraints import ConstraintError
 from engine.tasks.states import IllegalTransition
 from web.input_checks import database_refusal
@@ -52,6 +52,10 @@ def _plan_rejected(request: Request, exc: PlanRejected) -> Response:
 def _constraints(request: Request, exc: ConstraintError) -> Response:
     return _respond(request, 422, f"constraints.{exc}" if not str(exc).startswith("constraints") else str(exc),
                     {"field": exc.field})
+
+
+def _quota(request: Request, exc: QuotaExceeded) -> Response:
+    return _respond(request, exc.status, str(exc))
 
 
 def _database_refused(request: Request, exc: Exception) -> Response:
@@ -93,6 +97,7 @@ def exception_handlers() -> dict[Any, Any]:
         TransitionRefused: _conflict,
         IllegalTransition: _conflict,
         ConstraintError: _constraints,
+        QuotaExceeded: _quota,
         asyncpg.DataError: _database_refused,
         asyncpg_base.DataError: _database_refused,
         RecursionError: _too_deep,

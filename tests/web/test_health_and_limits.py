@@ -43,3 +43,42 @@ async def test_the_simulators_ari_login_is_random_per_process_and_not_the_old_fi
     finally:
         await first.close()
         await second.close()
+
+
+async def _bearer(pool, user) -> dict[str, str]:
+    from db import api_tokens
+
+    return {"Authorization": f"Bearer {(await api_tokens.create_token(pool, user.id, 't')).secret}"}
+
+
+async def test_a_campaign_of_3000_tasks_is_refused_and_nothing_is_created(signed_in, pool):
+    from db import campaigns
+
+    web, user = await signed_in()
+    plan = {"title": "Everyone", "tasks": [{"phone_number": "+14155550123", "objective": "x"}] * 3000}
+    response = await web.client.post("/api/campaigns", json=plan, headers=await _bearer(pool, user))
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"].startswith("A campaign holds at most 500 tasks; this one has 3000.")
+    assert await campaigns.list_campaigns(pool, user.id) == []
+
+
+async def test_campaigns_per_day_are_limited_with_429(node, pool, make_account, recordings_dir):
+    import httpx
+
+    from db import campaigns
+    from engine.app.node import Node
+    from engine.planner.chat import RulePlanner
+    from tests.web.conftest import serving
+    from web.app import create_app
+    from web.recordings import FileRecordings
+
+    strict = Node(settings=node.settings.model_copy(update={"max_campaigns_per_day": 2}), database=node.database)
+    app = create_app(strict, planner=RulePlanner(), recordings=FileRecordings(recordings_dir))
+    user = await make_account()
+    bearer = await _bearer(pool, user)
+    plan = {"title": "Dentist", "tasks": [{"phone_number": "+14155550123", "objective": "Ask", "draft": True}]}
+    async with serving(app) as url, httpx.AsyncClient(base_url=url) as http:
+        made = [await http.post("/api/campaigns", json=plan, headers=bearer) for _ in range(3)]
+    assert [r.status_code for r in made] == [201, 201, 429]
+    assert "2 campaigns in the last 24 hours" in made[2].json()["detail"]
+    assert len(await campaigns.list_campaigns(pool, user.id)) == 2

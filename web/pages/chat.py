@@ -134,7 +134,8 @@ class ChatPages(Controller):
             errors = errors or {-1: "This plan was already confirmed."}
             return await _chat_page(request, conversation.id, 400, plan=plan, errors=errors)
         try:
-            campaign = await services.confirm_plan(pool, user.id, conversation.id, plan, drafts)
+            campaign = await services.confirm_plan(pool, user.id, conversation.id, plan, drafts,
+                                                   services.campaign_quota(request.app.state.node.settings))
         except PlanRejected as exc:
             return await _chat_page(request, conversation.id, 400, plan=plan, errors=_task_errors(exc))
         return Redirect(f"/?campaign={campaign.id}", status_code=303)
