@@ -145,4 +145,5 @@ def create_app(node: Node, *, planner: Planner | None = None, recordings: Record
         openapi_config=OpenAPIConfig(title="OpenDeep API", version="0.1.0", path="/schema",
                                      description="Campaigns, tasks, calls and events. Send `Authorization: Bearer <API token>`."),
         request_max_body_size=web_settings.max_body_bytes,
+        logging_config=None,  # Litestar's records propagate to the process's one handler (engine/app/logs.py)
     )

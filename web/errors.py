@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 from urllib.parse import quote
 
@@ -18,6 +19,7 @@ from engine.tasks.constraints import ConstraintError
 from engine.tasks.states import IllegalTransition
 from web.input_checks import database_refusal
 
+log = logging.getLogger(__name__)
 TITLES = {400: "That did not work", 401: "Sign in first", 403: "Not allowed", 404: "Not found", 409: "Not possible right now",
           413: "Too large", 422: "That did not work", 429: "Too many", 500: "Something went wrong"}
 
@@ -85,7 +87,7 @@ def _http(request: Request, exc: HTTPException) -> Response:
 
 
 def _crash(request: Request, exc: Exception) -> Response:
-    request.logger.exception("unhandled error on %s %s", request.method, request.url.path)
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
     return _respond(request, HTTP_500_INTERNAL_SERVER_ERROR, "The server could not finish this request.")
 
 
