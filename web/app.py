@@ -13,15 +13,18 @@ import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from litestar import Litestar, Request, get
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import RedocRenderPlugin
 from litestar.response import Response, ServerSentEvent
 from litestar.response.sse import ServerSentEventMessage
 from litestar.static_files import create_static_files_router
+from openapi_ui_bundles import redoc as redoc_bundle
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -45,6 +48,7 @@ from web.recordings import FileRecordings, RecordingSource
 from web.rendering import template_config
 
 STATIC = Path(__file__).parent / "static"
+REDOC_JS = "/vendor/redoc/redoc.standalone.js"  # from the installed openapi-ui-bundles package, never a CDN
 STREAM_SECONDS = 55  # a live stream ends after this and the browser reconnects, so no stream holds up a shutdown for long
 KEEPALIVE_SECONDS = 15
 
@@ -56,6 +60,24 @@ class WebSettings(BaseSettings):
 
     secret_key: SecretStr | None = None
     max_body_bytes: int = Field(default=256 * 1024, ge=1024)
+
+
+class LocalRedoc(RedocRenderPlugin):
+    """Redoc from the installed openapi-ui-bundles package; the page fetches nothing from anywhere else.
+
+    Redoc's bundle shows a logo from its CDN: the page's content security policy keeps the
+    browser from fetching it (Redoc then leaves the logo out).
+    """
+
+    POLICY = (b"<meta http-equiv=\"Content-Security-Policy\" content=\"img-src 'self' data:; "
+              b"font-src 'self' data:; connect-src 'self'\">")
+
+    def __init__(self) -> None:
+        super().__init__(js_url=REDOC_JS, google_fonts=False, path=["/", "/redoc"],
+                         favicon="<link rel='icon' type='image/svg+xml' href='/vendor/redoc/logo-mini.svg'>")
+
+    def render(self, request: Request, openapi_schema: dict[str, Any]) -> bytes:
+        return super().render(request, openapi_schema).replace(b"<head>", b"<head>" + self.POLICY, 1)
 
 
 @get("/health")
@@ -133,6 +155,8 @@ def create_app(node: Node, *, planner: Planner | None = None, recordings: Record
             health, metrics_endpoint, live,
             AuthPages, TaskPages, CampaignPages, CallPages, HitlPages, ChatPages, AccountPages, AdminPages,
             CampaignApi, TaskApi, CallApi, EventApi,
+            create_static_files_router(path="/vendor/redoc", directories=[redoc_bundle.static_path],
+                                       include_in_schema=False, name="redoc"),
             create_static_files_router(path="/static", directories=[STATIC], include_in_schema=False),
         ],
         state=State({"node": node, "live": hub, "planner": planner, "recordings": recordings}),
@@ -143,7 +167,8 @@ def create_app(node: Node, *, planner: Planner | None = None, recordings: Record
         template_config=template_config(),
         exception_handlers=exception_handlers(),
         openapi_config=OpenAPIConfig(title="OpenDeep API", version="0.1.0", path="/schema",
-                                     description="Campaigns, tasks, calls and events. Send `Authorization: Bearer <API token>`."),
+                                     description="Campaigns, tasks, calls and events. Send `Authorization: Bearer <API token>`.",
+                                     render_plugins=[LocalRedoc()]),
         request_max_body_size=web_settings.max_body_bytes,
         logging_config=None,  # Litestar's records propagate to the process's one handler (engine/app/logs.py)
     )

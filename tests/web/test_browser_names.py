@@ -50,3 +50,26 @@ async def test_names_lose_bidi_controls_and_a_long_display_name_is_cut_with_an_e
         await shot(page, "long-display-name")
     finally:
         await context.close()
+
+
+async def test_the_api_reference_renders_without_any_request_leaving_this_server(browser, site):  # noqa: F811
+    context = await browser.new_context()
+    outside: list[str] = []
+
+    async def only_here(route: Any) -> None:
+        if route.request.url.startswith(site):
+            await route.continue_()
+        else:
+            outside.append(route.request.url)
+            await route.abort()
+
+    await context.route("**/*", only_here)
+    page = await context.new_page()
+    try:
+        await page.goto(site + "/schema")
+        await page.get_by_role("heading", name="OpenDeep API").first.wait_for(timeout=30_000)
+        await page.get_by_text("/api/tasks").first.wait_for(timeout=30_000)
+        await shot(page, "api-reference")
+        assert outside == []
+    finally:
+        await context.close()

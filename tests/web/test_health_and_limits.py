@@ -82,3 +82,14 @@ async def test_campaigns_per_day_are_limited_with_429(node, pool, make_account, 
     assert [r.status_code for r in made] == [201, 201, 429]
     assert "2 campaigns in the last 24 hours" in made[2].json()["detail"]
     assert len(await campaigns.list_campaigns(pool, user.id)) == 2
+
+
+async def test_the_api_reference_loads_redoc_from_this_server_not_a_cdn(client_factory):
+    web = await client_factory()
+    for path in ("/schema", "/schema/redoc"):
+        page = await web.client.get(path)
+        assert page.status_code == 200 and 'src="/vendor/redoc/redoc.standalone.js"' in page.text, page.text[:500]
+        assert "https://" not in page.text.split("<body>")[0]  # no script or font from elsewhere
+    script = await web.client.get("/vendor/redoc/redoc.standalone.js")
+    assert script.status_code == 200 and "javascript" in script.headers["content-type"]
+    assert len(script.content) > 100_000
