@@ -235,3 +235,16 @@ async def test_one_bad_row_is_logged_once_counted_and_skipped_while_the_good_row
     mentions = [r for r in caplog.records if str(bad.id) in r.getMessage()]
     assert len(mentions) == 1 and mentions[0].levelname == "WARNING"  # logged once, not every 15 s
     assert "days: Input should be a valid list" in mentions[0].getMessage()
+
+
+async def test_a_model_window_the_task_could_not_use_is_not_suggested():
+    reply = {"message": "Try in the evening.", "window_start": "7pm", "window_end": "19:00", "instructions": None}
+    async with FakeOpenAI([(200, json.dumps(reply))]) as server:
+        advisor = StrategyAdvisor(AsyncOpenAI(api_key="k", base_url=server.base_url, max_retries=0), "m")
+        from engine.tasks.calling_window import calling_window
+        from tests.lifecycle.builders import task, user
+
+        window = calling_window(task(), user(), default_start="09:00", default_end="20:00")
+        message, suggestion = await advisor.suggest(task(), [{"outcome": "no_answer", "originated_at": NOW}], window)
+    assert "window" in suggestion and suggestion["window"] != {"start": "7pm", "end": "19:00"}  # the template's
+    assert message.startswith("1 attempts so far")
