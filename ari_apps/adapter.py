@@ -21,6 +21,7 @@ from engine.ports.telephony import (
     ComponentStatus,
     DialRequest,
     OutboundCall,
+    RecordingUnavailable,
     TelephonyEventSink,
     TelephonyUnavailable,
 )
@@ -145,11 +146,23 @@ class AriTelephony:
     async def live_call_ids(self) -> set[str]:
         return set(self._calls)
 
-    async def download_recording(self, name: str) -> bytes:
-        """The bytes of a stored recording named in `TelephonyResult.recording`."""
+    async def fetch_recording(self, name: str) -> bytes:
+        """`GET /recordings/stored/{name}/file`: the bytes of a recording named in `TelephonyResult.recording`."""
         if self._rest is None:
-            raise TelephonyUnavailable("telephony adapter not started")
-        return await self._rest.download_recording(name)
+            raise RecordingUnavailable("telephony adapter not started")
+        try:
+            return await self._rest.download_recording(name)
+        except AriError as exc:
+            raise RecordingUnavailable(_why(exc)) from None
+
+    async def delete_recording(self, name: str) -> None:
+        """`DELETE /recordings/stored/{name}`."""
+        if self._rest is None:
+            raise RecordingUnavailable("telephony adapter not started")
+        try:
+            await self._rest.delete_stored_recording(name)
+        except AriError as exc:
+            raise RecordingUnavailable(_why(exc)) from None
 
     # --- internals -----------------------------------------------------------------
 
@@ -231,3 +244,9 @@ class AriTelephony:
     def _is_ours(self, channel: dict[str, Any]) -> bool:
         dialplan = channel.get("dialplan") or {}
         return dialplan.get("app_name") == "Stasis" and str(dialplan.get("app_data", "")).startswith(f"{self.app},")
+
+
+def _why(error: AriError) -> str:
+    if isinstance(error, AriUnreachable):
+        return f"PBX unreachable ({error.message})"
+    return f"PBX answered {error.status} {error.message}"

@@ -223,6 +223,9 @@ class AriRestClient:
     async def download_recording(self, name: str) -> bytes:
         return await self.request("GET", f"/recordings/stored/{seg(name)}/file", raw=True)
 
+    async def delete_stored_recording(self, name: str) -> None:
+        await self.request("DELETE", f"/recordings/stored/{seg(name)}")
+
     async def user_event(self, name: str, app: str, variables: Mapping[str, str] | None = None) -> None:
         """Send `ChannelUserevent` `name` to `app`'s events socket (404: no such application)."""
         await self.request("POST", f"/events/user/{seg(name)}", {"application": app}, {"variables": dict(variables or {})})

@@ -1,4 +1,5 @@
-"""API tokens for the JSON API: hashed at rest, the clear token is returned once."""
+"""API tokens for the JSON API: hashed at rest, the clear token is returned once; each has a scope
+(`read`: GET only, `write`: also changes)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,12 @@ from datetime import datetime
 
 import msgspec
 
-from db.errors import NotFound
+from db.errors import InvalidInput, NotFound
 from db.models import Executor, Row, User, columns
 from db.validation import check_length
 
 TOKEN_PREFIX = "odk_"
+SCOPES = ("read", "write")
 
 
 class ApiToken(Row):
@@ -20,6 +22,7 @@ class ApiToken(Row):
     user_id: int
     name: str
     prefix: str
+    scope: str
     created_at: datetime
     last_used_at: datetime | None
     revoked_at: datetime | None
@@ -37,16 +40,19 @@ def _digest(secret: str) -> bytes:
     return hashlib.sha256(secret.encode()).digest()
 
 
-async def create_token(conn: Executor, user_id: int, name: str) -> NewApiToken:
+async def create_token(conn: Executor, user_id: int, name: str, scope: str = "read") -> NewApiToken:
     name = check_length("name", name.strip(), 100, required=True)
+    if scope not in SCOPES:
+        raise InvalidInput("scope", f"must be one of {', '.join(SCOPES)}")
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     record = await conn.fetchrow(
-        f"""INSERT INTO api_tokens (user_id, name, token_hash, prefix) VALUES ($1, $2, $3, $4)
+        f"""INSERT INTO api_tokens (user_id, name, token_hash, prefix, scope) VALUES ($1, $2, $3, $4, $5)
             RETURNING {_TOKEN}""",
         user_id,
         name,
         _digest(secret),
         secret[:10],
+        scope,
     )
     return NewApiToken(token=ApiToken.from_record(record), secret=secret)
 
@@ -68,15 +74,19 @@ async def revoke_token(conn: Executor, user_id: int, token_id: int) -> None:
         raise NotFound("API token", token_id)
 
 
-async def user_of_token(conn: Executor, secret: str) -> User | None:
-    """The owner of a live (not revoked) token, or None; records when it was last used."""
+async def user_of_token(conn: Executor, secret: str) -> tuple[User, str] | None:
+    """The owner of a live (not revoked) token and the token's scope, or None; records when it was last used."""
     if not secret.startswith(TOKEN_PREFIX) or len(secret) > 200:
         return None
     record = await conn.fetchrow(
         f"""WITH used AS (
                 UPDATE api_tokens SET last_used_at = now()
-                WHERE token_hash = $1 AND revoked_at IS NULL RETURNING user_id)
-            SELECT {columns(User, "u")} FROM used JOIN users u ON u.id = used.user_id""",
+                WHERE token_hash = $1 AND revoked_at IS NULL RETURNING user_id, scope)
+            SELECT {columns(User, "u")}, used.scope FROM used JOIN users u ON u.id = used.user_id""",
         _digest(secret),
     )
-    return User.from_record(record)
+    if record is None:
+        return None
+    fields = dict(record)
+    scope = fields.pop("scope")
+    return User(**fields), scope

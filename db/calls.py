@@ -117,6 +117,17 @@ async def finish_call(
     return Call.from_record(record)
 
 
+async def set_recording(conn: Executor, user_id: int, call_id: UUID, recording: str | None) -> Call:
+    """Name the call's stored recording (relative to the node's recordings directory), or forget it (None)."""
+    record = await conn.fetchrow(
+        f"UPDATE calls SET recording = $3 WHERE id = $1 AND user_id = $2 RETURNING {_CALL}", call_id, user_id, recording
+    )
+    if record is None:
+        raise NotFound("call", call_id)
+    await publish(conn, "call", user_id, call_id=call_id, task_id=record["task_id"], status=record["status"])
+    return Call.from_record(record)
+
+
 async def set_call_metrics(conn: Executor, user_id: int, call_id: UUID, metrics: dict[str, Any]) -> None:
     status = await conn.execute(
         "UPDATE calls SET metrics = metrics || $3::jsonb WHERE id = $1 AND user_id = $2", call_id, user_id, metrics

@@ -41,6 +41,7 @@ class User(Row):
     time_zone: str
     profile: dict[str, Any]
     created_at: datetime
+    must_change_password: bool = False  # an admin reset it, or it is the one-time password of a new account
 
 
 class Campaign(Row):

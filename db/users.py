@@ -22,6 +22,7 @@ async def create_user(
     role: str = "user",
     display_name: str = "",
     time_zone: str = "UTC",
+    must_change_password: bool = False,
 ) -> User:
     email = check_length("email", email.strip(), 254, required=True)
     if "@" not in email:
@@ -31,13 +32,14 @@ async def create_user(
     check_time_zone("time_zone", time_zone)
     try:
         record = await conn.fetchrow(
-            f"""INSERT INTO users (email, password_hash, role, display_name, time_zone)
-                VALUES ($1, $2, $3, $4, $5) RETURNING {_USER}""",
+            f"""INSERT INTO users (email, password_hash, role, display_name, time_zone, must_change_password)
+                VALUES ($1, $2, $3, $4, $5, $6) RETURNING {_USER}""",
             email,
             password_hash,
             role,
             display_name,
             time_zone,
+            must_change_password,
         )
     except asyncpg.UniqueViolationError:
         raise InvalidInput("email", f"a user with the email {email} already exists") from None
@@ -63,8 +65,15 @@ async def get_login(conn: Executor, email: str) -> tuple[User, str] | None:
     return User(**fields), password_hash
 
 
-async def set_password_hash(conn: Executor, user_id: int, password_hash: str) -> None:
-    status = await conn.execute("UPDATE users SET password_hash = $2 WHERE id = $1", user_id, password_hash)
+async def set_password_hash(conn: Executor, user_id: int, password_hash: str, *, must_change: bool = False) -> None:
+    """A new password; `must_change` makes the user choose their own at the next sign-in (a reset)."""
+    status = await conn.execute(
+        """UPDATE users SET password_hash = $2, must_change_password = $3, password_changed_at = now()
+           WHERE id = $1""",
+        user_id,
+        password_hash,
+        must_change,
+    )
     if status == "UPDATE 0":
         raise NotFound("user", user_id)
 

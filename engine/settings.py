@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     # --- this node ---------------------------------------------------------
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
+    # Addresses of reverse proxies whose X-Forwarded-Proto/-For are believed (uvicorn's forwarded_allow_ips):
+    # behind a TLS proxy the site is https, so cookies are Secure and sign-in throttling sees the real client.
+    trusted_proxies: str = "127.0.0.1"
     node_id: str = Field(default="", max_length=40, pattern=r"^[A-Za-z0-9_-]*$")
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
 
@@ -80,6 +83,9 @@ class Settings(BaseSettings):
         description="host Asterisk connects to for AudioSocket; default: the bind host",
     )
     record_calls: bool = False
+    keep_pbx_recordings: bool = Field(
+        default=False, description="leave the PBX's copy of a recording once the node has stored its own"
+    )
 
     # --- voice model ------------------------------------------------------
     openai_api_key: SecretStr | None = Field(

@@ -43,7 +43,7 @@ ENGINE_MAY_IMPORT = {
     "voice": {"ports", "clock", "settings"},
     "tasks": {"ports", "clock"},
     "hitl": {"ports", "clock", "settings", "tasks"},
-    "agent": {"ports", "clock", "settings", "metrics", "hitl"},
+    "agent": {"ports", "clock", "settings", "metrics", "tasks", "hitl"},
     "lifecycle": {"ports", "clock", "settings", "metrics", "tasks", "hitl"},
     "planner": {"ports", "clock", "settings", "tasks"},
     "app": {"ports", "clock", "settings", "metrics", "accounts", "voice", "tasks", "hitl", "agent", "lifecycle",

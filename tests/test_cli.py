@@ -66,7 +66,7 @@ def test_user_create_and_list(cli_env):
 def test_user_create_with_short_password_is_refused(cli_env):
     result = run_cli("user", "create", "short@example.test", "--password-stdin", env=cli_env, stdin="abc\n")
     assert result.returncode == 1
-    assert "password: must be at least 10 characters long" in result.stderr
+    assert "password: must be at least 12 characters long" in result.stderr
     assert "short@example.test" not in run_cli("user", "list", env=cli_env).stdout
 
 

@@ -12,11 +12,11 @@ import json
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from litestar import Litestar, Request, get
-from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
@@ -31,20 +31,23 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from engine import metrics
 from engine.app.node import Node
+from engine.lifecycle.recording_store import RecordingStore
 from engine.planner.chat import Planner, build_planner
 from web.api import CallApi, CampaignApi, EventApi, TaskApi
 from web.auth import AuthMiddleware, current_user, signed_in
+from web.csrf import CsrfMiddleware
 from web.errors import exception_handlers
+from web.headers import add_security_headers
 from web.input_checks import RefuseNulMiddleware
 from web.live import LiveHub
-from web.pages.account import AccountPages, AdminPages
+from web.pages.account import AccountPages, AdminPages, PasswordPages
 from web.pages.auth import AuthPages
 from web.pages.calls import CallPages
 from web.pages.campaigns import CampaignPages
 from web.pages.chat import ChatPages
 from web.pages.hitl import HitlPages
 from web.pages.tasks import TaskPages
-from web.recordings import FileRecordings, RecordingSource
+from web.recordings import RecordingSource, StoredRecordings
 from web.rendering import template_config
 
 STATIC = Path(__file__).parent / "static"
@@ -54,12 +57,16 @@ KEEPALIVE_SECONDS = 15
 
 
 class WebSettings(BaseSettings):
-    """OPENDEEP_SECRET_KEY signs CSRF tokens: set it when several nodes serve the same site."""
+    """OPENDEEP_SECRET_KEY signs CSRF tokens: set it when several nodes serve the same site.
+    A sign-in session ends after OPENDEEP_SESSION_IDLE_MINUTES without use, and at the latest
+    OPENDEEP_SESSION_MAX_HOURS after signing in."""
 
     model_config = SettingsConfigDict(env_prefix="OPENDEEP_", env_file=".env", extra="ignore")
 
     secret_key: SecretStr | None = None
     max_body_bytes: int = Field(default=256 * 1024, ge=1024)
+    session_idle_minutes: int = Field(default=12 * 60, ge=5, le=30 * 24 * 60)
+    session_max_hours: int = Field(default=7 * 24, ge=1, le=90 * 24)
 
 
 class LocalRedoc(RedocRenderPlugin):
@@ -138,8 +145,8 @@ def create_app(node: Node, *, planner: Planner | None = None, recordings: Record
     if planner is None:
         key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
         planner = build_planner(openai_api_key=key, openai_base_url=settings.openai_base_url)
-    if recordings is None:
-        recordings = node.telephony if hasattr(node.telephony, "open_recording") else FileRecordings(settings.data_dir / "recordings")
+    if recordings is None:  # where the engine keeps what it fetched from the PBX (engine/lifecycle/recording_fetch.py)
+        recordings = StoredRecordings(RecordingStore(settings.data_dir / "recordings"))
 
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
@@ -153,17 +160,19 @@ def create_app(node: Node, *, planner: Planner | None = None, recordings: Record
     return Litestar(
         route_handlers=[
             health, metrics_endpoint, live,
-            AuthPages, TaskPages, CampaignPages, CallPages, HitlPages, ChatPages, AccountPages, AdminPages,
+            AuthPages, TaskPages, CampaignPages, CallPages, HitlPages, ChatPages, AccountPages, AdminPages, PasswordPages,
             CampaignApi, TaskApi, CallApi, EventApi,
             create_static_files_router(path="/vendor/redoc", directories=[redoc_bundle.static_path],
                                        include_in_schema=False, name="redoc"),
             create_static_files_router(path="/static", directories=[STATIC], include_in_schema=False),
         ],
-        state=State({"node": node, "live": hub, "planner": planner, "recordings": recordings}),
+        state=State({"node": node, "live": hub, "planner": planner, "recordings": recordings,
+                     "session_idle_timeout": timedelta(minutes=web_settings.session_idle_minutes),
+                     "session_lifetime": timedelta(hours=web_settings.session_max_hours)}),
         lifespan=[lifespan],
-        middleware=[DefineMiddleware(RefuseNulMiddleware), DefineMiddleware(AuthMiddleware)],
-        csrf_config=CSRFConfig(secret=secret, exclude=["^/api/", "^/health$", "^/metrics$"], cookie_httponly=True,
-                               cookie_samesite="lax"),
+        middleware=[DefineMiddleware(RefuseNulMiddleware), DefineMiddleware(CsrfMiddleware, secret=secret.encode()),
+                    DefineMiddleware(AuthMiddleware)],
+        before_send=[add_security_headers],
         template_config=template_config(),
         exception_handlers=exception_handlers(),
         openapi_config=OpenAPIConfig(title="OpenDeep API", version="0.1.0", path="/schema",

@@ -14,14 +14,16 @@ from litestar.response import Redirect
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from db.errors import InvalidInput, NotFound, TransitionRefused
+from engine.accounts import TooManyAttempts
 from engine.tasks.campaigns import PlanRejected, QuotaExceeded
 from engine.tasks.constraints import ConstraintError
 from engine.tasks.states import IllegalTransition
+from web.auth import PasswordChangeRequired
 from web.input_checks import database_refusal
 
 log = logging.getLogger(__name__)
 TITLES = {400: "That did not work", 401: "Sign in first", 403: "Not allowed", 404: "Not found", 409: "Not possible right now",
-          413: "Too large", 422: "That did not work", 429: "Too many", 500: "Something went wrong"}
+          413: "Too large", 422: "That did not work", 429: "Slow down", 500: "Something went wrong"}
 
 
 def _wants_json(request: Request) -> bool:
@@ -81,6 +83,18 @@ def _not_signed_in(request: Request, exc: NotAuthorizedException) -> Response:
     return Redirect(f"/login?next={quote(request.url.path)}", status_code=303)
 
 
+def _password_change(request: Request, exc: PasswordChangeRequired) -> Response:
+    if _wants_json(request):
+        return _respond(request, 403, exc.detail)
+    return Redirect("/account/password", status_code=303)
+
+
+def _throttled(request: Request, exc: TooManyAttempts) -> Response:
+    response = _respond(request, 429, str(exc))
+    response.headers["Retry-After"] = str(int(exc.wait.total_seconds()) + 1)
+    return response
+
+
 def _http(request: Request, exc: HTTPException) -> Response:
     extra = {"extra": exc.extra} if exc.extra else None
     return _respond(request, exc.status_code, exc.detail, extra)
@@ -104,6 +118,8 @@ def exception_handlers() -> dict[Any, Any]:
         asyncpg_base.DataError: _database_refused,
         RecursionError: _too_deep,
         NotAuthorizedException: _not_signed_in,
+        PasswordChangeRequired: _password_change,
+        TooManyAttempts: _throttled,
         HTTPException: _http,
         HTTP_500_INTERNAL_SERVER_ERROR: _crash,
     }

@@ -60,6 +60,13 @@ class ProfileForm(msgspec.Struct, kw_only=True):
 
 class TokenForm(msgspec.Struct, kw_only=True):
     name: str = ""
+    scope: str = "read"
+
+
+class PasswordForm(msgspec.Struct, kw_only=True):
+    current_password: str = ""
+    password: str = ""
+    confirm: str = ""
 
 
 class NewUserForm(msgspec.Struct, kw_only=True):

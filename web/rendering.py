@@ -134,9 +134,10 @@ def template_config() -> TemplateConfig:
 async def page(request: Request, name: str, status_code: int = 200, **context: Any) -> Template:
     """A full page: adds the signed-in user, their time zone and the open-question count."""
     user = request.scope.get("user")
-    if user is not None:
+    if user is not None and not user.must_change_password:
         pool = db_pool(request)
         context.setdefault("open_questions", await hitl.count_open_requests(pool, user.id))
+    if user is not None:
         context.setdefault("tz", ZoneInfo(user.time_zone))
     return Template(template_name=name, context={"user": user, "path": request.url.path, **context}, status_code=status_code)
 

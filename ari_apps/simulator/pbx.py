@@ -196,6 +196,8 @@ class Pbx:
         callee = self.channels.get(self.callee_legs.get(ch.id, ""))
         if callee is not None:
             await self.destroy(callee, 16 if cause in (0, 16, 32) else cause, request_cause=16, soft=True)
+        if bridge is not None:
+            self.finish_if_empty(bridge, app)
         await self.notify()
 
     async def agent_hangup(self, ch: SimChannel, cause: int) -> None:
@@ -252,6 +254,7 @@ class Pbx:
             if old is not None and ch.id in old.channels:
                 old.channels.remove(ch.id)
                 self.emit(ch.app, "ChannelLeftBridge", bridge=old.to_json(), channel=ch.to_json())
+                self.finish_if_empty(old, ch.app)
         if ch.id not in bridge.channels:
             bridge.channels.append(ch.id)
         ch.bridge_id = bridge.id
@@ -265,6 +268,7 @@ class Pbx:
         bridge.channels.remove(ch.id)
         ch.bridge_id = None
         self.emit(ch.app, "ChannelLeftBridge", bridge=bridge.to_json(), channel=ch.to_json())
+        self.finish_if_empty(bridge, ch.app)
 
     async def destroy_bridge(self, bridge: SimBridge, app: str) -> None:
         for channel_id in list(bridge.channels):
@@ -275,6 +279,12 @@ class Pbx:
         self.bridges.pop(bridge.id, None)
         self.emit(app, "BridgeDestroyed", bridge=bridge.to_json())
         await self.notify()
+
+    def finish_if_empty(self, bridge: SimBridge, app: str) -> None:
+        """The Recorder channel is "lonely" (AST_BRIDGE_CHANNEL_FLAG_LONELY): alone in the bridge, it leaves,
+        and the recording is finished and stored at once, before anyone deletes the bridge (bridge-recording trace)."""
+        if not bridge.channels:
+            self.finish_recording(bridge, app)
 
     def finish_recording(self, bridge: SimBridge, app: str) -> None:
         name = bridge.recording

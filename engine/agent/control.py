@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from engine.agent.live_call import LiveCall
-from engine.agent.state import CallState
+from engine.agent.state import CallState, CallStep
 from engine.clock import within
 
 
@@ -40,13 +40,33 @@ class LiveCallControl:
 
     async def _hang_up_after_goodbye(self, reason: str) -> None:
         call = self._call
+        barge_ins = call.metrics.barge_ins
         await within(call.clock, call.link.response_idle.wait(), call.options.response_wait_s)
+        heard = True
         if call.playout is not None:
             remaining_s = call.playout.unplayed_ms() / 1000
             played = await call.playout.mark_end()
-            if not await within(call.clock, played, remaining_s + call.options.goodbye_grace_s):
+            if await within(call.clock, played, remaining_s + call.options.goodbye_grace_s):
+                heard = played.result()
+            else:
                 await call.event("goodbye_mark_lost", "the goodbye was not confirmed as played; hanging up anyway")
+        interrupted = not heard or call.metrics.barge_ins > barge_ins
+        if interrupted and not call.records.answering_machine:  # a machine's beep is no reason to stay
+            await self._resume_after_goodbye(reason)
+            return
         await call.hang_up(reason)
+
+    async def _resume_after_goodbye(self, reason: str) -> None:
+        """The callee cut the goodbye short: listen to them instead of hanging up."""
+        call = self._call
+        if call.status.state is CallState.ENDING:
+            call.records.end_reason = None
+            step = CallStep(
+                "goodbye_interrupted",
+                "the callee interrupted the goodbye; the conversation goes on",
+                {"end_reason": reason},
+            )
+            await call.status.set(CallState.CONVERSING, step)
 
 
 class LiveQuestionHost:

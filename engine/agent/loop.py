@@ -15,7 +15,7 @@ from typing import Any
 
 from engine.agent.live_call import LiveCall
 from engine.agent.model_link import FromVoice
-from engine.agent.tools import invoke_tool
+from engine.agent.tools import invoke_interrupted_tool, invoke_tool
 from engine.ports.agent import ToolCallRecord
 from engine.ports.telephony import AudioReceived, DtmfReceived, MarkPlayed, MediaClosed
 from engine.ports.voice_model import (
@@ -23,6 +23,7 @@ from engine.ports.voice_model import (
     AudioDelta,
     AudioDone,
     CalleeTranscript,
+    CalleeTranscriptFailed,
     RateLimitsUpdated,
     ResponseDone,
     ResponseStarted,
@@ -37,6 +38,7 @@ from engine.ports.voice_model import (
 
 log = logging.getLogger(__name__)
 
+ACTIVE_RESPONSE = "conversation_already_has_active_response"  # our create raced a response of the service
 RATE_LIMIT_CODES = {"rate_limit_exceeded", "requests_per_min_limit_exceeded", "tokens_per_min_limit_exceeded"}
 
 
@@ -70,7 +72,15 @@ class CallLoop:
         log.debug("call %s: voice session ready", self._call.call.call_id)
 
     async def _on_response_started(self, event: ResponseStarted) -> None:
-        self._link.response_started(event.response_id)
+        link = self._link
+        if link.response_started(event.response_id) and link.session is not None:
+            link.cancelled.add(event.response_id)
+            await link.session.cancel_response()
+            await self._call.event(
+                "second_reply_cancelled",
+                "a second reply to the same callee turn was cancelled before it was heard",
+                {"response_id": event.response_id},
+            )
 
     async def _on_audio_delta(self, event: AudioDelta) -> None:
         call, link = self._call, self._link
@@ -94,10 +104,21 @@ class CallLoop:
         await self._end_played_turns()
 
     async def _on_agent_transcript(self, event: AgentTranscript) -> None:
+        if event.response_id in self._link.cancelled and not self._call.transcript.is_open(event.item_id):
+            return  # a cancelled response of which nothing was played: the callee heard none of it
         await self._call.transcript.agent_text(event.item_id, event.text, self._call.clock.now())
 
     async def _on_callee_transcript(self, event: CalleeTranscript) -> None:
         await self._call.transcript.callee_text(event.item_id, event.text, self._call.clock.now())
+
+    async def _on_callee_transcript_failed(self, event: CalleeTranscriptFailed) -> None:
+        call = self._call
+        await call.event(
+            "transcription_failed",
+            f"the callee's words could not be transcribed ({event.reason})",
+            {"item_id": event.item_id, "reason": event.reason},
+        )
+        await call.transcript.callee_text_failed(event.item_id, call.clock.now())
 
     async def _on_speech_started(self, event: SpeechStarted) -> None:
         call, link = self._call, self._link
@@ -119,7 +140,8 @@ class CallLoop:
         fully_heard = item is not None and item.complete and cut.played_ms >= int(cut.model_ms)
         if cut.played_ms > 0 and not fully_heard and link.session is not None:
             await link.session.truncate(cut.item_id, cut.played_ms)
-        await call.transcript.agent_ended(cut.item_id, call.clock.now(), truncated=not fully_heard)
+        heard_share = cut.played_ms / cut.model_ms if cut.model_ms else 0.0
+        await call.transcript.agent_ended(cut.item_id, call.clock.now(), not fully_heard, heard_share)
         await call.event(
             "barge_in",
             f"the callee interrupted the agent after {cut.played_ms} ms",
@@ -127,14 +149,15 @@ class CallLoop:
         )
 
     async def _on_speech_stopped(self, event: SpeechStopped) -> None:
-        self._link.callee_speaking = False
+        self._link.callee_stopped()
         self._awaiting_reply_since = self._call.clock.monotonic()
         await self._call.transcript.callee_stopped(event.item_id, self._call.clock.now())
 
     async def _on_tool_call(self, event: ToolCall) -> None:
         call, link = self._call, self._link
         call.metrics.tool_calls += 1
-        result = await invoke_tool(call.profile.tools, event.name, event.arguments, call.tool_context)
+        run = invoke_interrupted_tool if event.response_id in link.cancelled else invoke_tool
+        result = await run(call.profile.tools, event.name, event.arguments, call.tool_context)
         call.tool_calls.append(ToolCallRecord(event.name, event.arguments, result.output, result.ok, call.clock.now()))
         message = f"{event.name} {'done' if result.ok else 'refused: ' + result.error}"
         await call.event(
@@ -142,14 +165,14 @@ class CallLoop:
         )
         if call.status.winding_down or link.session is None:
             return
-        await link.session.send_tool_result(event.call_id, result.output)
+        await link.send_tool_result(event.call_id, result.output)
         if result.respond:
             await link.create_response()
 
     async def _on_response_done(self, event: ResponseDone) -> None:
         if event.usage is not None:
             self._call.metrics.usage = self._call.metrics.usage + event.usage
-        self._link.response_done(event.response_id)
+        await self._link.response_done(event.response_id)
         if event.status == "failed" and "rate_limit" in event.reason:
             await self._rate_limited(event.reason)
 
@@ -166,7 +189,9 @@ class CallLoop:
         await self._call.event(
             "voice_error", f"{event.code}: {event.message}", {"code": event.code, "fatal": event.fatal}
         )
-        if event.code in RATE_LIMIT_CODES:
+        if event.code == ACTIVE_RESPONSE:
+            self._link.create_refused()
+        elif event.code in RATE_LIMIT_CODES:
             await self._rate_limited(event.code)
         elif event.fatal:
             await self._recover(f"fatal model error {event.code}")
@@ -259,6 +284,7 @@ _VOICE_HANDLERS: dict[type, Callable[[CallLoop, Any], Awaitable[None]]] = {
     AudioDone: _L._on_audio_done,
     AgentTranscript: _L._on_agent_transcript,
     CalleeTranscript: _L._on_callee_transcript,
+    CalleeTranscriptFailed: _L._on_callee_transcript_failed,
     SpeechStarted: _L._on_speech_started,
     SpeechStopped: _L._on_speech_stopped,
     ToolCall: _L._on_tool_call,

@@ -2,6 +2,14 @@
 
 Events of the current session are queued into the call's inbox tagged with
 its generation, so events of a replaced session can be told apart and dropped.
+
+One reply per callee turn: the service answers each turn by itself (VAD
+`create_response`), so a response we ask for is sent only when none is under
+way, and only if something it should react to (context, a tool result) is new
+to the model since the response that answers the callee's turn. When our
+create races the service's own response for the turn and is refused, the
+adapter sends it again later; a response that then starts with nothing to
+answer is a second, unprompted reply, and `response_started` says to cancel it.
 """
 
 from __future__ import annotations
@@ -19,6 +27,15 @@ RESUME = (
     "{summary}\n"
     "Apologise in one short sentence for the interruption and continue where you left off."
 )
+
+
+@dataclass(slots=True)
+class _Want:
+    """A response we asked for."""
+
+    instructions: str | None
+    items: int  # conversation items we had added when it was asked for
+    refused: bool = False  # the service refused it (another response was active); the adapter resends it
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +69,19 @@ class ModelLink:
         self.responses_heard: set[str] = set()
         self.callee_speaking = False
         self._last_create: str | None = None
+        self._reset_turns()
+
+    def _reset_turns(self) -> None:
+        self.turn = 0  # callee turns the model noticed ending
+        self._answered_turn = 0  # the last callee turn a response started for
+        self._items = 0  # context and tool results we added
+        self._items_at_turn = 0  # ... when the callee's last turn ended: its VAD answer saw those
+        self._items_seen = 0  # ... that a started response has seen
+        self._sent: _Want | None = None  # asked for; its response has not started yet
+        self._held: _Want | None = None  # asked for while another response runs; sent once it is done
+        self._matched: _Want | None = None  # the sent request the running response was taken for
+        self._seen_before_match = 0
+        self._unwanted_resends = 0  # refused creates the adapter will send again that nobody wants now
 
     async def open(self, *, resume_with: str | None = None) -> None:
         """Open a session and ask for the greeting, or, with the conversation so far, for the follow-up."""
@@ -75,23 +105,88 @@ class ModelLink:
         if self.callee_speaking and instructions is None:
             return  # the model answers by itself once the callee stops (VAD create_response)
         self._last_create = instructions
-        await self.session.create_response(instructions)
+        if self.active_response is None and self._sent is None:
+            await self._send(_Want(instructions, self._items))
+            return
+        covered = max(self._items_seen, self._sent.items if self._sent else 0)
+        if instructions is None and self._items <= covered:
+            return  # the response under way already answers everything the model was given
+        held = self._held
+        self._held = _Want(instructions or (held.instructions if held else None), self._items)
+
+    async def _send(self, want: _Want) -> None:
+        assert self.session is not None
+        self._sent = want
+        await self.session.create_response(want.instructions)
 
     async def retry_response(self) -> None:
+        """Ask again after a rate limit: the failed request never started a response."""
+        self._sent = None
         await self.create_response(self._last_create)
 
     async def add_context(self, text: str) -> None:
         if self.session is not None:
+            self._items += 1
             await self.session.add_context(text)
 
-    def response_started(self, response_id: str) -> None:
+    async def send_tool_result(self, call_id: str, output: str) -> None:
+        if self.session is not None:
+            self._items += 1
+            await self.session.send_tool_result(call_id, output)
+
+    def callee_stopped(self) -> None:
+        self.callee_speaking = False
+        self.turn += 1
+        self._items_at_turn = self._items
+
+    def response_started(self, response_id: str) -> bool:
+        """Note a response under way; True when it is a second reply nobody asked for (cancel it)."""
         self.active_response = response_id
         self.response_idle.clear()
+        if self.turn > self._answered_turn:  # the service's own answer to the callee's turn
+            self._answered_turn = self.turn
+            self._items_seen = max(self._items_seen, self._items_at_turn)
+        sent, self._matched = self._sent, None
+        if sent is not None and not sent.refused:
+            self._sent, self._matched, self._seen_before_match = None, sent, self._items_seen
+            self._items_seen = max(self._items_seen, sent.items)
+        elif sent is not None:  # the response that made the service refuse ours
+            sent.refused = False
+            if sent.items <= self._items_seen:
+                self._sent = None
+                self._unwanted_resends += 1
+        elif self._unwanted_resends:
+            self._unwanted_resends -= 1  # our refused create, sent again by the adapter after the turn's answer
+            return True
+        if self._held is not None and self._held.items <= self._items_seen and not self._held.instructions:
+            self._held = None  # answered by this response
+        return False
 
-    def response_done(self, response_id: str) -> None:
+    def create_refused(self) -> None:
+        """The service refused our create: another response (its own answer to the callee) was running.
+        The adapter sends ours again once that one is done; keep wanting it only if it adds something."""
+        if self._sent is not None:  # refused before the response that won reached us
+            self._sent.refused = True
+            return
+        refused, self._matched = self._matched, None
+        if refused is None:
+            return
+        self._items_seen = max(self._seen_before_match, self._items_at_turn)
+        if refused.items > self._items_seen:
+            self._sent = refused  # e.g. a tool result the turn's answer could not see: one follow-up
+        else:
+            self._unwanted_resends += 1
+
+    async def response_done(self, response_id: str) -> None:
         if response_id == self.active_response:
             self.active_response = None
+        self._matched = None
         self.response_idle.set()
+        held = self._held
+        if held is not None and self.active_response is None and self._sent is None:
+            self._held = None
+            if held.instructions or held.items > self._items_seen:
+                await self._send(held)
 
     async def close(self) -> None:
         """Close the current session; the turn state starts afresh for a new one."""
@@ -99,3 +194,4 @@ class ModelLink:
             await self.session.close()
         self.active_response, self.callee_speaking = None, False
         self.response_idle.set()
+        self._reset_turns()

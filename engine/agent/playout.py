@@ -53,7 +53,7 @@ class Playout:
         self._carry = b""
         self._carry_item: str | None = None
         self._marks: dict[str, tuple[str, int]] = {}  # mark name -> (item id, sent bytes at the mark)
-        self._waiters: dict[str, asyncio.Future[None]] = {}
+        self._waiters: dict[str, asyncio.Future[bool]] = {}
         self._anchor = clock.monotonic()  # when the head of the queue started playing
         self._names = itertools.count(1)
         self._played_total_bytes = 0
@@ -81,12 +81,13 @@ class Playout:
             self._items[item_id].complete = True
             await self._pad_and_send(item_id)
 
-    async def mark_end(self) -> asyncio.Future[None]:
-        """A future resolved once everything sent so far has been played."""
+    async def mark_end(self) -> asyncio.Future[bool]:
+        """A future resolved once everything sent so far has been played (True), or cut off by
+        `interrupt()` (False)."""
         name = f"m{next(self._names)}"
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         if not self.speaking:
-            future.set_result(None)
+            future.set_result(True)
             return future
         self._waiters[name] = future
         last = self._items[self._order[-1]]
@@ -125,7 +126,7 @@ class Playout:
                 self._anchor = self._clock.monotonic()
         waiter = self._waiters.pop(name, None)
         if waiter is not None and not waiter.done():
-            waiter.set_result(None)
+            waiter.set_result(True)
         async with self._changed:
             self._changed.notify_all()
 
@@ -191,6 +192,6 @@ class Playout:
         self._marks.clear()
         for waiter in self._waiters.values():
             if not waiter.done():
-                waiter.set_result(None)
+                waiter.set_result(False)  # flushed: never played
         self._waiters.clear()
         return interruption

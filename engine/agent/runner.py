@@ -13,6 +13,7 @@ import asyncio
 import dataclasses
 from collections.abc import Mapping
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import asyncpg
 
@@ -28,6 +29,7 @@ from engine.ports.agent import CallReport
 from engine.ports.telephony import AudioFormat, OutboundCall, TelephonyEventSink
 from engine.ports.voice_model import VoiceModel
 from engine.settings import Settings
+from engine.tasks.calling_window import callee_time_zone
 
 
 def _lines(text: str) -> tuple[str, ...]:
@@ -46,6 +48,14 @@ def _describe_constraints(constraints: dict[str, Any]) -> tuple[str, ...]:
     return tuple(described)
 
 
+def _is_zone(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
 def agent_task_for(task: Task, user: User) -> AgentTask:
     """What the agent needs to know about a stored task, on behalf of its owner."""
     constraints = task.constraints or {}
@@ -53,6 +63,9 @@ def agent_task_for(task: Task, user: User) -> AgentTask:
     carried = []
     if task.context.get("strategy_instructions"):
         carried.append(str(task.context["strategy_instructions"]))
+    owner_zone = user.time_zone if _is_zone(user.time_zone) else "UTC"
+    stated = str(constraints.get("time_zone") or "")  # the task's own zone, as its calling window uses it
+    callee_zone = stated if _is_zone(stated) else callee_time_zone(task.phone_number, owner_zone).key
     agent_task = AgentTask(
         task_id=str(task.id),
         user_name=user.display_name or user.email.split("@")[0],
@@ -65,6 +78,8 @@ def agent_task_for(task: Task, user: User) -> AgentTask:
         carried_context=tuple(carried),
         machine_policy=MachinePolicy(policy) if policy in set(MachinePolicy) else MachinePolicy.HANG_UP,
         machine_message=str(constraints.get("machine_message", ""))[:500],
+        callee_time_zone=callee_zone,
+        owner_time_zone=owner_zone,
     )
     return with_carried_answers(agent_task, task.context)
 

@@ -65,7 +65,7 @@ class AgentCallSession:
         self.options = options or AgentSessionOptions()
         self.clock = clock or SystemClock()
         self.on_agent_failure = on_agent_failure
-        self.profile = AgentProfile.for_task(task)
+        self.profile = AgentProfile.for_task(task, self.clock.now())
         self.metrics = CallMetrics()
         self.records = ToolRecords()
         self.tool_calls: list[ToolCallRecord] = []

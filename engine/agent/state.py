@@ -7,7 +7,8 @@
                 └──────────────┴────────────┴─> FAILED ┘
 
 CONNECTING: answered; the model session and the media are made ready.
-ENDING: the agent said goodbye; the call is hung up once it has played.
+ENDING: the agent said goodbye; the call is hung up once it has played. A goodbye the
+    callee interrupts goes back to CONVERSING.
 FAILED: the agent cannot go on; it apologises if it can, then hangs up.
 ENDED: hung up by the agent or the callee, or torn down (`hangup_by` None).
 Every live state may also go straight to ENDED (the callee hangs up, teardown).
@@ -39,7 +40,7 @@ TRANSITIONS: dict[CallState, frozenset[CallState]] = {
     S.RINGING: frozenset({S.CONNECTING, S.NOT_ANSWERED}),
     S.CONNECTING: frozenset({S.CONVERSING, S.FAILED, S.ENDED}),
     S.CONVERSING: frozenset({S.ENDING, S.FAILED, S.ENDED}),
-    S.ENDING: frozenset({S.FAILED, S.ENDED}),
+    S.ENDING: frozenset({S.CONVERSING, S.FAILED, S.ENDED}),  # back: the callee interrupted the goodbye
     S.FAILED: frozenset({S.ENDED}),
     S.NOT_ANSWERED: frozenset(),
     S.ENDED: frozenset(),

@@ -26,6 +26,8 @@ class AgentTask:
     carried_context: tuple[str, ...] = ()  # from earlier attempts, e.g. answers the user gave
     machine_policy: MachinePolicy = MachinePolicy.HANG_UP
     machine_message: str = ""  # what to leave on a machine; empty: a short generic message
+    callee_time_zone: str = "UTC"  # IANA name, from the number (engine.tasks.calling_window)
+    owner_time_zone: str = "UTC"  # the user's
 
     def voicemail_text(self) -> str:
         if self.machine_message:

@@ -10,8 +10,9 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Protocol
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -94,7 +95,16 @@ class RequestUserInfoArgs(_Args):
 
 
 class ScheduleCallbackArgs(_Args):
-    when: Annotated[str, Field(description="ISO 8601 date and time with a UTC offset, e.g. 2026-03-04T15:30:00+01:00.")]
+    local_time: Annotated[
+        str | None, Field(description="Date and time in time_zone, without an offset, e.g. 2026-03-04T15:30.")
+    ] = None
+    time_zone: Annotated[
+        str | None, Field(description="IANA time zone name of local_time, e.g. America/New_York.")
+    ] = None
+    when: Annotated[
+        str | None,
+        Field(description="Instead of local_time and time_zone: ISO 8601 with a UTC offset, e.g. 2026-03-04T15:30:00+01:00."),
+    ] = None
     note: Annotated[str, Field(max_length=300, description="Who to ask for, what was agreed.")] = ""
 
 
@@ -136,20 +146,47 @@ async def request_user_info(ctx: ToolContext, args: RequestUserInfoArgs) -> Tool
 
 
 async def schedule_callback(ctx: ToolContext, args: ScheduleCallbackArgs) -> ToolResult:
-    """Note a time the callee asked to be called back."""
-    try:
-        at = datetime.fromisoformat(args.when)
-    except ValueError as exc:
-        raise ToolError("when must be an ISO 8601 date and time, e.g. 2026-03-04T15:30:00+01:00") from exc
-    if at.tzinfo is None:
-        raise ToolError("when needs a UTC offset, e.g. +01:00")
+    """Note a time the callee asked to be called back: local_time and time_zone (or when, with an offset)."""
+    at = _callback_time(args)
     now = ctx.now()
     if at <= now:
-        raise ToolError("when must be in the future")
+        raise ToolError(f"the callback time must be in the future; it is now {now.astimezone(at.tzinfo).isoformat()}")
     if at > now + timedelta(days=MAX_CALLBACK_DAYS):
-        raise ToolError(f"when must be within {MAX_CALLBACK_DAYS} days")
+        raise ToolError(f"the callback time must be within {MAX_CALLBACK_DAYS} days")
     ctx.records.callback = CallbackRequest(at.astimezone(now.tzinfo), args.note)
     return ToolResult({"scheduled_for": at.isoformat()})
+
+
+def _callback_time(args: ScheduleCallbackArgs) -> datetime:
+    local = args.local_time is not None or args.time_zone is not None
+    if local == (args.when is not None):
+        raise ToolError("give either local_time and time_zone, or when (with a UTC offset)")
+    if args.when is not None:
+        try:
+            at = datetime.fromisoformat(args.when)
+        except ValueError as exc:
+            raise ToolError("when must be an ISO 8601 date and time, e.g. 2026-03-04T15:30:00+01:00") from exc
+        if at.tzinfo is None:
+            raise ToolError("when needs a UTC offset, e.g. +01:00; or give local_time and time_zone")
+        return at
+    if args.local_time is None:
+        raise ToolError("local_time is missing, e.g. 2026-03-04T15:30")
+    if args.time_zone is None:
+        raise ToolError("time_zone is missing, e.g. America/New_York")
+    try:
+        zone = ZoneInfo(args.time_zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ToolError(f"time_zone {args.time_zone!r} is not a time zone; use an IANA name such as Europe/Berlin") from None
+    try:
+        naive = datetime.fromisoformat(args.local_time)
+    except ValueError as exc:
+        raise ToolError("local_time must be an ISO 8601 date and time, e.g. 2026-03-04T15:30") from exc
+    if naive.tzinfo is not None:
+        raise ToolError("local_time must be without an offset; the zone comes from time_zone")
+    at = naive.replace(tzinfo=zone)
+    if at.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != naive:
+        raise ToolError(f"{args.local_time} does not exist in {args.time_zone} (the clocks change then)")
+    return at
 
 
 async def record_outcome(ctx: ToolContext, args: RecordOutcomeArgs) -> ToolResult:
@@ -224,6 +261,26 @@ async def invoke_tool(tools: dict[str, Tool], name: str, arguments: str, ctx: To
     except ToolError as exc:
         return _error(str(exc))
     return ToolInvocation(json.dumps(result.output), result.respond, ok=True)
+
+
+# A response the callee interrupted may still deliver its tool calls (the service finishes their
+# arguments after the cancel). What only records data is kept; nothing acts on the call.
+KEPT_WHEN_INTERRUPTED = frozenset({"schedule_callback", "record_outcome"})
+NOT_RUN = "the callee interrupted you before this took effect, so it was not run"
+
+
+async def invoke_interrupted_tool(
+    tools: dict[str, Tool], name: str, arguments: str, ctx: ToolContext
+) -> ToolInvocation:
+    """A tool call of an interrupted response: run if kept, else refused. Never asks for a response
+    (the callee's speech gets its own)."""
+    if name in KEPT_WHEN_INTERRUPTED:
+        result = await invoke_tool(tools, name, arguments, ctx)
+    else:
+        result = _error(f"{name} was not run: {NOT_RUN}. Listen to the callee; call it again if still needed.")
+        result.error = NOT_RUN
+    result.respond = False
+    return result
 
 
 def _error(message: str) -> ToolInvocation:

@@ -40,6 +40,8 @@ async def _serve(settings: Settings) -> None:
         log_level=settings.log_level.lower(),
         log_config=None,  # uvicorn's records go to our one handler (engine/app/logs.py)
         lifespan="on",
+        proxy_headers=True,
+        forwarded_allow_ips=settings.trusted_proxies,
         timeout_graceful_shutdown=5,  # live-update streams never end by themselves
     )
     server = uvicorn.Server(config)
@@ -119,10 +121,25 @@ async def _user_create(settings: Settings, args: argparse.Namespace) -> None:
             role="admin" if args.admin else "user",
             display_name=args.name or "",
             time_zone=args.time_zone,
+            one_time=generated,
         )
         print(f"Created {user.role} {user.email} (id {user.id}).")
         if generated:
             print(f"One-time password: {password}")
+
+    await _with_db(settings, work)
+
+
+async def _user_reset_password(settings: Settings, args: argparse.Namespace) -> None:
+    from db import users
+
+    async def work(pool: Any) -> None:
+        found = await users.get_login(pool, args.email)
+        if found is None:
+            raise SystemExit(f"No user with the email {args.email}.")
+        password = await accounts.reset_password(pool, found[0].id)
+        print(f"One-time password for {found[0].email}: {password}")
+        print("They must choose their own when they sign in; their sessions were ended.")
 
     await _with_db(settings, work)
 
@@ -160,6 +177,8 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--time-zone", default="UTC", help="IANA time zone, e.g. Europe/Berlin (default UTC)")
     create.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     user.add_parser("list", help="list users")
+    reset = user.add_parser("reset-password", help="give a user a one-time password they must replace at sign-in")
+    reset.add_argument("email")
     return parser
 
 
@@ -176,6 +195,7 @@ def main(argv: list[str] | None = None) -> int:
         ("migrate", None): lambda: _migrate(settings),
         ("user", "create"): lambda: _user_create(settings, args),
         ("user", "list"): lambda: _user_list(settings, args),
+        ("user", "reset-password"): lambda: _user_reset_password(settings, args),
     }
     try:
         asyncio.run(commands[(args.command, getattr(args, "user_command", None))]())

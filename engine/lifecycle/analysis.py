@@ -91,21 +91,22 @@ def decide_by_rules(given: AnalysisInput) -> Verdict:
         return Verdict(VerdictKind.DO_NOT_CALL, "The callee asked not to be called again")
     if report.wrong_number:
         return Verdict(VerdictKind.WRONG_NUMBER, "The callee said this is the wrong number")
-    if report.objective is not None:
-        o = report.objective
-        kind = VerdictKind.SUCCEEDED if o.achieved else VerdictKind.FAILED
-        return Verdict(kind, o.summary or ("Objective reached" if o.achieved else "Objective not reached"),
-                       summary=o.summary, facts={"facts_learned": list(o.facts_learned)})
+    # What the callee or the agent asked for outranks `achieved`: "not achieved, call me Tuesday" is a retry.
+    o = report.objective
+    learned: dict[str, Any] = {"summary": o.summary, "facts": {"facts_learned": list(o.facts_learned)}} if o else {}
     if report.pending_question is not None:
         return Verdict(
-            VerdictKind.PENDING_USER_INFO, f"Waiting for your answer: {report.pending_question.question}"
+            VerdictKind.PENDING_USER_INFO, f"Waiting for your answer: {report.pending_question.question}", **learned
         )
     if report.callback is not None:
         note = f": {report.callback.note}" if report.callback.note else ""
         return Verdict(VerdictKind.RETRY, f"The callee asked to be called back{note}",
-                       retry_reason="callback", retry_at=report.callback.at)
+                       retry_reason="callback", retry_at=report.callback.at, **learned)
     if report.answering_machine:
-        return Verdict(VerdictKind.RETRY, "Reached an answering machine", retry_reason="answering_machine")
+        return Verdict(VerdictKind.RETRY, "Reached an answering machine", retry_reason="answering_machine", **learned)
+    if o is not None:
+        kind = VerdictKind.SUCCEEDED if o.achieved else VerdictKind.FAILED
+        return Verdict(kind, o.summary or ("Objective reached" if o.achieved else "Objective not reached"), **learned)
     if report.agent_failure:
         why = f": {report.failure_reason}" if report.failure_reason else ""
         return Verdict(VerdictKind.RETRY, f"The agent failed during the call{why}", retry_reason="agent_failure")

@@ -26,6 +26,7 @@ from engine import metrics
 from engine.clock import Clock
 from engine.lifecycle.analysis import AnalysisInput, Analyzer, Verdict, decide_by_rules
 from engine.lifecycle.policy import Allow, Decision, DialPolicy
+from engine.lifecycle.recording_fetch import RecordingKeeper
 from engine.lifecycle.verdicts import RetryTerms, apply_refusal, apply_verdict, verdict_move
 from engine.ports.agent import AgentRunner, AgentSession, CallReport, metrics_as_json
 from engine.ports.telephony import (
@@ -85,6 +86,7 @@ class CallAttempt:
         options: AttemptOptions,
         *,
         rng: random.Random | None = None,  # the retry backoff's jitter (seeded in tests)
+        recordings: RecordingKeeper | None = None,  # keeps what the PBX recorded; None: recordings stay on the PBX
     ) -> None:
         self.pool = pool
         self.telephony = telephony
@@ -94,6 +96,7 @@ class CallAttempt:
         self.clock = clock
         self.options = options
         self.rng = rng
+        self.recordings = recordings
 
     async def run(self, task: Task) -> AttemptResult:
         """claim → dial → converse → store → analyse → move, for a task the dialer claimed."""
@@ -161,17 +164,18 @@ class CallAttempt:
         return Conversation(task, current, call_row, await self._wait_for_end(call), report)
 
     async def _store(self, talk: Conversation) -> None:
-        """The call's end on its row, then what the agent reported (transcript, metrics)."""
+        """The call's end on its row, what the agent reported (transcript, metrics), and the recording."""
         result = talk.result
         metrics.CALLS.labels(outcome=result.outcome.value).inc()
         await call_queries.finish_call(
             self.pool, talk.task.user_id, talk.call_row.id, outcome=result.outcome.value,
             ended_at=result.ended_at or self.clock.now(), q850_cause=result.q850_cause, sip_code=result.sip_code,
-            hangup_by=result.hangup_by, detail=result.detail, recording=result.recording,
-            answered_at=result.answered_at,
+            hangup_by=result.hangup_by, detail=result.detail, answered_at=result.answered_at,
         )
         if talk.report is not None:
             await self._store_report(talk.task, talk.call_row, talk.report)
+        if result.recording and self.recordings is not None:
+            await self.recordings.keep(talk.task.user_id, talk.call_row.id, result.recording)
 
     async def _analyze(self, talk: Conversation) -> Verdict:
         given = AnalysisInput(task=talk.task, telephony=talk.result, report=talk.report)

@@ -18,6 +18,8 @@ from engine.lifecycle.attempt import AttemptOptions, CallAttempt
 from engine.lifecycle.dialer import Dialer, DialLimits
 from engine.lifecycle.manager import LifecycleManager, ManagerOptions
 from engine.lifecycle.policy import DialPolicy
+from engine.lifecycle.recording_fetch import RecordingKeeper
+from engine.lifecycle.recording_store import RecordingStore
 from engine.lifecycle.sweeps import LifecycleSweeps
 from engine.ports.agent import AgentRunner
 from engine.ports.telephony import Telephony
@@ -66,7 +68,9 @@ def build_dialer(
                         settings.test_destination)
     options = AttemptOptions(node_id=settings.effective_node_id, caller_id=settings.caller_id,
                              ring_timeout_s=settings.ring_timeout_s, record=settings.record_calls)
-    attempt = CallAttempt(pool, telephony, agent, policy, analyzer, clock, options)
+    keeper = RecordingKeeper(pool, telephony, RecordingStore(settings.data_dir / "recordings"), clock,
+                             keep_on_pbx=settings.keep_pbx_recordings)
+    attempt = CallAttempt(pool, telephony, agent, policy, analyzer, clock, options, recordings=keeper)
     limits = DialLimits(max_concurrent_calls=settings.max_concurrent_calls,
                         per_user=settings.max_concurrent_calls_per_user,
                         per_trunk=settings.max_concurrent_calls_per_trunk, test_mode=settings.test_mode)

@@ -31,7 +31,8 @@ class TranscriptTurn:
     text: str
     started_at: datetime  # UTC
     ended_at: datetime | None = None  # UTC; the agent always knows it
-    truncated: bool = False  # the agent was interrupted; `text` may run past what was heard
+    truncated: bool = False  # the agent was interrupted; `text` is cut to about what was heard
+    inaudible: bool = False  # the callee spoke but no words came through; `text` is a marker
 
 
 @dataclass(frozen=True, slots=True)

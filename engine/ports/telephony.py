@@ -68,7 +68,7 @@ class TelephonyResult:
     answered_at: datetime | None = None
     ended_at: datetime | None = None
     hangup_by: str | None = None  # "callee" | "agent" | "system"
-    recording: str | None = None  # adapter-specific recording name, downloadable later
+    recording: str | None = None  # the PBX's name of the call's recording: `Telephony.fetch_recording` gets it
     detail: str = ""  # a human-readable reason ("events socket lost", "busy (cause 17)")
 
 
@@ -169,6 +169,18 @@ class Telephony(Protocol):
     async def live_call_ids(self) -> set[str]:
         """Call ids this node currently holds a live call for (used by lifecycle sweeps)."""
 
+    async def fetch_recording(self, name: str) -> bytes:
+        """The bytes (WAV) of a finished recording the PBX stores (`TelephonyResult.recording`).
+
+        Raises RecordingUnavailable when the PBX cannot hand it over now."""
+
+    async def delete_recording(self, name: str) -> None:
+        """Delete a stored recording on the PBX. Raises RecordingUnavailable when that fails."""
+
 
 class TelephonyUnavailable(Exception):
     """No call can be placed now (PBX unreachable, events socket down)."""
+
+
+class RecordingUnavailable(Exception):
+    """The PBX could not hand over (or delete) a stored recording; the message says why (status and reason)."""

@@ -80,6 +80,14 @@ class CalleeTranscript:
 
 
 @dataclass(frozen=True, slots=True)
+class CalleeTranscriptFailed:
+    """The provider could not transcribe the callee's item; the model still heard the audio."""
+
+    item_id: str
+    reason: str  # the provider's error code (or message when it gives no code)
+
+
+@dataclass(frozen=True, slots=True)
 class SpeechStarted:
     item_id: str
     audio_start_ms: int
@@ -169,6 +177,7 @@ VoiceEvent = (
     | AudioDone
     | AgentTranscript
     | CalleeTranscript
+    | CalleeTranscriptFailed
     | SpeechStarted
     | SpeechStopped
     | ToolCall

@@ -33,7 +33,7 @@ from engine.ports.voice_model import (
     VoiceSessionConfig,
 )
 from engine.voice.audio_bridge import AudioBridge
-from engine.voice.realtime_wire import IGNORED, TRANSLATIONS, parse_usage, session_payload
+from engine.voice.realtime_wire import IGNORED, TRANSLATIONS, parse_usage, same_format, session_payload
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +79,7 @@ class OpenAIRealtimeSession:
         wanted = self._bridge.model_format
         got = self._effective_session.get("audio", {})
         formats = (got.get("input", {}).get("format"), got.get("output", {}).get("format"))
-        if any(f is not None and f != wanted for f in formats):
+        if not all(same_format(wanted, f) for f in formats):
             await self.close()
             raise VoiceModelUnavailable(f"the model negotiated audio formats {formats}, expected {wanted}")
 

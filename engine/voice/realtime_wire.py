@@ -14,6 +14,7 @@ from typing import Any
 from engine.ports.voice_model import (
     AgentTranscript,
     CalleeTranscript,
+    CalleeTranscriptFailed,
     RateLimit,
     RateLimitsUpdated,
     SpeechStarted,
@@ -24,6 +25,8 @@ from engine.ports.voice_model import (
     VoiceSessionConfig,
 )
 from engine.voice.audio_bridge import AudioBridge
+
+PCM_RATE = 24000
 
 
 def session_payload(config: VoiceSessionConfig, bridge: AudioBridge) -> dict[str, Any]:
@@ -83,6 +86,25 @@ def callee_transcript(event: dict[str, Any]) -> CalleeTranscript:
     return CalleeTranscript(event.get("item_id", ""), event.get("transcript", ""))
 
 
+def callee_transcript_failed(event: dict[str, Any]) -> CalleeTranscriptFailed:
+    error = event.get("error") or {}
+    reason = error.get("code") or error.get("message") or error.get("type") or "unknown"
+    return CalleeTranscriptFailed(event.get("item_id", ""), str(reason))
+
+
+def same_format(wanted: dict[str, Any], got: dict[str, Any] | None) -> bool:
+    """Whether the server's format is the one we asked for: the type, and the rate of `audio/pcm`
+    (24 kHz when the server leaves it out, the only rate GA supports). G.711 has no rate, so a
+    server that adds one is still speaking what we asked."""
+    if got is None:
+        return True
+    if got.get("type") != wanted.get("type"):
+        return False
+    if wanted.get("type") == "audio/pcm":
+        return (got.get("rate") or PCM_RATE) == (wanted.get("rate") or PCM_RATE)
+    return True
+
+
 def agent_transcript(event: dict[str, Any]) -> AgentTranscript:
     return AgentTranscript(event.get("response_id", ""), event.get("item_id", ""), event.get("transcript", ""))
 
@@ -113,6 +135,7 @@ TRANSLATIONS: dict[str, Callable[[dict[str, Any]], VoiceEvent]] = {
     "input_audio_buffer.speech_started": speech_started,
     "input_audio_buffer.speech_stopped": speech_stopped,
     "conversation.item.input_audio_transcription.completed": callee_transcript,
+    "conversation.item.input_audio_transcription.failed": callee_transcript_failed,
     "response.output_audio_transcript.done": agent_transcript,
     "response.function_call_arguments.done": tool_call,
     "rate_limits.updated": rate_limits,
@@ -131,7 +154,6 @@ IGNORED = frozenset(
         "conversation.item.truncated",
         "conversation.item.deleted",
         "conversation.item.input_audio_transcription.delta",
-        "conversation.item.input_audio_transcription.failed",
         "response.output_item.added",
         "response.output_item.done",
         "response.content_part.added",

@@ -184,6 +184,14 @@ class InMemoryCallRecorder:
 
     async def call_event(self, call_id: str, kind: str, message: str, data: dict[str, Any] | None = None) -> None:
         self.events.setdefault(call_id, []).append(RecordedEvent(kind, message, dict(data or {})))
+        async with self._changed:
+            self._changed.notify_all()
+
+    async def wait_for_event(self, call_id: str, kind: str, timeout: float = 5.0) -> RecordedEvent:
+        """The first recorded step of `kind`, once there is one."""
+        async with self._changed:
+            await asyncio.wait_for(self._changed.wait_for(lambda: kind in self.kinds(call_id)), timeout)
+        return next(e for e in self.events[call_id] if e.kind == kind)
 
     def kinds(self, call_id: str) -> list[str]:
         return [e.kind for e in self.events.get(call_id, [])]

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.agent.model_link import FromVoice
 from engine.agent.options import AgentSessionOptions
 from engine.agent.session import AgentCallSession
 from engine.agent.task import AgentTask, MachinePolicy
@@ -51,6 +52,10 @@ class Rig:
 
     async def result(self, timeout: float = 5.0) -> CallReport:
         return await asyncio.wait_for(asyncio.shield(self.running), timeout)
+
+    def emit(self, event: Any) -> None:
+        """A voice-model port event, as the current model session would deliver it to the call."""
+        self.agent.inbox.put_nowait(FromVoice(self.agent.link.generation, event))
 
     def sent_items(self, item_type: str) -> list[dict[str, Any]]:
         return [e["item"] for e in self.sim.received("conversation.item.create") if e["item"].get("type") == item_type]

@@ -42,7 +42,7 @@ async def test_a_move_is_logged_old_to_new_and_records_its_step(caplog) -> None:
         ((), S.ENDING),
         ((S.NOT_ANSWERED,), S.CONNECTING),  # not answered is final
         ((S.CONNECTING,), S.ENDING),  # no goodbye before the conversation
-        ((S.CONNECTING, S.CONVERSING, S.ENDING), S.CONVERSING),  # no way back from the goodbye
+        ((S.CONNECTING, S.CONVERSING, S.ENDING, S.ENDED), S.CONVERSING),  # no way back once ended
         ((S.CONNECTING, S.CONVERSING, S.ENDED), S.FAILED),  # ended is final
         ((S.CONNECTING, S.FAILED), S.CONVERSING),
     ],

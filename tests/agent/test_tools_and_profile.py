@@ -123,7 +123,7 @@ async def test_answering_machine_policies() -> None:
 
 
 def test_tool_specs_are_flat_function_tools_with_schemas() -> None:
-    specs = {s.name: s for s in AgentProfile.for_task(dentist_task()).tool_specs}
+    specs = {s.name: s for s in AgentProfile.for_task(dentist_task(), NOW).tool_specs}
     assert set(specs) == {
         "end_call",
         "send_dtmf",
@@ -141,7 +141,7 @@ def test_tool_specs_are_flat_function_tools_with_schemas() -> None:
 
 def test_instructions_carry_the_task_and_the_rules() -> None:
     task = dentist_task(carried_context=("Anna said on the last attempt: 15:00 is fine too.",))
-    text = AgentProfile.for_task(task).instructions
+    text = AgentProfile.for_task(task, NOW).instructions
     for expected in [
         "on behalf of Anna Schmidt",
         "calling Dr. Weber's practice at +4930123456",
@@ -158,5 +158,5 @@ def test_instructions_carry_the_task_and_the_rules() -> None:
         "record_outcome",
     ]:
         assert expected in text, expected
-    greeting = AgentProfile.for_task(task).greeting
+    greeting = AgentProfile.for_task(task, NOW).greeting
     assert "AI assistant" in greeting and "Anna Schmidt" in greeting

@@ -142,6 +142,6 @@ async def test_whole_call_recording_can_be_downloaded(target, telephony):
     await call.hangup()
     result = await call.finished()
     assert result.recording == f"calls/{call_id}"
-    wav = await telephony.download_recording(result.recording)
+    wav = await telephony.fetch_recording(result.recording)
     assert wav[:4] == b"RIFF" and len(wav) > 44
     await assert_nothing_left(telephony, target, call_id)

@@ -94,6 +94,7 @@ async def test_writes_cannot_touch_another_users_rows(pool, world):
         lambda: transcripts.add_turn(pool, bob.id, call.id, speaker="callee", text="x", started_at=NOW),
         lambda: events.add_task_event(pool, bob.id, task.id, kind="note", message="x"),
         lambda: events.add_call_event(pool, bob.id, call.id, kind="note", message="x"),
+        lambda: calls.set_recording(pool, bob.id, call.id, "../alice.wav"),
         lambda: events.add_ari_events(pool, bob.id, call.id, [(NOW, "X", None, {})]),
         lambda: hitl.create_request(pool, bob.id, task.id, question="x", deadline=NOW),
         lambda: hitl.answer_request(pool, bob.id, question.id, "yes"),
@@ -109,7 +110,7 @@ async def test_writes_cannot_touch_another_users_rows(pool, world):
     fresh_task = await tasks.get_task(pool, alice.id, task.id)
     assert (fresh_task.status, fresh_task.objective, fresh_task.context) == ("draft", "Move the cleaning", {})
     fresh_call = await calls.get_call(pool, alice.id, call.id)
-    assert (fresh_call.status, fresh_call.metrics, fresh_call.verdict) == ("dialing", {}, None)
+    assert (fresh_call.status, fresh_call.metrics, fresh_call.verdict, fresh_call.recording) == ("dialing", {}, None, None)
     assert len(await transcripts.list_turns(pool, alice.id, call.id)) == 1
     assert (await hitl.get_request(pool, alice.id, question.id)).status == "open"
     assert (await campaigns.get_campaign(pool, alice.id, campaign.id)).status == "active"
@@ -119,7 +120,7 @@ async def test_writes_cannot_touch_another_users_rows(pool, world):
         "mark_answered", "finish_call", "set_call_metrics", "set_call_verdict", "add_turn", "add_task_event",
         "add_call_event", "add_ari_events", "create_request", "answer_request", "remove_number", "close_request",
         "answer_request_after_call", "_answer",  # the statement both answer functions run
-        "append_user_answer",
+        "append_user_answer", "set_recording",
     )
 
 

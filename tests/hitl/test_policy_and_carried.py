@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from engine.agent.profile import AgentProfile
@@ -51,7 +53,7 @@ def test_an_answer_after_the_call_makes_the_next_call_a_call_back():
     assert lines[0] == 'During an earlier call, Anna Schmidt answered "Which day?": Thursday'
     assert "calling back" in lines[1] and "Yes, Thursday at 3 works" in lines[1]
     task = with_carried_answers(dentist_task(carried_context=("Reached voicemail once.",)), context)
-    instructions = AgentProfile.for_task(task).instructions
+    instructions = AgentProfile.for_task(task, datetime(2026, 3, 2, 9, 0, tzinfo=UTC)).instructions
     earlier = instructions.split("# From earlier attempts\n", 1)[1].split("\n\n", 1)[0]
     assert earlier.splitlines() == ["- Reached voicemail once.", f"- {lines[0]}", f"- {lines[1]}"]
     assert with_carried_answers(task, {}) is task

@@ -12,6 +12,8 @@ from engine.ports.voice_model import (
     AgentTranscript,
     AudioDelta,
     AudioDone,
+    CalleeTranscript,
+    CalleeTranscriptFailed,
     ResponseDone,
     SessionClosed,
     SessionReady,
@@ -25,6 +27,7 @@ from engine.ports.voice_model import (
 from engine.voice.openai_realtime import OpenAIRealtimeModel
 from engine.voice.simulator.script import Reply, ScriptedReplies, SimToolCall
 from engine.voice.simulator.server import RealtimeSimulator
+from tests.voice.sdk_client import silence, voice
 
 TOOL = ToolSpec(
     "end_call",
@@ -192,3 +195,42 @@ async def test_our_close_is_expected() -> None:
         await session.close()
         closed = (await collect_until(session, SessionClosed))[-1]
         assert closed.expected is True
+
+
+async def test_transcription_failure_becomes_a_port_event() -> None:
+    async with RealtimeSimulator(ScriptedReplies(), energy_vad=True) as sim:
+        sim.callee_lines.append("Hello, who is this?")
+        session = await model_for(sim).open(config())
+        await session.push_audio(voice(400) + silence(600))
+        heard = (await collect_until(session, CalleeTranscript))[-1]
+        assert heard.text == "Hello, who is this?"
+        sim.failing_transcriptions.append("audio_unintelligible")
+        await session.push_audio(voice(400) + silence(600))
+        failed = (await collect_until(session, CalleeTranscriptFailed))[-1]
+        committed = sim.sessions[0].items
+        assert failed.reason == "audio_unintelligible"
+        assert failed.item_id == [i["id"] for i in committed if i.get("role") == "user"][-1] != heard.item_id
+        await session.close()
+
+
+@pytest.mark.parametrize(
+    ("fmt", "echo"), [(AudioFormat.ULAW, "add_rate"), (AudioFormat.SLIN16, "drop_rate"), (AudioFormat.ULAW, None)]
+)
+async def test_negotiated_format_check_ignores_a_rate_that_means_nothing(fmt: AudioFormat, echo: str | None) -> None:
+    async with RealtimeSimulator() as sim:
+        sim.format_echo = echo
+        session = await model_for(sim).open(config(fmt))
+        ready = (await collect_until(session, SessionReady))[-1]
+        reported = ready.session["audio"]["output"]["format"]
+        assert ("rate" in reported) == (echo == "add_rate" or (fmt == AudioFormat.SLIN16 and echo is None))
+        await session.close()
+
+
+async def test_a_different_negotiated_format_still_fails_the_setup() -> None:
+    async def downgrade(sim_session, event) -> None:
+        event["session"]["audio"]["output"]["format"] = {"type": "audio/pcm", "rate": 24000}
+
+    async with RealtimeSimulator() as sim:
+        sim.before("session.update", downgrade)
+        with pytest.raises(VoiceModelUnavailable, match="negotiated audio formats"):
+            await model_for(sim).open(config(AudioFormat.ULAW))

@@ -26,15 +26,9 @@ from engine.app.node import Node
 from engine.planner.chat import Planner, RulePlanner
 from engine.settings import Settings
 from web.app import create_app
-from web.recordings import FileRecordings
 
 PASSWORD = "correct horse battery"
 CSRF_FIELD = re.compile(r'name="_csrf_token" value="([^"]+)"')
-
-
-@pytest.fixture(scope="session")
-def recordings_dir(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    return tmp_path_factory.mktemp("recordings")
 
 
 @pytest.fixture(scope="session")
@@ -44,9 +38,9 @@ def node(database_url: str, pool: Any, tmp_path_factory: pytest.TempPathFactory)
 
 
 @pytest.fixture
-def make_app(node: Node, recordings_dir: Any):
+def make_app(node: Node):
     def make(planner: Planner | None = None) -> Litestar:
-        return create_app(node, planner=planner or RulePlanner(), recordings=FileRecordings(recordings_dir))
+        return create_app(node, planner=planner or RulePlanner())
 
     return make
 
@@ -66,7 +60,7 @@ async def make_account(pool: Any):
 
 
 @asynccontextmanager
-async def serving(app: Litestar) -> AsyncIterator[str]:
+async def serving(app: Litestar, **uvicorn_options: Any) -> AsyncIterator[str]:
     """Run the app under uvicorn on a real socket in this event loop; yields its base URL.
 
     The socket is listening before the server task starts, so requests simply
@@ -75,7 +69,7 @@ async def serving(app: Litestar) -> AsyncIterator[str]:
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     sock.listen(64)
-    config = uvicorn.Config(app, lifespan="on", log_level="warning", timeout_graceful_shutdown=1)
+    config = uvicorn.Config(app, lifespan="on", log_level="warning", timeout_graceful_shutdown=1, **uvicorn_options)
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]), name="test-http-server")
     try:

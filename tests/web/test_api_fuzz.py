@@ -55,7 +55,7 @@ async def test_no_generated_request_gets_a_server_error(signed_in, pool, base_ur
     web, user = await signed_in()
     await make_world(pool, user)  # rows to find, so the handlers do more than answer 404
     await tasks.create_task(pool, user.id, TaskDraft(phone_number="+14155550123", objective="Ask"))
-    bearer = {"Authorization": f"Bearer {(await api_tokens.create_token(pool, user.id, 'fuzz')).secret}"}
+    bearer = {"Authorization": f"Bearer {(await api_tokens.create_token(pool, user.id, 'fuzz', 'write')).secret}"}
     failures, seen = await asyncio.to_thread(_fuzz, base_url, bearer)
     assert not failures, "\n".join(failures[:20])
     assert seen["2xx"] >= 20 and seen["4xx"] >= 20, seen  # the requests reached the handlers, valid and not

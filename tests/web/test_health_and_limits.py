@@ -48,7 +48,7 @@ async def test_the_simulators_ari_login_is_random_per_process_and_not_the_old_fi
 async def _bearer(pool, user) -> dict[str, str]:
     from db import api_tokens
 
-    return {"Authorization": f"Bearer {(await api_tokens.create_token(pool, user.id, 't')).secret}"}
+    return {"Authorization": f"Bearer {(await api_tokens.create_token(pool, user.id, 't', 'write')).secret}"}
 
 
 async def test_a_campaign_of_3000_tasks_is_refused_and_nothing_is_created(signed_in, pool):
@@ -62,7 +62,7 @@ async def test_a_campaign_of_3000_tasks_is_refused_and_nothing_is_created(signed
     assert await campaigns.list_campaigns(pool, user.id) == []
 
 
-async def test_campaigns_per_day_are_limited_with_429(node, pool, make_account, recordings_dir):
+async def test_campaigns_per_day_are_limited_with_429(node, pool, make_account):
     import httpx
 
     from db import campaigns
@@ -70,10 +70,9 @@ async def test_campaigns_per_day_are_limited_with_429(node, pool, make_account, 
     from engine.planner.chat import RulePlanner
     from tests.web.conftest import serving
     from web.app import create_app
-    from web.recordings import FileRecordings
 
     strict = Node(settings=node.settings.model_copy(update={"max_campaigns_per_day": 2}), database=node.database)
-    app = create_app(strict, planner=RulePlanner(), recordings=FileRecordings(recordings_dir))
+    app = create_app(strict, planner=RulePlanner())
     user = await make_account()
     bearer = await _bearer(pool, user)
     plan = {"title": "Dentist", "tasks": [{"phone_number": "+14155550123", "objective": "Ask", "draft": True}]}

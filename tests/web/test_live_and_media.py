@@ -73,22 +73,6 @@ async def test_the_live_stream_carries_the_users_own_changes(signed_in, make_acc
         assert event == "change" and data["task_id"] == str(mine.id) and data["status"] == "dialing"
 
 
-async def test_a_recording_streams_to_its_owner_only_from_the_recordings_directory(signed_in, pool, recordings_dir):
-    web, user = await signed_in()
-    audio = b"RIFF" + bytes(range(256)) * 40
-    (recordings_dir / "call-1.wav").write_bytes(audio)
-    world = await make_world(pool, user, recording="call-1.wav")
-    response = await web.client.get(f"/calls/{world.call.id}/recording")
-    assert response.status_code == 200 and response.content == audio
-    assert response.headers["content-type"] == "audio/wav"
-    page = await web.client.get(f"/calls/{world.call.id}")
-    assert f'<audio controls preload="none" src="/calls/{world.call.id}/recording">' in page.text
-    escaping = await make_world(pool, user, recording="../../etc/passwd")
-    assert (await web.client.get(f"/calls/{escaping.call.id}/recording")).status_code == 404
-    nothing = await make_world(pool, user)
-    assert (await web.client.get(f"/calls/{nothing.call.id}/recording")).status_code == 404
-
-
 async def test_metrics_expose_what_the_engine_observes(client_factory):
     web = await client_factory()
     metrics.ACTIVE_CALLS.set(3)

@@ -20,7 +20,7 @@ TASK_FORM = {"phone_number": "+1 415 555 0123", "callee_name": "Smile Dental", "
 async def api(signed_in, pool):
     """(client, bearer headers, user) for a fresh user with an API token."""
     web, user = await signed_in()
-    secret = (await api_tokens.create_token(pool, user.id, "t")).secret
+    secret = (await api_tokens.create_token(pool, user.id, "t", "write")).secret
     return web, {"Authorization": f"Bearer {secret}"}, user
 
 

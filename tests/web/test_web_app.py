@@ -131,7 +131,7 @@ async def test_dashboard_filters_and_search(signed_in, pool):
 
 async def test_api_tokens_are_shown_once_hashed_at_rest_and_needed_for_api_writes(signed_in, pool):
     web, user = await signed_in()
-    created = await web.post_form("/tokens", {"name": "my script"}, csrf_from="/tokens")
+    created = await web.post_form("/tokens", {"name": "my script", "scope": "write"}, csrf_from="/tokens")
     assert created.status_code == 201
     secret = re.search(r'<pre class="secret">(odk_[^<]+)</pre>', created.text).group(1)
     assert secret not in (await web.client.get("/tokens")).text
@@ -181,7 +181,7 @@ async def test_profile_is_saved_and_checked(signed_in, pool):
 
 async def test_bad_requests_get_clear_answers(signed_in, pool):
     web, user = await signed_in()
-    secret = (await api_tokens.create_token(pool, user.id, "t")).secret
+    secret = (await api_tokens.create_token(pool, user.id, "t", "write")).secret
     bearer = {"Authorization": f"Bearer {secret}", "Content-Type": "application/json"}
     malformed = await web.client.post("/api/tasks", content=b'{"phone_number": ', headers=bearer)
     assert malformed.status_code == 400 and malformed.json()["detail"]
@@ -201,7 +201,7 @@ async def test_bad_requests_get_clear_answers(signed_in, pool):
 
 async def test_a_campaign_through_the_api_is_all_or_nothing(signed_in, pool):
     web, user = await signed_in()
-    secret = (await api_tokens.create_token(pool, user.id, "t")).secret
+    secret = (await api_tokens.create_token(pool, user.id, "t", "write")).secret
     bearer = {"Authorization": f"Bearer {secret}"}
     body = {"title": "Dentists", "tasks": [{"phone_number": "+14155550123", "objective": "Ask"},
                                            {"phone_number": "+1 nope", "objective": "Ask"}]}
@@ -217,7 +217,7 @@ async def test_a_campaign_through_the_api_is_all_or_nothing(signed_in, pool):
 
 async def test_the_api_refuses_a_plan_whole_with_the_engine_checks_per_task(signed_in, pool):
     web, user = await signed_in()
-    secret = (await api_tokens.create_token(pool, user.id, "t")).secret
+    secret = (await api_tokens.create_token(pool, user.id, "t", "write")).secret
     bearer = {"Authorization": f"Bearer {secret}"}
     body = {"title": "Dentists", "tasks": [
         {"phone_number": "+14155550123", "objective": "Ask"},
@@ -239,7 +239,7 @@ async def test_the_api_refuses_a_plan_whole_with_the_engine_checks_per_task(sign
 async def test_api_reads_calls_transcripts_events_and_answers_questions(signed_in, pool):
     web, user = await signed_in()
     world = await make_world(pool, user)
-    secret = (await api_tokens.create_token(pool, user.id, "t")).secret
+    secret = (await api_tokens.create_token(pool, user.id, "t", "write")).secret
     bearer = {"Authorization": f"Bearer {secret}"}
     call = (await web.client.get(f"/api/calls/{world.call.id}", headers=bearer)).json()
     assert call["outcome"] == "answered" and call["q850_cause"] == 16

@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-from db import api_tokens, campaigns, chats, events, hitl, tasks
+from db import api_tokens, calls, campaigns, chats, events, hitl, tasks, users
 from db.tasks import TaskDraft
 from tests.web.conftest import make_world
 
 
-async def test_every_route_with_an_id_is_404_for_another_user(app, signed_in, make_account, pool, recordings_dir):
+async def test_every_route_with_an_id_is_404_for_another_user(app, signed_in, make_account, pool):
     alice = await make_account()
-    (recordings_dir / "alice.wav").write_bytes(b"RIFF....WAVEfmt ")
-    world = await make_world(pool, alice, recording="alice.wav")
+    world = await make_world(pool, alice, recording=f"{alice.id}/alice.wav")
     conversation = await chats.create_conversation(pool, alice.id)
     token = (await api_tokens.create_token(pool, alice.id, "alice's script")).token
     campaign = await campaigns.create_campaign(pool, alice.id, title="Alice's dentists")
     note = await events.add_task_event(pool, alice.id, world.task.id, kind="strategy", message="Try afternoons",
                                        data={"suggestion": {"window": {"start": "15:00", "end": "18:00"}}})
     web, bob = await signed_in()
-    bob_token = (await api_tokens.create_token(pool, bob.id, "bob")).secret
+    bob_token = (await api_tokens.create_token(pool, bob.id, "bob", "write")).secret
     bearer = {"Authorization": f"Bearer {bob_token}"}
     t, c, q = world.task.id, world.call.id, world.question.id
 
@@ -25,7 +24,7 @@ async def test_every_route_with_an_id_is_404_for_another_user(app, signed_in, ma
                  f"/calls/{c}/recording", f"/chat/{conversation.id}", f"/campaigns/{campaign.id}/export.csv"]
     pages_post = [f"/tasks/{t}/edit", f"/tasks/{t}/cancel", f"/tasks/{t}/call-now", f"/inbox/{q}/answer",
                   f"/chat/{conversation.id}/messages", f"/chat/{conversation.id}/confirm", f"/tokens/{token.id}/revoke",
-                  f"/tasks/{t}/strategy/{note.id}/accept"]
+                  f"/tasks/{t}/strategy/{note.id}/accept", f"/calls/{c}/recording/delete"]
     api_get = [f"/api/campaigns/{world.task.id}", f"/api/tasks/{t}", f"/api/tasks/{t}/events", f"/api/calls/{c}",
                f"/api/calls/{c}/transcript", f"/api/calls/{c}/events", f"/api/calls/{c}/ari-events", f"/api/hitl/{q}"]
     api_post = [f"/api/tasks/{t}/cancel", f"/api/tasks/{t}/call-now"]
@@ -57,6 +56,11 @@ async def test_every_route_with_an_id_is_404_for_another_user(app, signed_in, ma
     assert response.status_code == 404
     tried.add(("POST", f"/api/hitl/{q}/answer"))
 
+    # An administrator's route: a user may not reset anyone's password (A's stays as it was).
+    response = await web.post_form(f"/admin/users/{alice.id}/reset-password")
+    assert response.status_code == 403
+    tried.add(("POST", f"/admin/users/{alice.id}/reset-password"))
+
     # Lists and filters by A's ids come back empty for B.
     for path in (f"/api/tasks?campaign_id={t}", f"/api/calls?task_id={t}", f"/api/ari-events?call_id={c}",
                  f"/api/hitl?task_id={t}", "/api/tasks", "/api/calls", "/api/ari-events", "/api/hitl", "/api/campaigns"):
@@ -70,7 +74,9 @@ async def test_every_route_with_an_id_is_404_for_another_user(app, signed_in, ma
     # Nothing of A's changed.
     assert (await hitl.get_request(pool, alice.id, q)).status == "open"
     assert [x.revoked_at for x in await api_tokens.list_tokens(pool, alice.id)] == [None]
+    assert not (await users.get_user(pool, alice.id)).must_change_password
     assert "window" not in (await tasks.get_task(pool, alice.id, t)).constraints
+    assert (await calls.get_call(pool, alice.id, c)).recording == f"{alice.id}/alice.wav"
     # B's own task with A's strategy note: still not found.
     own = await tasks.create_task(pool, bob.id, TaskDraft(phone_number="+14155550100", objective="x"))
     assert (await web.post_form(f"/tasks/{own.id}/strategy/{note.id}/accept")).status_code == 404

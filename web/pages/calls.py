@@ -5,14 +5,16 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-from litestar import Controller, Request, get
+from litestar import Controller, Request, get, post
 from litestar.exceptions import NotFoundException
 from litestar.params import Parameter
-from litestar.response import Stream, Template
+from litestar.response import Redirect, Response, Stream, Template
 
 from db import calls, events, hitl, tasks, transcripts
 from web import charts
 from web.auth import current_user, db_pool, signed_in
+from web.byte_ranges import Unsatisfiable, requested_range
+from web.recordings import delete_recording
 from web.rendering import fragment, page
 
 
@@ -53,13 +55,30 @@ class CallPages(Controller):
         return fragment(request, "_call_live.html", **await _call_view(request, call_id))
 
     @get("/calls/{call_id:uuid}/recording")
-    async def recording(self, request: Request, call_id: UUID) -> Stream:
+    async def recording(self, request: Request, call_id: UUID) -> Stream | Response:
+        """The call's recording, whole (200) or one byte range (206; 416 when it cannot be satisfied)."""
         call = await calls.get_call(db_pool(request), current_user(request).id, call_id)
         found = await request.app.state.recordings.open_recording(call)
         if found is None:
             raise NotFoundException("This call has no recording.")
-        headers = {"Content-Length": str(found.size)} if found.size is not None else {}
-        return Stream(found.chunks, media_type=found.media_type, headers=headers)
+        headers = {"Accept-Ranges": "bytes"}
+        try:
+            wanted = requested_range(request.headers.get("range"), found.size)
+        except Unsatisfiable as exc:
+            return Response(b"", status_code=416, headers={**headers, "Content-Range": exc.content_range})
+        if wanted is None:
+            return Stream(found.chunks(), media_type=found.media_type,
+                          headers={**headers, "Content-Length": str(found.size)})
+        return Stream(found.chunks(wanted.first, wanted.length), status_code=206, media_type=found.media_type,
+                      headers={**headers, "Content-Length": str(wanted.length),
+                               "Content-Range": wanted.content_range(found.size)})
+
+    @post("/calls/{call_id:uuid}/recording/delete")
+    async def delete_recording(self, request: Request, call_id: UUID) -> Redirect:
+        user, pool = current_user(request), db_pool(request)
+        call = await calls.get_call(pool, user.id, call_id)
+        await delete_recording(pool, request.app.state.recordings, user, call)
+        return Redirect(f"/calls/{call_id}", status_code=303)
 
     @get("/ari-events")
     async def ari_events(self, request: Request, event_type: str | None = None, channel: str | None = None,

@@ -12,6 +12,7 @@ import itertools
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from engine.voice.simulator.line import LineEcho
 from engine.voice.simulator.script import Responder, ScriptedReplies
 
 Hook = Callable[[Any, dict[str, Any]], Awaitable[None]]  # (the SimulatedSession, the client event)
@@ -27,11 +28,15 @@ class SimulatorControls:
         chunk_ms: int = 100,
     ) -> None:
         self.responder = responder or ScriptedReplies()
-        self.energy_vad = energy_vad  # serve mode: detect speech in appended audio
+        self.energy_vad = energy_vad  # detect turns in appended audio (else tests script them)
         self.idle_timeout_s = idle_timeout_s  # serve mode: speak up after this much silence
         self.chunk_ms = chunk_ms
         self.hooks: dict[str, Hook] = {}
         self.failing_creates: list[str] = []  # error codes answering the next response.create events
+        self.failing_transcriptions: list[str] = []  # error codes failing the next input transcriptions
+        self.callee_lines: list[str] = []  # what the callee says in its next detected turns (transcripts)
+        self.echo: LineEcho | None = None  # the line echoes the agent's audio (sessions opened after setting it)
+        self.format_echo: str | None = None  # "add_rate" | "drop_rate": session.updated misreports the formats
         self.rate_limit_remaining = 1000
         self._changed = asyncio.Condition()
         self._ids = itertools.count(1)

@@ -12,50 +12,13 @@ from typing import Any
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
-from engine.voice.codecs import pcm16_to_ulaw, tone_pcm16, ulaw_to_pcm16
+from engine.voice.codecs import tone_pcm16
 from engine.voice.simulator.controls import SimulatorControls
+from engine.voice.simulator.hearing import Hearing
+from engine.voice.simulator.line import encode
 from engine.voice.simulator.script import Reply, Turn
+from engine.voice.simulator.session_config import PCM_RATE, UpdateError, apply_update, default_session
 from engine.voice.simulator.stream import stream_reply
-from engine.voice.simulator.vad import EnergyVad
-
-
-def _default_session() -> dict[str, Any]:
-    pcm = {"type": "audio/pcm", "rate": 24000}
-    return {
-        "type": "realtime",
-        "object": "realtime.session",
-        "id": "sess_sim",
-        "model": "simulated",
-        "output_modalities": ["audio"],
-        "instructions": "",
-        "tools": [],
-        "tool_choice": "auto",
-        "audio": {
-            "input": {
-                "format": dict(pcm),
-                "transcription": None,
-                "noise_reduction": None,
-                "turn_detection": {
-                    "type": "server_vad",
-                    "threshold": 0.5,
-                    "prefix_padding_ms": 300,
-                    "silence_duration_ms": 500,
-                    "create_response": True,
-                    "interrupt_response": True,
-                },
-            },
-            "output": {"format": dict(pcm), "voice": "marin", "speed": 1.0},
-        },
-    }
-
-
-def _merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
-    for key, value in update.items():
-        if isinstance(value, dict) and isinstance(base.get(key), dict) and key != "format":
-            _merge(base[key], value)
-        else:
-            base[key] = copy.deepcopy(value)
-    return base
 
 
 class SimulatedSession:
@@ -67,7 +30,7 @@ class SimulatedSession:
         self.websocket = websocket
         self.request_path = websocket.request.path if websocket.request else ""
         self.headers = dict(websocket.request.headers) if websocket.request else {}
-        self.session = _default_session()
+        self.session = default_session()
         self.configured = False
         self.received: list[dict[str, Any]] = []
         self.items: list[dict[str, Any]] = []
@@ -78,52 +41,16 @@ class SimulatedSession:
         self._response: asyncio.Task[None] | None = None
         self._cancel_reason: str | None = None
         self._release = asyncio.Event()
-        self._speech_item: str | None = None
-        self._vad = EnergyVad()
         self._idle: asyncio.Task[None] | None = None
+        self.hearing = Hearing(self)
 
     # --- scripted callee and failures (public) ----------------------------------------
 
     async def callee_starts_speaking(self) -> None:
-        self._speech_item = self.sim.next_id("item")
-        self._cancel_idle()
-        self.send(
-            {"type": "input_audio_buffer.speech_started", "audio_start_ms": self.input_ms, "item_id": self._speech_item}
-        )
-        detection = self.session["audio"]["input"].get("turn_detection") or {}
-        if self.response_active and detection.get("interrupt_response", True):
-            self.cancel_response("turn_detected")
+        await self.hearing.speech_started()
 
     async def callee_stops_speaking(self, transcript: str = "") -> None:
-        item_id = self._speech_item or self.sim.next_id("item")
-        self._speech_item = None
-        self.send({"type": "input_audio_buffer.speech_stopped", "audio_end_ms": self.input_ms, "item_id": item_id})
-        previous = self.items[-1]["id"] if self.items else None
-        self.send({"type": "input_audio_buffer.committed", "item_id": item_id, "previous_item_id": previous})
-        item = {
-            "id": item_id,
-            "type": "message",
-            "role": "user",
-            "status": "completed",
-            "content": [{"type": "input_audio", "transcript": None}],
-        }
-        self.items.append(item)
-        self.send({"type": "conversation.item.added", "item": item, "previous_item_id": previous})
-        self.send({"type": "conversation.item.done", "item": item, "previous_item_id": previous})
-        if self.session["audio"]["input"].get("transcription"):
-            self.send(
-                {
-                    "type": "conversation.item.input_audio_transcription.completed",
-                    "item_id": item_id,
-                    "content_index": 0,
-                    "transcript": transcript,
-                }
-            )
-        detection = self.session["audio"]["input"].get("turn_detection") or {}
-        if self.response_active and self._cancel_reason is not None:
-            await asyncio.wait({self._response})  # the interrupted response is still winding down
-        if detection and detection.get("create_response", True) and not self.response_active:
-            self.start_response("speech", callee_text=transcript)
+        await self.hearing.speech_stopped(transcript)
 
     async def callee_says(self, transcript: str) -> None:
         await self.callee_starts_speaking()
@@ -133,14 +60,15 @@ class SimulatedSession:
         await self.websocket.close(code, reason)
 
     def send_error(
-        self, code: str, message: str = "", event_id: str | None = None, type_: str = "invalid_request_error"
+        self,
+        code: str,
+        message: str = "",
+        event_id: str | None = None,
+        type_: str = "invalid_request_error",
+        param: str | None = None,
     ) -> None:
-        self.send(
-            {
-                "type": "error",
-                "error": {"type": type_, "code": code, "message": message or code, "param": None, "event_id": event_id},
-            }
-        )
+        error = {"type": type_, "code": code, "message": message or code, "param": param, "event_id": event_id}
+        self.send({"type": "error", "error": error})
 
     def send_rate_limits(
         self, requests_remaining: int, tokens_remaining: int = 50000, reset_seconds: float = 1.0
@@ -212,48 +140,38 @@ class SimulatedSession:
     # --- client event handlers ----------------------------------------------------------------
 
     async def _on_session_update(self, event: dict[str, Any]) -> None:
-        update = event.get("session") or {}
-        if update.get("type") != "realtime":
-            self.send_error(
-                "missing_required_parameter", "Missing required parameter: 'session.type'.", event.get("event_id")
-            )
+        try:
+            apply_update(self.session, event.get("session"))
+        except UpdateError as refused:
+            self.send_error(refused.code, refused.message, event.get("event_id"), param=refused.param)
             return
-        for direction in ("input", "output"):
-            fmt = (update.get("audio") or {}).get(direction, {}).get("format")
-            if fmt is not None and not isinstance(fmt, dict):
-                self.send_error(
-                    "invalid_type", f"Invalid type for 'session.audio.{direction}.format'", event.get("event_id")
-                )
-                return
-        _merge(self.session, update)
         self.configured = True
-        self.send({"type": "session.updated", "session": copy.deepcopy(self.session)})
+        self.send({"type": "session.updated", "session": self._reported_session()})
+
+    def _reported_session(self) -> dict[str, Any]:
+        """The effective session, with the formats misreported when a test asks for it."""
+        reported = copy.deepcopy(self.session)
+        for direction in ("input", "output"):
+            fmt = reported["audio"][direction]["format"]
+            if self.sim.format_echo == "add_rate" and "rate" not in fmt:
+                fmt["rate"] = 8000
+            elif self.sim.format_echo == "drop_rate":
+                fmt.pop("rate", None)
+        return reported
 
     async def _on_append(self, event: dict[str, Any]) -> None:
-        audio = base64.b64decode(event.get("audio", ""))
-        fmt = self.session["audio"]["input"]["format"]
-        pcm = ulaw_to_pcm16(audio) if fmt["type"] == "audio/pcmu" else audio
-        rate = 8000 if fmt["type"] == "audio/pcmu" else fmt.get("rate", 24000)
-        self.input_ms += len(pcm) * 1000 // (2 * rate)
-        if self.sim.energy_vad:
-            silence = (self.session["audio"]["input"].get("turn_detection") or {}).get("silence_duration_ms", 500)
-            for change in self._vad.feed(pcm, rate, silence):
-                if change == "started":
-                    await self.callee_starts_speaking()
-                else:
-                    await self.callee_stops_speaking(f"(callee speech, {self._vad.last_speech_ms} ms)")
+        await self.hearing.append(base64.b64decode(event.get("audio", "")))
 
     async def _on_commit(self, event: dict[str, Any]) -> None:
-        if self.input_ms < 100:
+        if not self.hearing.commit_by_client():
             self.send_error(
                 "input_audio_buffer_commit_empty",
                 "buffer too small. Expected at least 100ms of audio",
                 event.get("event_id"),
             )
-            return
-        await self.callee_stops_speaking("")
 
     async def _on_clear(self, event: dict[str, Any]) -> None:
+        self.hearing.clear()
         self.send({"type": "input_audio_buffer.cleared"})
 
     async def _on_item_create(self, event: dict[str, Any]) -> None:
@@ -312,14 +230,22 @@ class SimulatedSession:
 
     # --- responses -----------------------------------------------------------------------------
 
-    def start_response(self, trigger: str, *, instructions: str | None = None, callee_text: str | None = None) -> None:
-        self._cancel_idle()
+    def start_response(
+        self,
+        trigger: str,
+        *,
+        instructions: str | None = None,
+        callee_text: str | None = None,
+        callee_ms: int | None = None,
+    ) -> None:
+        self.cancel_idle()
         turn = Turn(
             connection=self.index,
             trigger=trigger,
             session_instructions=self.session.get("instructions", ""),
             response_instructions=instructions,
             callee_text=callee_text,
+            callee_ms=callee_ms,
             new_items=self._new_items,
             tool_names=[t.get("name", "") for t in self.session.get("tools") or []],
         )
@@ -332,9 +258,15 @@ class SimulatedSession:
     def cancel_response(self, reason: str) -> None:
         self._cancel_reason = reason
         self._release.set()
+        self.hearing.agent_audio_stopped()
+
+    async def response_finished(self) -> None:
+        if self._response is not None:
+            await asyncio.wait({self._response})
 
     async def _stream(self, reply: Reply) -> None:
         spoken_ms = await stream_reply(self, reply)
+        self.hearing.response_done(spoken_ms)
         self._maybe_start_idle(spoken_ms)
 
     @property
@@ -345,25 +277,26 @@ class SimulatedSession:
         await self._release.wait()
 
     def output_audio(self, duration_ms: float, phase_ms: float) -> bytes:
-        fmt = self.session["audio"]["output"]["format"]
-        if fmt["type"] == "audio/pcmu":
-            return pcm16_to_ulaw(tone_pcm16(int(duration_ms), 8000, phase_ms=phase_ms))
-        return tone_pcm16(int(duration_ms), fmt.get("rate", 24000), phase_ms=phase_ms)
+        fmt_type = self.session["audio"]["output"]["format"]["type"]
+        rate = PCM_RATE if fmt_type == "audio/pcm" else 8000
+        pcm = tone_pcm16(int(duration_ms), rate, phase_ms=phase_ms)
+        self.hearing.agent_audio(pcm, rate)
+        return encode(pcm, fmt_type)
 
     # --- serve mode: speak up after silence -------------------------------------------------
 
     def _maybe_start_idle(self, spoken_ms: float) -> None:
         # Like the real idle_timeout_ms: counted from the end of playback, not of streaming.
-        if self.sim.idle_timeout_s is not None and self._speech_item is None:
+        if self.sim.idle_timeout_s is not None and self.hearing.speech_item is None:
             delay = self.sim.idle_timeout_s + spoken_ms / 1000
             self._idle = asyncio.create_task(self._idle_prompt(delay), name=f"sim-idle-{self.index}")
 
     async def _idle_prompt(self, delay: float) -> None:
         await asyncio.sleep(delay)
-        if not self.response_active and self._speech_item is None:
+        if not self.response_active and self.hearing.speech_item is None:
             self.start_response("idle")
 
-    def _cancel_idle(self) -> None:
+    def cancel_idle(self) -> None:
         if self._idle is not None and self._idle is not asyncio.current_task():
             self._idle.cancel()
         self._idle = None

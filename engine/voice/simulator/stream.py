@@ -7,7 +7,7 @@ import base64
 from typing import Any, Protocol
 
 from engine.voice.simulator.controls import SimulatorControls
-from engine.voice.simulator.script import Reply
+from engine.voice.simulator.script import Reply, SimToolCall
 
 
 class ReplyTarget(Protocol):
@@ -42,9 +42,10 @@ async def stream_reply(s: ReplyTarget, reply: Reply) -> float:
         item, spoken_ms = await _stream_audio(s, response_id, reply)
         output.append(item)
     cancelled = s.cancel_reason is not None
-    if not cancelled:
-        for call in reply.tool_calls:
-            output.append(_function_call(s, response_id, len(output), call.name, call.arguments_json))
+    # Like the service: a cancelled response still finishes its function-call items (their
+    # arguments.done and output_item.done), marked incomplete.
+    for call in reply.tool_calls:
+        output.append(_function_call(s, response_id, len(output), call, "incomplete" if cancelled else "completed"))
     status = "cancelled" if cancelled else "completed"
     response = _response(response_id, status, output)
     if cancelled:
@@ -110,7 +111,8 @@ def _send_delta(s: ReplyTarget, where: dict[str, Any], position: float, duration
     return position
 
 
-def _function_call(s: ReplyTarget, response_id: str, index: int, name: str, arguments: str) -> dict[str, Any]:
+def _function_call(s: ReplyTarget, response_id: str, index: int, call: SimToolCall, status: str) -> dict[str, Any]:
+    name, arguments = call.name, call.arguments_json
     item_id, call_id = s.sim.next_id("item"), s.sim.next_id("call")
     item: dict[str, Any] = {
         "id": item_id,
@@ -142,7 +144,7 @@ def _function_call(s: ReplyTarget, response_id: str, index: int, name: str, argu
             "arguments": arguments,
         }
     )
-    item = {**item, "status": "completed", "arguments": arguments}
+    item = {**item, "status": status, "arguments": arguments}
     s.items.append(item)
     s.send({"type": "response.output_item.done", "response_id": response_id, "output_index": index, "item": item})
     return item

@@ -1,0 +1,131 @@
+"""Tool calls of a response the callee interrupted, and a goodbye the callee interrupts.
+
+The service also sends `response.function_call_arguments.done` for a cancelled response
+(openai SDK, ResponseFunctionCallArgumentsDoneEvent): after `speech_started` has cancelled it,
+before its `response.done`. Hanging up or pressing keys on such a call would act on words the
+callee cut off; data the model recorded is kept.
+"""
+
+from __future__ import annotations
+
+import json
+
+from engine.agent.state import CallState
+from engine.agent.task import MachinePolicy
+from engine.voice.simulator.script import Reply, SimToolCall
+from tests.agent.rig import Rig, call_rig, dentist_task
+
+HELD = Reply("Thank you so much for your help, goodbye and have a nice day.", audio_ms=2000, hold_after_ms=1000)
+AGAIN = Reply("Of course, what is it?", audio_ms=300)
+
+
+def outputs(rig: Rig) -> dict[str, dict]:
+    return {item["call_id"]: json.loads(item["output"]) for item in rig.sent_items("function_call_output")}
+
+
+async def interrupt_with_tool_call(rig: Rig, call_id: str, name: str, arguments: dict) -> None:
+    """The callee speaks into a response; the service then finishes the response's tool call."""
+    await rig.media.wait_sent(1000 * 8)
+    await rig.media.play(200)
+    response_id = rig.agent.link.active_response
+    assert response_id is not None
+    callee = rig.sim.sessions[0]
+    await callee.callee_starts_speaking()  # the server cancels the response (turn_detected)
+    callee.send(
+        {
+            "type": "response.function_call_arguments.done",
+            "response_id": response_id,
+            "item_id": f"item_{call_id}",
+            "output_index": 1,
+            "call_id": call_id,
+            "name": name,
+            "arguments": json.dumps(arguments),
+        }
+    )
+    await rig.sim.wait_for(lambda: call_id in outputs(rig))
+
+
+async def test_an_interrupted_end_call_does_not_hang_up() -> None:
+    async with call_rig([HELD, AGAIN], autoplay=False) as rig:
+        await interrupt_with_tool_call(rig, "call_bye", "end_call", {"reason": "done"})
+        assert "not run" in outputs(rig)["call_bye"]["error"]
+        await rig.sim.sessions[0].callee_stops_speaking("Wait, one more thing.")
+        await rig.media.wait_sent((1000 + 300) * 8)
+        await rig.media.play(300)
+        assert rig.agent.status.state is CallState.CONVERSING and rig.call.hangups == []
+        rig.call.callee_hangs_up()
+        result = await rig.result()
+    assert result.hangup_by == "callee" and result.end_reason is None
+    assert [(c.name, c.ok) for c in result.tool_calls] == [("end_call", False)]
+    assert "Of course, what is it?" in [t.text for t in result.transcript]
+
+
+async def test_interrupted_keys_are_not_pressed() -> None:
+    async with call_rig([HELD, AGAIN], autoplay=False) as rig:
+        await interrupt_with_tool_call(rig, "call_keys", "send_dtmf", {"digits": "1"})
+        assert "not run" in outputs(rig)["call_keys"]["error"]
+        rig.call.callee_hangs_up()
+        result = await rig.result()
+    assert rig.call.dtmf == [] and result.dtmf_sent == ()
+
+
+async def test_an_interrupted_record_outcome_is_kept() -> None:
+    async with call_rig([HELD, AGAIN], autoplay=False) as rig:
+        await interrupt_with_tool_call(
+            rig, "call_outcome", "record_outcome", {"achieved": True, "summary": "Moved to Tuesday 15:00"}
+        )
+        assert outputs(rig)["call_outcome"] == {"recorded": True}
+        await rig.sim.sessions[0].callee_stops_speaking("Wait, one more thing.")
+        await rig.media.wait_sent((1000 + 300) * 8)
+        rig.call.callee_hangs_up()
+        result = await rig.result()
+    assert result.objective is not None and result.objective.summary == "Moved to Tuesday 15:00"
+    # the callee's speech gets its own (VAD) answer; the kept tool asks for none besides
+    assert len(rig.sim.received("response.create")) == 1  # the greeting's
+
+
+async def test_a_goodbye_the_callee_interrupts_goes_back_to_the_conversation() -> None:
+    bye = Reply("Thank you, goodbye!", audio_ms=1000, tool_calls=(SimToolCall("end_call", {"reason": "done"}),))
+    last = Reply("Then see you Tuesday.", audio_ms=300, tool_calls=(SimToolCall("end_call", {"reason": "done"}),))
+    async with call_rig([bye, Reply("Yes, of course?", audio_ms=300), last], autoplay=False) as rig:
+        await rig.media.wait_sent(1000 * 8)
+        await rig.clock.wait_sleepers(1)  # the goodbye is under way: waiting for its mark
+        assert rig.agent.status.state is CallState.ENDING
+        await rig.media.play(400)
+        callee = rig.sim.sessions[0]
+        await callee.callee_starts_speaking()
+        back = await rig.recorder.wait_for_event("call-1", "goodbye_interrupted")
+        assert rig.agent.status.state is CallState.CONVERSING and rig.call.hangups == []
+        await callee.callee_stops_speaking("Wait, is it Tuesday?")
+        await rig.media.wait_sent((1000 + 300) * 8)
+        await rig.media.play(300)
+        await callee.callee_stops_speaking("Thanks.")
+        await rig.media.wait_sent((1000 + 300 + 300) * 8)
+        await rig.media.play(300)
+        await rig.call.wait_hung_up()
+        result = await rig.result()
+    assert "goodbye" in back.message
+    assert result.hangup_by == "agent" and result.end_reason == "done"
+    texts = [t.text for t in result.transcript if t.speaker == "agent"]
+    assert texts[-2:] == ["Yes, of course?", "Then see you Tuesday."]
+
+
+async def test_a_machine_cutting_into_the_voicemail_message_still_ends_the_call() -> None:
+    task = dentist_task(machine_policy=MachinePolicy.LEAVE_MESSAGE, machine_message="Please call Anna back.")
+    hello = Reply("Hello, this is an AI assistant.", audio_ms=200)
+    machine = Reply("", audio_ms=0, tool_calls=(SimToolCall("answering_machine_detected", {}),))
+    message = Reply(
+        "Please call Anna back.", audio_ms=1000, tool_calls=(SimToolCall("end_call", {"reason": "voicemail left"}),)
+    )
+    async with call_rig([hello, machine, message], task=task, autoplay=False) as rig:
+        await rig.media.wait_sent(200 * 8)
+        await rig.media.play(200)
+        await rig.sim.sessions[0].callee_says("Please leave a message after the tone.")
+        await rig.media.wait_sent((200 + 1000) * 8)
+        await rig.clock.wait_sleepers(1)  # the message is under way: waiting for its mark
+        await rig.media.play(400)
+        await rig.sim.sessions[0].callee_starts_speaking()  # the machine's tone
+        await rig.call.wait_hung_up()
+        result = await rig.result()
+    assert result.hangup_by == "agent" and result.voicemail_left
+    assert "goodbye_interrupted" not in rig.recorder.kinds("call-1")
