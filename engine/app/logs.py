@@ -93,6 +93,7 @@ def configure_logging(level: str = "INFO", fmt: str = "human", *, repeat_window_
         library.handlers.clear()
         library.propagate = True
         library.disabled = False
+        library.setLevel(logging.NOTSET)  # the root's level (uvicorn.Config sets its own from OPENDEEP_LOG_LEVEL)
     for name, quiet_level in QUIET.items():
         logging.getLogger(name).setLevel(max(quiet_level, logging.getLevelName(level)))
     logging.captureWarnings(True)
