@@ -7,9 +7,11 @@ without importing `ari_apps`.
 from __future__ import annotations
 
 import dataclasses
+import secrets
 
 from ari_apps.adapter import AriTelephony
 from ari_apps.config import AriConfig
+from ari_apps.simulator.pbx import SimulatorConfig
 from ari_apps.simulator.server import PbxSimulator, start_simulator
 from engine.ports.telephony import TelephonyEventSink
 from engine.settings import Settings
@@ -32,7 +34,9 @@ class SimulatedTelephony(AriTelephony):
 async def build_telephony(settings: Settings, sink: TelephonyEventSink) -> AriTelephony:
     if settings.ari_url:
         return AriTelephony(AriConfig.from_settings(settings), sink)
-    simulator = await start_simulator("127.0.0.1", 0)
+    # The simulator's ARI login is made up for this process and never shown (nor in /health).
+    credentials = {"opendeep": secrets.token_urlsafe(24)}
+    simulator = await start_simulator("127.0.0.1", 0, SimulatorConfig(users=credentials))
     config = dataclasses.replace(
         AriConfig.from_settings(settings, mode="simulated"),
         ari_url=simulator.ari_url,

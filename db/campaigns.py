@@ -25,6 +25,13 @@ async def create_campaign(conn: Executor, user_id: int, *, title: str, request: 
     return Campaign.from_record(record)
 
 
+async def count_recent_campaigns(conn: Executor, user_id: int) -> int:
+    """How many campaigns the user created in the last 24 hours (the daily quota)."""
+    return await conn.fetchval(
+        "SELECT count(*) FROM campaigns WHERE user_id = $1 AND created_at > now() - interval '1 day'", user_id
+    )
+
+
 async def get_campaign(conn: Executor, user_id: int, campaign_id: UUID) -> Campaign:
     record = await conn.fetchrow(
         f"SELECT {_CAMPAIGN} FROM campaigns WHERE id = $1 AND user_id = $2", campaign_id, user_id

@@ -46,3 +46,9 @@ AGENT_RECORD_FAILURES = Counter(
     "Writes of a call's record the live agent could not hand over; the call went on.",
     registry=REGISTRY,
 )
+SWEEP_ROW_FAILURES = Counter(
+    "opendeep_sweep_row_failures",
+    "Rows a background sweep could not process (skipped; the others go on), by sweep.",
+    ["sweep"],
+    registry=REGISTRY,
+)

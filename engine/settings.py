@@ -148,6 +148,13 @@ class Settings(BaseSettings):
     hitl_timeout_min_s: int = Field(default=15, ge=5, le=600, description="shortest wait the agent may ask for")
     hitl_timeout_max_s: int = Field(default=180, ge=5, le=900, description="longest a callee is kept waiting")
 
+    # Quotas per user (issue 13): one user cannot flood the dialer for everyone.
+    max_tasks_per_campaign: int = Field(default=500, ge=1, le=100_000)
+    max_campaigns_per_day: int = Field(default=50, ge=1, le=100_000)
+    # Logs: "human" lines or "json" lines; a repeated warning passes once per this many seconds.
+    log_format: str = Field(default="human", pattern=r"^(human|json)$")
+    log_repeat_window_s: float = Field(default=60.0, ge=0, le=86_400)
+
     @field_validator("openai_api_key")
     @classmethod
     def _empty_key_is_no_key(cls, value: SecretStr | None) -> SecretStr | None:

@@ -92,11 +92,9 @@ async def test_serve_answers_health_with_the_database_ok(cli_env):
         async with aiohttp.ClientSession() as http:
             async with http.get(f"http://127.0.0.1:{port}/health") as response:
                 report = await response.json()
-        assert report["database"] == {"ok": True, "mode": "external"}
+        assert report["database"] == {"ok": True}  # anyone sees ok / not ok; modes and reasons are for admins
         for part in ("pbx", "voice_model"):
-            assert set(report[part]) >= {"ok", "mode"}
-            if not report[part]["ok"]:
-                assert report[part]["reason"]
+            assert set(report[part]) == {"ok"}
         assert response.status == (200 if report["ok"] else 503)
     finally:
         proc.terminate()

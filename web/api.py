@@ -5,21 +5,29 @@ Reads accept a session cookie or an API token; changes need an API token.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
 import msgspec
 from litestar import Controller, Request, get, post, put
 from litestar.exceptions import ClientException, NotFoundException
+from litestar.params import Parameter
 
 from db import calls, campaigns, events, hitl, tasks, transcripts
+from db.errors import InvalidInput
 from db.models import AriEvent, Call, CallEvent, Campaign, HitlRequest, Task, TaskEvent, TranscriptTurn
 from db.tasks import TaskDraft
 from engine.hitl import AnswerResult, RefusalReason, answer_question
 from engine.tasks.campaigns import create_campaign_with_tasks
+from engine.tasks.constraints import check_constraints
 from web import services
 from web.auth import api_caller, current_user, db_pool
 from web.forms import CampaignCreate, HitlAnswer, TaskCreate, TaskUpdate
+
+# Paging: refused (400) outside these bounds; at most 500 rows (5000 ARI events) per page whatever `limit` says.
+Limit = Annotated[int, Parameter(ge=1, le=1_000_000, description="rows per page")]
+Offset = Annotated[int, Parameter(ge=0, le=1_000_000_000, description="rows to skip")]
+BeforeId = Annotated[int | None, Parameter(ge=1, le=2**63 - 1, description="only events older than this id")]
 
 
 class CampaignDetail(msgspec.Struct, kw_only=True):
@@ -31,13 +39,21 @@ def _uid(request: Request) -> int:
     return current_user(request).id
 
 
-def _draft(data: TaskCreate | TaskUpdate) -> TaskDraft:
+def _draft(data: TaskCreate | TaskUpdate, *, check: bool = True) -> TaskDraft:
+    """The draft, its constraints checked by the one schema (ConstraintError: 422 naming the field).
+
+    A campaign's drafts are checked by `create_campaign_with_tasks`, which names the task too.
+    """
+    constraints = check_constraints(data.constraints) if check else data.constraints
     return TaskDraft(phone_number=data.phone_number, objective=data.objective, callee_name=data.callee_name, facts=data.facts,
-                     success_criteria=data.success_criteria, constraints=data.constraints, max_attempts=data.max_attempts,
-                     priority=data.priority, greet_first=data.greet_first, voicemail=data.voicemail)
+                     success_criteria=data.success_criteria, constraints=constraints,
+                     max_attempts=data.max_attempts, priority=data.priority, greet_first=data.greet_first,
+                     voicemail=data.voicemail)
 
 
 def _schedule(data: TaskCreate) -> Any:
+    if data.schedule_at is not None and data.schedule_at.tzinfo is None:
+        raise InvalidInput("schedule_at", "needs a time zone, such as 2030-01-08T15:00:00+01:00 or ...Z")
     return None if data.draft else max(data.schedule_at or services.now(), services.now())
 
 
@@ -47,15 +63,17 @@ class CampaignApi(Controller):
     tags = ["campaigns"]
 
     @get("/")
-    async def list_campaigns(self, request: Request, limit: int = 100, offset: int = 0) -> list[Campaign]:
+    async def list_campaigns(self, request: Request, limit: Limit = 100, offset: Offset = 0) -> list[Campaign]:
         return await campaigns.list_campaigns(db_pool(request), _uid(request), limit=min(limit, 500), offset=offset)
 
     @post("/")
     async def create_campaign(self, request: Request, data: CampaignCreate) -> CampaignDetail:
-        """A campaign and all of its tasks, or nothing: 400 with `errors` (task index, field, message) per bad task."""
+        """A campaign and all of its tasks, or nothing: 400 with `errors` (task index, field, message) per bad task;
+        422 over the tasks-per-campaign quota, 429 over the campaigns-per-day quota."""
         campaign, created = await create_campaign_with_tasks(
             db_pool(request), _uid(request), title=data.title, request=data.request,
-            drafts=[_draft(t) for t in data.tasks], schedules=[_schedule(t) for t in data.tasks],
+            drafts=[_draft(t, check=False) for t in data.tasks], schedules=[_schedule(t) for t in data.tasks],
+            quota=services.campaign_quota(request.app.state.node.settings),
         )
         return CampaignDetail(campaign=campaign, tasks=created)
 
@@ -72,7 +90,7 @@ class TaskApi(Controller):
 
     @get("/")
     async def list_tasks(self, request: Request, status: str | None = None, q: str | None = None,
-                         campaign_id: UUID | None = None, limit: int = 100, offset: int = 0) -> list[Task]:
+                         campaign_id: UUID | None = None, limit: Limit = 100, offset: Offset = 0) -> list[Task]:
         return await tasks.list_tasks(db_pool(request), _uid(request), status=status, search=q, campaign_id=campaign_id,
                                       limit=min(limit, 500), offset=offset)
 
@@ -109,7 +127,7 @@ class CallApi(Controller):
     tags = ["calls"]
 
     @get("/")
-    async def list_calls(self, request: Request, task_id: UUID | None = None, limit: int = 100, offset: int = 0) -> list[Call]:
+    async def list_calls(self, request: Request, task_id: UUID | None = None, limit: Limit = 100, offset: Offset = 0) -> list[Call]:
         return await calls.list_calls(db_pool(request), _uid(request), task_id=task_id, limit=min(limit, 500), offset=offset)
 
     @get("/{call_id:uuid}")
@@ -141,7 +159,7 @@ class EventApi(Controller):
 
     @get("/ari-events")
     async def ari_events(self, request: Request, call_id: UUID | None = None, event_type: str | None = None,
-                         channel_id: str | None = None, before_id: int | None = None, limit: int = 500) -> list[AriEvent]:
+                         channel_id: str | None = None, before_id: BeforeId = None, limit: Limit = 500) -> list[AriEvent]:
         return await events.list_ari_events(db_pool(request), _uid(request), call_id=call_id, event_type=event_type,
                                             channel_id=channel_id, before_id=before_id, limit=min(limit, 5000))
 

@@ -14,14 +14,17 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from litestar import Litestar, Request, get
 from litestar.datastructures import State
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import RedocRenderPlugin
 from litestar.response import Response, ServerSentEvent
 from litestar.response.sse import ServerSentEventMessage
 from litestar.static_files import create_static_files_router
+from openapi_ui_bundles import redoc as redoc_bundle
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -35,6 +38,7 @@ from web.auth import AuthMiddleware, current_user, signed_in
 from web.csrf import CsrfMiddleware
 from web.errors import exception_handlers
 from web.headers import add_security_headers
+from web.input_checks import RefuseNulMiddleware
 from web.live import LiveHub
 from web.pages.account import AccountPages, AdminPages, PasswordPages
 from web.pages.auth import AuthPages
@@ -47,6 +51,7 @@ from web.recordings import RecordingSource, StoredRecordings
 from web.rendering import template_config
 
 STATIC = Path(__file__).parent / "static"
+REDOC_JS = "/vendor/redoc/redoc.standalone.js"  # from the installed openapi-ui-bundles package, never a CDN
 STREAM_SECONDS = 55  # a live stream ends after this and the browser reconnects, so no stream holds up a shutdown for long
 KEEPALIVE_SECONDS = 15
 
@@ -64,13 +69,40 @@ class WebSettings(BaseSettings):
     session_max_hours: int = Field(default=7 * 24, ge=1, le=90 * 24)
 
 
+class LocalRedoc(RedocRenderPlugin):
+    """Redoc from the installed openapi-ui-bundles package; the page fetches nothing from anywhere else.
+
+    Redoc's bundle shows a logo from its CDN: the page's content security policy keeps the
+    browser from fetching it (Redoc then leaves the logo out).
+    """
+
+    POLICY = (b"<meta http-equiv=\"Content-Security-Policy\" content=\"img-src 'self' data:; "
+              b"font-src 'self' data:; connect-src 'self'\">")
+
+    def __init__(self) -> None:
+        super().__init__(js_url=REDOC_JS, google_fonts=False, path=["/", "/redoc"],
+                         favicon="<link rel='icon' type='image/svg+xml' href='/vendor/redoc/logo-mini.svg'>")
+
+    def render(self, request: Request, openapi_schema: dict[str, Any]) -> bytes:
+        return super().render(request, openapi_schema).replace(b"<head>", b"<head>" + self.POLICY, 1)
+
+
 @get("/health")
-async def health(state: State) -> Response[dict]:
-    """Database, PBX and voice-model status; 503 when any of them is not ok."""
+async def health(request: Request, state: State) -> Response[dict]:
+    """Database, PBX, voice model and dialer: ok or not (503 when any is not).
+
+    Anyone sees only ok / not ok per part; a signed-in administrator also sees the
+    node, each part's mode, the reason it is not ok and its details.
+    """
     node: Node = state.node
     report = await node.health()
     ok = all(part["ok"] for part in report.values())
-    return Response({"ok": ok, "node": node.node_id, **report}, status_code=200 if ok else 503)
+    user = request.scope.get("user")
+    if user is not None and user.role == "admin":
+        body: dict = {"ok": ok, "node": node.node_id, **report}
+    else:
+        body = {"ok": ok, **{name: {"ok": bool(part["ok"])} for name, part in report.items()}}
+    return Response(body, status_code=200 if ok else 503)
 
 
 @get("/metrics", include_in_schema=False)
@@ -130,17 +162,22 @@ def create_app(node: Node, *, planner: Planner | None = None, recordings: Record
             health, metrics_endpoint, live,
             AuthPages, TaskPages, CampaignPages, CallPages, HitlPages, ChatPages, AccountPages, AdminPages, PasswordPages,
             CampaignApi, TaskApi, CallApi, EventApi,
+            create_static_files_router(path="/vendor/redoc", directories=[redoc_bundle.static_path],
+                                       include_in_schema=False, name="redoc"),
             create_static_files_router(path="/static", directories=[STATIC], include_in_schema=False),
         ],
         state=State({"node": node, "live": hub, "planner": planner, "recordings": recordings,
                      "session_idle_timeout": timedelta(minutes=web_settings.session_idle_minutes),
                      "session_lifetime": timedelta(hours=web_settings.session_max_hours)}),
         lifespan=[lifespan],
-        middleware=[DefineMiddleware(CsrfMiddleware, secret=secret.encode()), DefineMiddleware(AuthMiddleware)],
+        middleware=[DefineMiddleware(RefuseNulMiddleware), DefineMiddleware(CsrfMiddleware, secret=secret.encode()),
+                    DefineMiddleware(AuthMiddleware)],
         before_send=[add_security_headers],
         template_config=template_config(),
         exception_handlers=exception_handlers(),
         openapi_config=OpenAPIConfig(title="OpenDeep API", version="0.1.0", path="/schema",
-                                     description="Campaigns, tasks, calls and events. Send `Authorization: Bearer <API token>`."),
+                                     description="Campaigns, tasks, calls and events. Send `Authorization: Bearer <API token>`.",
+                                     render_plugins=[LocalRedoc()]),
         request_max_body_size=web_settings.max_body_bytes,
+        logging_config=None,  # Litestar's records propagate to the process's one handler (engine/app/logs.py)
     )

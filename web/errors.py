@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 from urllib.parse import quote
 
+import asyncpg
+from asyncpg.exceptions import _base as asyncpg_base
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, NotAuthorizedException
 from litestar.response import Redirect
@@ -12,12 +15,15 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from db.errors import InvalidInput, NotFound, TransitionRefused
 from engine.accounts import TooManyAttempts
-from engine.tasks.campaigns import PlanRejected
+from engine.tasks.campaigns import PlanRejected, QuotaExceeded
+from engine.tasks.constraints import ConstraintError
 from engine.tasks.states import IllegalTransition
 from web.auth import PasswordChangeRequired
+from web.input_checks import database_refusal
 
+log = logging.getLogger(__name__)
 TITLES = {400: "That did not work", 401: "Sign in first", 403: "Not allowed", 404: "Not found", 409: "Not possible right now",
-          413: "Too large", 429: "Slow down", 500: "Something went wrong"}
+          413: "Too large", 422: "That did not work", 429: "Slow down", 500: "Something went wrong"}
 
 
 def _wants_json(request: Request) -> bool:
@@ -45,6 +51,26 @@ def _invalid(request: Request, exc: InvalidInput) -> Response:
 def _plan_rejected(request: Request, exc: PlanRejected) -> Response:
     errors = [{"index": e.index, "task": e.index + 1, "field": e.field, "message": e.message} for e in exc.errors]
     return _respond(request, 400, f"The plan was refused, nothing was saved: {exc}", {"errors": errors})
+
+
+def _constraints(request: Request, exc: ConstraintError) -> Response:
+    return _respond(request, 422, f"constraints.{exc}" if not str(exc).startswith("constraints") else str(exc),
+                    {"field": exc.field})
+
+
+def _quota(request: Request, exc: QuotaExceeded) -> Response:
+    return _respond(request, exc.status, str(exc))
+
+
+def _database_refused(request: Request, exc: Exception) -> Response:
+    """PostgreSQL refused a value as data (a NUL in text, a number out of range): the request's fault."""
+    return _respond(request, 400, database_refusal(exc))  # type: ignore[arg-type]
+
+
+def _too_deep(request: Request, exc: RecursionError) -> Response:
+    if "deserializ" not in str(exc):  # our own bug, not the request's
+        return _crash(request, exc)
+    return _respond(request, 400, "The request is nested too deeply to be read.")
 
 
 def _conflict(request: Request, exc: Exception) -> Response:
@@ -75,7 +101,7 @@ def _http(request: Request, exc: HTTPException) -> Response:
 
 
 def _crash(request: Request, exc: Exception) -> Response:
-    request.logger.exception("unhandled error on %s %s", request.method, request.url.path)
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
     return _respond(request, HTTP_500_INTERNAL_SERVER_ERROR, "The server could not finish this request.")
 
 
@@ -86,6 +112,11 @@ def exception_handlers() -> dict[Any, Any]:
         PlanRejected: _plan_rejected,
         TransitionRefused: _conflict,
         IllegalTransition: _conflict,
+        ConstraintError: _constraints,
+        QuotaExceeded: _quota,
+        asyncpg.DataError: _database_refused,
+        asyncpg_base.DataError: _database_refused,
+        RecursionError: _too_deep,
         NotAuthorizedException: _not_signed_in,
         PasswordChangeRequired: _password_change,
         TooManyAttempts: _throttled,

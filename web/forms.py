@@ -14,6 +14,7 @@ from litestar.params import Body
 from db.errors import InvalidInput
 from db.models import Task
 from db.tasks import TaskDraft
+from engine.tasks.constraints import ConstraintError, check_constraints
 
 # How the pages' handlers take a form: `data: Annotated[SomeForm, Form]`.
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)
@@ -78,6 +79,15 @@ class NewUserForm(msgspec.Struct, kw_only=True):
     role: str = "user"
 
 
+class UnknownChoice(InvalidInput):
+    """A form field that only takes fixed values got another one: 422 (the form is shown again)."""
+
+    status = 422
+
+
+SCHEDULES = ("now", "draft")
+
+
 def parse_local_time(field: str, text: str, tz: ZoneInfo) -> datetime | None:
     text = text.strip()
     if not text:
@@ -91,6 +101,8 @@ def parse_local_time(field: str, text: str, tz: ZoneInfo) -> datetime | None:
 
 def draft_from_form(form: TaskForm, tz: ZoneInfo, now: datetime) -> tuple[TaskDraft, datetime | None]:
     """The task draft and when to schedule it (None: keep as draft); raises InvalidInput."""
+    if form.schedule not in SCHEDULES:
+        raise UnknownChoice("schedule", f"{form.schedule[:40]!r} is not one of: now, draft")
     try:
         max_attempts = int(form.max_attempts or "5")
     except ValueError:
@@ -110,6 +122,10 @@ def draft_from_form(form: TaskForm, tz: ZoneInfo, now: datetime) -> tuple[TaskDr
         constraints["notes"] = form.notes.strip()[:1000]
     if form.machine_message.strip():
         constraints["machine_message"] = form.machine_message.strip()[:500]
+    try:
+        check_constraints(constraints)
+    except ConstraintError as exc:
+        raise InvalidInput(exc.field, str(exc)) from None
     draft = TaskDraft(
         phone_number=form.phone_number,
         callee_name=form.callee_name,
@@ -137,8 +153,8 @@ def keep_other_constraints(draft: TaskDraft, task: Task) -> TaskDraft:
 
 def local_input(value: str | None, tz: ZoneInfo) -> str:
     """An ISO time (a task's or a plan's constraint) as a datetime-local value in the user's zone."""
-    if not value:
-        return ""
+    if not value or not isinstance(value, str):
+        return ""  # a row stored before constraints were checked: nothing to show
     try:
         return datetime.fromisoformat(value).astimezone(tz).strftime("%Y-%m-%dT%H:%M")
     except ValueError:
@@ -155,11 +171,15 @@ def form_from_task(task: Any, tz: ZoneInfo) -> TaskForm:
         earliest=local_input(task.constraints.get("earliest"), tz),
         latest=local_input(task.constraints.get("latest"), tz),
         max_attempts=str(task.max_attempts),
-        notes=str(task.constraints.get("notes", "")),
+        notes=_notes_text(task.constraints.get("notes", "")),
         voicemail=getattr(task, "voicemail", "hang_up"),
         machine_message=str(task.constraints.get("machine_message", "")),
         greet_first=bool(getattr(task, "greet_first", False)),
     )
+
+
+def _notes_text(notes: Any) -> str:
+    return "\n".join(map(str, notes)) if isinstance(notes, list) else str(notes or "")
 
 
 class TaskCreate(msgspec.Struct, kw_only=True):

@@ -33,7 +33,7 @@ COMMON = [
 def headers_for(path: str) -> list[tuple[bytes, bytes]]:
     policy = SCHEMA_POLICY if path == "/schema" or path.startswith("/schema/") else PAGE_POLICY
     found = [*COMMON, (b"content-security-policy", policy.encode())]
-    if not path.startswith("/static/"):
+    if not path.startswith(("/static/", "/vendor/")):  # the site's own files and the installed Redoc
         found.append((b"cache-control", b"no-store"))
     return found
 

@@ -13,6 +13,7 @@ from litestar import Request
 from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.response import Template
 from litestar.template.config import TemplateConfig
+from markupsafe import Markup
 
 from db import hitl
 from db.models import CallEvent
@@ -46,6 +47,25 @@ def _local_iso(value: str, tz: ZoneInfo | None = None) -> str:
         return _local(datetime.fromisoformat(value), tz, "%d %b %Y %H:%M")
     except (TypeError, ValueError):
         return str(value)
+
+
+# Bidirectional-text controls (embeddings, overrides, isolates, marks): in a user-provided name they could
+# make the page show other text than what is stored ("evil\u202etxt.exe"), and they run into the text around.
+_BIDI_CONTROLS = dict.fromkeys([*range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x200E, 0x200F])
+
+
+def no_bidi(value: Any) -> str:
+    """The text without bidi control characters (the `no_bidi` filter for every user-provided name)."""
+    return "" if value is None else str(value).translate(_BIDI_CONTROLS)
+
+
+def _finalize(value: Any) -> Any:
+    """Every `{{ ... }}` output loses bidi controls too (event messages quote names), markup stays markup."""
+    if isinstance(value, Markup):
+        return Markup(str.translate(value, _BIDI_CONTROLS))
+    if isinstance(value, str):
+        return value.translate(_BIDI_CONTROLS)
+    return value
 
 
 def _duration(start: datetime | None, end: datetime | None) -> str:
@@ -102,9 +122,11 @@ def template_config() -> TemplateConfig:
         autoescape=select_autoescape(default=True, default_for_string=True),
         trim_blocks=True,
         lstrip_blocks=True,
+        finalize=_finalize,
     )
     env.filters.update(local=_local, local_iso=_local_iso, pretty_json=_pretty_json, without_status=_without_status,
-                       call_event_rows=_call_event_rows, status_label=lambda s: STATUS_LABELS.get(str(s), str(s)))
+                       call_event_rows=_call_event_rows, status_label=lambda s: STATUS_LABELS.get(str(s), str(s)),
+                       no_bidi=no_bidi)
     env.globals.update(duration=_duration, STATUS_LABELS=STATUS_LABELS)
     return TemplateConfig(engine=JinjaTemplateEngine.from_environment(env))
 

@@ -15,7 +15,7 @@ from db.errors import TransitionRefused
 from db.models import Campaign, Executor, Task, TaskStatus
 from db.pool import transaction
 from db.tasks import TaskDraft, TaskMove
-from engine.tasks.campaigns import create_campaign_with_tasks, export_campaign_csv
+from engine.tasks.campaigns import CampaignQuota, create_campaign_with_tasks, export_campaign_csv
 from engine.tasks.states import move_task
 
 S = TaskStatus
@@ -23,6 +23,11 @@ S = TaskStatus
 
 def now() -> datetime:
     return datetime.now(UTC)
+
+
+def campaign_quota(settings: Any) -> CampaignQuota:
+    """The per-user campaign quotas from the node's settings."""
+    return CampaignQuota(max_tasks=settings.max_tasks_per_campaign, max_per_day=settings.max_campaigns_per_day)
 
 
 async def cancel_task(conn: Executor, user_id: int, task_id: UUID) -> Task:
@@ -58,7 +63,8 @@ async def save_exchange(conn: Executor, user_id: int, conversation_id: UUID | No
 
 
 async def confirm_plan(
-    conn: Executor, user_id: int, conversation_id: UUID, plan: Any, drafts: list[tuple[TaskDraft, datetime | None]]
+    conn: Executor, user_id: int, conversation_id: UUID, plan: Any, drafts: list[tuple[TaskDraft, datetime | None]],
+    quota: CampaignQuota = CampaignQuota(),
 ) -> Campaign:
     """The reviewed plan becomes a campaign with its tasks, and the conversation is closed: all or nothing.
 
@@ -69,7 +75,7 @@ async def confirm_plan(
         request = "\n".join(m.content for m in messages if m.role == "user")[:10000]
         campaign, _ = await create_campaign_with_tasks(
             tx, user_id, title=plan.title[:200], request=request,
-            drafts=[draft for draft, _ in drafts], schedules=[schedule_at for _, schedule_at in drafts],
+            drafts=[draft for draft, _ in drafts], schedules=[schedule_at for _, schedule_at in drafts], quota=quota,
         )
         await chats.set_plan(tx, user_id, conversation_id, msgspec.to_builtins(plan))
         await chats.mark_confirmed(tx, user_id, conversation_id, campaign.id)

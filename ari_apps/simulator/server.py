@@ -14,6 +14,7 @@ import binascii
 import contextlib
 import json
 import logging
+import secrets
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
@@ -54,7 +55,7 @@ class _EventsConnection:
 
 class PbxSimulator:
     def __init__(self, config: SimulatorConfig | None = None, host: str = "127.0.0.1", port: int = 0) -> None:
-        self.config = config or SimulatorConfig()
+        self.config = config or SimulatorConfig(users={"opendeep": secrets.token_urlsafe(24)})  # a login per process
         self.pbx = Pbx(self.config)
         self.spec = AriSpec.shipped()
         self.host, self.port = host, port

@@ -16,6 +16,7 @@ from db.database import migrate, open_database, resolve_database_url
 from db.errors import DataError
 from engine import accounts
 from engine.app.components import load_component
+from engine.app.logs import configure_logging
 from engine.app.wiring import build_node
 from engine.settings import Settings, SettingsError, load_settings
 
@@ -37,6 +38,7 @@ async def _serve(settings: Settings) -> None:
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level.lower(),
+        log_config=None,  # uvicorn's records go to our one handler (engine/app/logs.py)
         lifespan="on",
         proxy_headers=True,
         forwarded_allow_ips=settings.trusted_proxies,
@@ -187,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"opendeep: configuration error: {exc}", file=sys.stderr)
         return 2
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(settings.log_level, settings.log_format, repeat_window_s=settings.log_repeat_window_s)
     commands: dict[tuple[str, str | None], Callable[[], Awaitable[None]]] = {
         ("serve", None): lambda: _serve(settings),
         ("migrate", None): lambda: _migrate(settings),

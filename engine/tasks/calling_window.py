@@ -20,8 +20,16 @@ import phonenumbers
 from phonenumbers import timezone as number_time_zones
 
 from db.models import Task, User
+from engine.tasks.constraints import (
+    DAY_NAMES,
+    ConstraintError,
+    check_constraints,
+    day_index,
+    parse_clock,
+    parse_constraints,
+)
 
-DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+__all__ = ["CallingWindow", "ConstraintError", "calling_window", "callee_time_zone", "check_constraints", "task_deadline"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,18 +63,8 @@ class CallingWindow:
         return f"{DAY_NAMES[local.weekday()].capitalize()} {local:%H:%M}"
 
 
-class ConstraintError(ValueError):
-    """A task's constraints cannot be read (the message names the field)."""
-
-
 def _parse_time(field: str, text: Any) -> time:
-    if str(text) == "24:00":
-        return time.max  # "until midnight": the window's end is exclusive
-    try:
-        hours, minutes = str(text).split(":")
-        return time(int(hours), int(minutes))
-    except ValueError:
-        raise ConstraintError(f"{field}: {text!r} is not a time like 09:30") from None
+    return parse_clock(field, text)
 
 
 def _parse_zone(field: str, name: Any) -> ZoneInfo:
@@ -88,30 +86,29 @@ def callee_time_zone(phone_number: str, fallback: str) -> ZoneInfo:
     return ZoneInfo(fallback)
 
 
-def _window_parts(constraints: dict[str, Any], profile: dict[str, Any], default_start: str, default_end: str):
-    if not isinstance(constraints, dict):
-        raise ConstraintError(f"constraints: {constraints!r} must be an object")
-    window = constraints.get("window") or profile.get("calling_window") or {}
+def _window_parts(constraints: Any, profile: dict[str, Any], default_start: str, default_end: str):
+    checked = parse_constraints(constraints)  # ConstraintError for any shape the schema refuses
+    profile = profile if isinstance(profile, dict) else {}
+    if checked.window is not None:
+        window: Any = {"start": checked.window.start, "end": checked.window.end}
+    else:
+        window = profile.get("calling_window") or {}
     if not isinstance(window, dict):
-        raise ConstraintError(f"window: {window!r} must be an object with start and end")
-    days = constraints.get("days") or profile.get("calling_days")
+        raise ConstraintError(f"window: {window!r} must be an object with start and end", "constraints.window")
+    days = checked.days or profile.get("calling_days")
     start = _parse_time("window.start", window.get("start", default_start))
     end = _parse_time("window.end", window.get("end", default_end))
     if end <= start:
-        raise ConstraintError(f"window: the end ({end:%H:%M}) must be after the start ({start:%H:%M})")
-    zone = _parse_zone("time_zone", constraints["time_zone"]) if "time_zone" in constraints else None
+        raise ConstraintError(f"window: the end ({end:%H:%M}) must be after the start ({start:%H:%M})",
+                              "constraints.window")
+    zone = _parse_zone("time_zone", checked.time_zone) if checked.time_zone else None
     day_set = frozenset(range(7))
     if days:
         try:
-            day_set = frozenset(DAY_NAMES.index(str(d).lower()[:3]) for d in days)
-        except ValueError:
-            raise ConstraintError(f"days: {days!r} must name days such as mon, tue") from None
+            day_set = frozenset(day_index(str(d)) for d in days)
+        except (TypeError, ValueError):
+            raise ConstraintError(f"days: {days!r} must name days such as mon, tue", "constraints.days") from None
     return start, end, day_set, zone
-
-
-def check_constraints(constraints: dict[str, Any]) -> None:
-    """Raise ConstraintError (naming the field) when a task's calling constraints cannot be read."""
-    _window_parts(constraints, {}, "09:00", "20:00")
 
 
 def calling_window(task: Task, user: User, *, default_start: str, default_end: str) -> CallingWindow:
@@ -124,13 +121,4 @@ def calling_window(task: Task, user: User, *, default_start: str, default_end: s
 
 def task_deadline(task: Task) -> datetime | None:
     """The task's `latest` constraint: no attempt is made after it."""
-    raw = (task.constraints or {}).get("latest")
-    if not raw:
-        return None
-    try:
-        deadline = datetime.fromisoformat(str(raw))
-    except ValueError:
-        raise ConstraintError(f"latest: {raw!r} is not a date and time") from None
-    if deadline.tzinfo is None:
-        raise ConstraintError(f"latest: {raw!r} has no time zone")
-    return deadline
+    return parse_constraints(task.constraints).latest

@@ -30,6 +30,22 @@ class TaskError:
     message: str
 
 
+@dataclass(frozen=True, slots=True)
+class CampaignQuota:
+    """Per user: tasks in one campaign, campaigns in 24 hours (OPENDEEP_MAX_TASKS_PER_CAMPAIGN, _MAX_CAMPAIGNS_PER_DAY)."""
+
+    max_tasks: int = 500
+    max_per_day: int = 50
+
+
+class QuotaExceeded(DataError):
+    """Over a quota; nothing was created. `status` is 422 (too many tasks) or 429 (too many campaigns today)."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
 class PlanRejected(DataError):
     """A plan with at least one bad task; nothing was created."""
 
@@ -48,17 +64,24 @@ async def create_campaign_with_tasks(
     schedule_at: datetime | None = None,
     schedules: list[datetime | None] | None = None,
     default_region: str | None = None,
+    quota: CampaignQuota = CampaignQuota(),
 ) -> tuple[Campaign, list[Task]]:
     """Create the campaign and its tasks in one transaction; raise PlanRejected listing every bad task.
 
     `conn` is a pool (a connection is taken for the transaction) or a connection, possibly inside the
     caller's transaction (then this one nests as a savepoint, and commits with the caller's).
     `schedules` gives each task its own first attempt time (None: a draft); without it every task gets
-    `schedule_at`.
+    `schedule_at`. Over `quota`: QuotaExceeded, nothing created.
     """
     if schedules is not None and len(schedules) != len(drafts):
         raise ValueError("schedules must have one entry per draft")
     await users.get_user(conn, user_id)  # NotFound for an unknown owner
+    if len(drafts) > quota.max_tasks:
+        raise QuotaExceeded(f"A campaign holds at most {quota.max_tasks} tasks; this one has {len(drafts)}. "
+                            "Split it into smaller campaigns.", 422)
+    if await campaigns.count_recent_campaigns(conn, user_id) >= quota.max_per_day:
+        raise QuotaExceeded(f"You created {quota.max_per_day} campaigns in the last 24 hours, the most allowed; "
+                            "try again later.", 429)
     errors: list[TaskError] = []
     if not drafts:
         errors.append(TaskError(0, "tasks", "a plan needs at least one task"))

@@ -20,6 +20,7 @@ from db.errors import NotFound
 from db.models import Task, User
 from db.tasks import TaskDraft
 from engine.tasks.calling_window import CallingWindow
+from engine.tasks.constraints import ConstraintError, check_constraints
 
 log = logging.getLogger(__name__)
 MORNING = {"start": "09:00", "end": "12:00"}
@@ -83,7 +84,12 @@ class StrategyAdvisor:
             return message, suggestion
         model_suggestion: dict[str, Any] = {}
         if answer.window_start and answer.window_end:
-            model_suggestion["window"] = {"start": answer.window_start, "end": answer.window_end}
+            window = {"start": answer.window_start, "end": answer.window_end}
+            try:
+                check_constraints({"window": window})
+                model_suggestion["window"] = window
+            except ConstraintError as exc:  # a window the task could not use: not suggested
+                log.info("strategy model suggested an unusable window: %s", exc)
         if answer.instructions:
             model_suggestion["instructions"] = answer.instructions
         return (answer.message, model_suggestion) if model_suggestion else (message, suggestion)
@@ -107,7 +113,7 @@ async def accept_strategy(pool: asyncpg.Pool, user_id: int, task_id: UUID, event
     async with pool.acquire() as conn, conn.transaction():
         task = await tasks.get_task(conn, user_id, task_id)
         if "window" in suggestion:
-            constraints = {**task.constraints, "window": suggestion["window"]}
+            constraints = check_constraints({**task.constraints, "window": suggestion["window"]})
             draft = TaskDraft(**{f: getattr(task, f) for f in TaskDraft.__struct_fields__ if f != "constraints"},
                               constraints=constraints)
             task = await tasks.update_task(conn, user_id, task_id, draft)

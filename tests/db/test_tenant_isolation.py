@@ -148,6 +148,13 @@ async def test_same_number_on_two_users_dnd_lists_is_independent(pool, make_user
     exercised("add_number")
 
 
+async def test_recent_campaigns_are_counted_per_user(pool, world):
+    alice, bob, *_ = world
+    assert await campaigns.count_recent_campaigns(pool, bob.id) == 0
+    assert await campaigns.count_recent_campaigns(pool, alice.id) == 1
+    exercised("count_recent_campaigns")
+
+
 def test_every_tenant_query_function_is_exercised():
     """A new query function taking user_id must be added to the tests above."""
     declared = {

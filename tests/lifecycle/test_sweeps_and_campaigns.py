@@ -202,3 +202,60 @@ async def test_csv_export_cannot_smuggle_spreadsheet_formulas(db, new_user):
     assert row["callee_name"] == '\'=HYPERLINK("http://x")'
     assert row["objective"] == "'-2+3"
     assert row["phone_number"] == "+12125550123"  # a phone number is not a formula
+
+
+def _sweep_failures(sweep: str) -> float:
+    from engine import metrics
+
+    return metrics.REGISTRY.get_sample_value("opendeep_sweep_row_failures_total", {"sweep": sweep}) or 0.0
+
+
+async def test_one_bad_row_is_logged_once_counted_and_skipped_while_the_good_row_gets_its_note(db, new_user, caplog):
+    """A row written before validation (or by hand) with unreadable constraints never stops another user's note."""
+    good_user, bad_user = await new_user(), await new_user()
+    bad = await task_in(db, bad_user.id, S.RETRY_SCHEDULED, attempts=3)
+    good = await task_in(db, good_user.id, S.RETRY_SCHEDULED, attempts=3)
+    await db.execute("""UPDATE tasks SET constraints = '{"days": 5}'::jsonb WHERE id = $1""", bad.id)
+    for task in (bad, good):
+        for attempt in (1, 2, 3):
+            call = await calls.create_call(db, task.user_id, task.id, attempt=attempt, node_id="n1",
+                                           destination=task.phone_number)
+            await calls.finish_call(db, task.user_id, call.id, outcome="no_answer", ended_at=NOW)
+    before = _sweep_failures("strategy_notes")
+    sweeper = LifecycleSweeps(db, node_id="n1")
+
+    with caplog.at_level("INFO"):
+        first = await sweeper.run_all(NOW)
+        second = await sweeper.run_all(NOW)
+
+    assert first["strategy_notes"] == 1 and second["strategy_notes"] == 0
+    assert [e.kind for e in await events.list_task_events(db, good_user.id, good.id)].count("strategy") == 1
+    assert "strategy" not in [e.kind for e in await events.list_task_events(db, bad_user.id, bad.id)]
+    assert _sweep_failures("strategy_notes") == before + 2  # counted on every pass
+    mentions = [r for r in caplog.records if str(bad.id) in r.getMessage()]
+    assert len(mentions) == 1 and mentions[0].levelname == "WARNING"  # logged once, not every 15 s
+    assert "days: Input should be a valid list" in mentions[0].getMessage()
+
+
+async def test_a_model_window_the_task_could_not_use_is_not_suggested():
+    reply = {"message": "Try in the evening.", "window_start": "7pm", "window_end": "19:00", "instructions": None}
+    async with FakeOpenAI([(200, json.dumps(reply))]) as server:
+        advisor = StrategyAdvisor(AsyncOpenAI(api_key="k", base_url=server.base_url, max_retries=0), "m")
+        from engine.tasks.calling_window import calling_window
+        from tests.lifecycle.builders import task, user
+
+        window = calling_window(task(), user(), default_start="09:00", default_end="20:00")
+        message, suggestion = await advisor.suggest(task(), [{"outcome": "no_answer", "originated_at": NOW}], window)
+    assert "window" in suggestion and suggestion["window"] != {"start": "7pm", "end": "19:00"}  # the template's
+    assert message.startswith("1 attempts so far")
+
+
+async def test_old_failed_sign_ins_are_purged_and_recent_ones_kept(db):
+    from db import login_failures
+
+    await login_failures.record_failure(db, "old@example.test", "198.51.100.7")
+    await login_failures.record_failure(db, "recent@example.test", "198.51.100.7")
+    await db.execute("UPDATE login_failures SET at = now() - interval '2 days' WHERE email = 'old@example.test'")
+    await LifecycleSweeps(db, node_id="n1").run_all(datetime.now(UTC))
+    left = await db.fetch("SELECT email FROM login_failures WHERE address = '198.51.100.7'")
+    assert [r["email"] for r in left] == ["recent@example.test"]

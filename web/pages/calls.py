@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
 from litestar import Controller, Request, get, post
 from litestar.exceptions import NotFoundException
+from litestar.params import Parameter
 from litestar.response import Redirect, Response, Stream, Template
 
 from db import calls, events, hitl, tasks, transcripts
@@ -81,7 +82,8 @@ class CallPages(Controller):
 
     @get("/ari-events")
     async def ari_events(self, request: Request, event_type: str | None = None, channel: str | None = None,
-                         call: UUID | None = None, before: int | None = None) -> Template:
+                         call: UUID | None = None,
+                         before: Annotated[int | None, Parameter(ge=1, le=2**63 - 1)] = None) -> Template:
         found = await events.list_ari_events(db_pool(request), current_user(request).id, call_id=call, limit=200,
                                              before_id=before, **_filters(event_type, channel))
         return await page(request, "ari_events.html", ari_events=found, event_type=event_type or "", channel=channel or "",

@@ -42,10 +42,21 @@ async def _chat_page(request: Request, conversation_id: UUID | None, status_code
                       planner=request.app.state.planner.name, local_input=lambda v: local_input(v, tz), **extra)
 
 
+MAX_PLAN_CALLS = 500  # the review page never shows more (the campaign quota is lower or equal)
+
+
+def _plan_size(form: Any) -> int:
+    """How many calls the review page sent (`count`); InvalidInput for anything but 0..MAX_PLAN_CALLS."""
+    text = str(form.get("count", "0") or "0").strip()
+    if not (text.isascii() and text.isdigit()) or int(text) > MAX_PLAN_CALLS:
+        raise InvalidInput("count", f"must be a whole number from 0 to {MAX_PLAN_CALLS}")
+    return int(text)
+
+
 def _plan_from_form(form: Any, tz: ZoneInfo) -> tuple[Plan, dict[int, str]]:
     """The plan as the person edited it on the review page (times typed in their zone)."""
     calls, errors = [], {}
-    for index in range(int(form.get("count", "0") or 0)):
+    for index in range(_plan_size(form)):
         if form.get(f"calls-{index}-remove"):
             continue
         values = {f: str(form.get(f"calls-{index}-{f}", "")) for f in PLAN_FIELDS}
@@ -125,7 +136,8 @@ class ChatPages(Controller):
             errors = errors or {-1: "This plan was already confirmed."}
             return await _chat_page(request, conversation.id, 400, plan=plan, errors=errors)
         try:
-            campaign = await services.confirm_plan(pool, user.id, conversation.id, plan, drafts)
+            campaign = await services.confirm_plan(pool, user.id, conversation.id, plan, drafts,
+                                                   services.campaign_quota(request.app.state.node.settings))
         except PlanRejected as exc:
             return await _chat_page(request, conversation.id, 400, plan=plan, errors=_task_errors(exc))
         return Redirect(f"/?campaign={campaign.id}", status_code=303)

@@ -58,7 +58,7 @@ class TaskPages(Controller):
             draft, schedule_at = draft_from_form(data, ZoneInfo(user.time_zone), services.now())
             task = await tasks.create_task(db_pool(request), user.id, draft, schedule_at=schedule_at)
         except InvalidInput as exc:
-            return await page(request, "task_form.html", 400, form=data, error=exc, task=None)
+            return await page(request, "task_form.html", getattr(exc, "status", 400), form=data, error=exc, task=None)
         return Redirect(f"/tasks/{task.id}", status_code=303)
 
     @get("/tasks/{task_id:uuid}")
@@ -83,7 +83,7 @@ class TaskPages(Controller):
             draft, _ = draft_from_form(data, ZoneInfo(user.time_zone), services.now())
             await tasks.update_task(pool, user.id, task_id, keep_other_constraints(draft, task))
         except InvalidInput as exc:
-            return await page(request, "task_form.html", 400, form=data, error=exc, task=task)
+            return await page(request, "task_form.html", getattr(exc, "status", 400), form=data, error=exc, task=task)
         return Redirect(f"/tasks/{task_id}", status_code=303)
 
     @post("/tasks/{task_id:uuid}/cancel")
