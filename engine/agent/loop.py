@@ -138,7 +138,8 @@ class CallLoop:
         call.metrics.barge_ins += 1
         item = call.playout.item(cut.item_id)
         fully_heard = item is not None and item.complete and cut.played_ms >= int(cut.model_ms)
-        if cut.played_ms > 0 and not fully_heard and link.session is not None:
+        truncates = link.session is not None and link.session.capabilities.client_truncates
+        if cut.played_ms > 0 and not fully_heard and truncates:  # else the model keeps its item; we keep the played share
             await link.session.truncate(cut.item_id, cut.played_ms)
         heard_share = cut.played_ms / cut.model_ms if cut.model_ms else 0.0
         await call.transcript.agent_ended(cut.item_id, call.clock.now(), not fully_heard, heard_share)
