@@ -146,7 +146,6 @@ class OpenAILiveSession:
         self._calls: dict[str, list[str]] = {}  # backend response id -> its function call ids
         self._outputs: set[str] = set()  # call ids whose output we sent
         self._completed: set[str] = set()  # backend responses that finished (their calls are all known)
-        self._continuing = False  # a response.create went out; the model's next words answer it
         self._notes_unanswered = False  # a silent note came since the model last spoke
         self._seconds = 0.0  # cumulative billed seconds, as the service last reported them
         self._seconds_reported = 0.0
@@ -206,7 +205,7 @@ class OpenAILiveSession:
     async def create_response(self, instructions: str | None = None) -> None:
         if instructions:
             self._append("session.instructions.append", instructions)
-        elif self._notes_unanswered and not self._continuing:
+        elif self._notes_unanswered:
             self._append("session.instructions.append", REACT)
         self._notes_unanswered = False
 
@@ -314,7 +313,6 @@ class OpenAILiveSession:
             n = next(self._ids)
             segment = self._segment = _Segment(f"live_out_{n}", f"live_item_{n}", self._early_text)
             self._early_text = []
-            self._continuing = False
             self._notes_unanswered = False
             self._emit(ResponseStarted(segment.response_id))
             if segment.text:
@@ -437,7 +435,6 @@ class OpenAILiveSession:
             elif all(call_id in self._outputs for call_id in calls):
                 self._completed.discard(response_id)
                 del self._calls[response_id]
-                self._continuing = True
                 self._send({"type": "response.create", "event_id": self._event_id("continue")})
 
     # --- session, usage, errors ----------------------------------------------------------------------

@@ -418,7 +418,7 @@ class LiveSession:
                 self.send(
                     {
                         "type": "session.output_transcript.delta",
-                        "delta": fragment if said == 0 else " " + fragment,
+                        "delta": fragment if said == 0 and not self.spoken else " " + fragment,
                         "start_ms": int(start),
                         "end_ms": int(self.clock_ms),
                     }
