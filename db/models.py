@@ -77,6 +77,7 @@ class Task(Row):
     failure_reason: str | None
     created_at: datetime
     updated_at: datetime
+    voice_provider: str | None = None  # "realtime" | "live"; None: the installation's default
 
     def __post_init__(self) -> None:
         # The rows' queries hand over the column's plain text; keep the annotation true.

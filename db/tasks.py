@@ -52,6 +52,10 @@ class TaskDraft(msgspec.Struct, kw_only=True):
     constraints: dict[str, Any] = {}
     priority: int = 0
     max_attempts: int = 5
+    voice_provider: str | None = None  # "realtime" | "live"; None: the installation's default
+
+
+VOICE_PROVIDERS = ("realtime", "live")
 
 
 def validate_draft(draft: TaskDraft, default_region: str | None = None) -> TaskDraft:
@@ -60,6 +64,8 @@ def validate_draft(draft: TaskDraft, default_region: str | None = None) -> TaskD
         raise InvalidInput("priority", "must be between -100 and 100")
     if not 1 <= draft.max_attempts <= 50:
         raise InvalidInput("max_attempts", "must be between 1 and 50")
+    if draft.voice_provider not in (None, *VOICE_PROVIDERS):
+        raise InvalidInput("voice_provider", f"must be one of {', '.join(VOICE_PROVIDERS)} (or empty for the default)")
     return msgspec.structs.replace(
         draft,
         phone_number=normalize_phone_number(draft.phone_number, default_region),
@@ -131,8 +137,8 @@ async def create_task(
         ), created AS (
             INSERT INTO tasks (user_id, campaign_id, phone_number, callee_name, objective, facts,
                                success_criteria, constraints, status, priority, max_attempts,
-                               next_attempt_at)
-            SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12 FROM owner_ok
+                               next_attempt_at, voice_provider)
+            SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $16 FROM owner_ok
             RETURNING {_TASK}
         ), event AS (
             INSERT INTO task_events (user_id, task_id, kind, to_status, actor, message)
@@ -158,6 +164,7 @@ async def create_task(
         actor,
         f"Task created for {draft.callee_name or draft.phone_number}",
         CHANNEL,
+        draft.voice_provider,
     )
     if record is None:
         raise NotFound("campaign", campaign_id)
@@ -225,7 +232,7 @@ async def update_task(
         changed AS (
             UPDATE tasks t SET phone_number = $3, callee_name = $4, objective = $5, facts = $6,
                    success_criteria = $7, constraints = $8, priority = $9, max_attempts = $10,
-                   updated_at = now()
+                   voice_provider = $12, updated_at = now()
             FROM current c WHERE t.id = c.id AND c.status = ANY($11::text[])
             RETURNING {columns(Task, "t")}
         ), event AS (
@@ -245,6 +252,7 @@ async def update_task(
         draft.priority,
         draft.max_attempts,
         [s.value for s in EDITABLE_STATUSES],
+        draft.voice_provider,
     )
     return _moved_or_raise(record, task_id, "edited")
 

@@ -34,7 +34,7 @@ def _uid(request: Request) -> int:
 def _draft(data: TaskCreate | TaskUpdate) -> TaskDraft:
     return TaskDraft(phone_number=data.phone_number, objective=data.objective, callee_name=data.callee_name, facts=data.facts,
                      success_criteria=data.success_criteria, constraints=data.constraints, max_attempts=data.max_attempts,
-                     priority=data.priority)
+                     priority=data.priority, voice_provider=data.voice_provider)
 
 
 def _schedule(data: TaskCreate) -> Any:

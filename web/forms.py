@@ -38,6 +38,7 @@ class TaskForm(msgspec.Struct, kw_only=True):
     max_attempts: str = "5"
     notes: str = ""
     schedule: str = "now"  # now | draft
+    voice_provider: str = ""  # "" (the installation's default) | realtime | live
 
 
 class AnswerForm(msgspec.Struct, kw_only=True):
@@ -113,6 +114,7 @@ def draft_from_form(form: TaskForm, tz: ZoneInfo, now: datetime) -> tuple[TaskDr
         success_criteria=form.success_criteria,
         constraints=constraints,
         max_attempts=max_attempts,
+        voice_provider=form.voice_provider or None,
     )
     if form.schedule == "draft":
         return draft, None
@@ -149,6 +151,7 @@ def form_from_task(task: Any, tz: ZoneInfo) -> TaskForm:
         latest=local_input(task.constraints.get("latest"), tz),
         max_attempts=str(task.max_attempts),
         notes=str(task.constraints.get("notes", "")),
+        voice_provider=task.voice_provider or "",
     )
 
 
@@ -166,6 +169,7 @@ class TaskCreate(msgspec.Struct, kw_only=True):
     campaign_id: UUID | None = None
     schedule_at: datetime | None = None
     draft: bool = False
+    voice_provider: str | None = None  # realtime | live; None: the installation's default
 
 
 class TaskUpdate(msgspec.Struct, kw_only=True):
@@ -179,6 +183,7 @@ class TaskUpdate(msgspec.Struct, kw_only=True):
     constraints: dict[str, Any] = {}
     max_attempts: int = 5
     priority: int = 0
+    voice_provider: str | None = None
 
 
 class CampaignCreate(msgspec.Struct, kw_only=True):

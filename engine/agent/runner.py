@@ -27,7 +27,7 @@ from engine.agent.task import AgentTask, MachinePolicy
 from engine.hitl import HitlService, carried_answers
 from engine.ports.agent import CallReport
 from engine.ports.telephony import AudioFormat, OutboundCall, TelephonyEventSink
-from engine.ports.voice_model import VoiceModel
+from engine.ports.voice_model import VoiceModel, VoiceModels
 from engine.settings import Settings
 from engine.tasks.calling_window import callee_time_zone
 
@@ -105,11 +105,15 @@ def observe(report: CallReport) -> None:
 class VoiceAgentSession:
     """The lifecycle's `AgentSession` for one call: the running `AgentCallSession`."""
 
-    def __init__(self, running: asyncio.Task[CallReport]) -> None:
+    def __init__(self, running: asyncio.Task[CallReport], model: VoiceModel | None = None) -> None:
         self._running = running
+        self._model = model
 
     async def run(self, call: OutboundCall) -> CallReport:
         report = await self._running
+        if report.metrics is not None and self._model is not None:  # which provider and model served it
+            report.metrics.voice_provider = getattr(self._model, "provider", "")
+            report.metrics.voice_model = getattr(self._model, "model", "")
         observe(report)
         return report
 
@@ -125,7 +129,7 @@ class VoiceAgentRunner:
     def __init__(
         self,
         pool: asyncpg.Pool,
-        model: VoiceModel,
+        model: VoiceModel | VoiceModels,
         settings: Settings,
         hitl: HitlService,
         call_events: TelephonyEventSink,
@@ -139,13 +143,20 @@ class VoiceAgentRunner:
 
     async def prepare(self, task: Task, call_row: Call, call: OutboundCall) -> VoiceAgentSession:
         user = await users.get_user(self._pool, task.user_id)
+        model = await self._model_for(task)
         session = AgentCallSession(
             call,
             agent_task_for(task, user),
-            self._model,
+            model,
             media_format=self._format,
             recorder=DatabaseCallRecorder(self._pool, task.user_id, self._call_events),
             broker=self._hitl.broker(task.user_id),
-            options=self._options,
+            options=dataclasses.replace(self._options, model_name=getattr(model, "model", self._options.model_name)),
         )
-        return VoiceAgentSession(asyncio.create_task(session.run(), name=f"agent-call-{call_row.id}"))
+        return VoiceAgentSession(asyncio.create_task(session.run(), name=f"agent-call-{call_row.id}"), model)
+
+    async def _model_for(self, task: Task) -> VoiceModel:
+        """The task's own provider when it names one, else the installation's."""
+        if isinstance(self._model, VoiceModels):
+            return await self._model.model_for(task.voice_provider)
+        return self._model

@@ -29,7 +29,7 @@ async def build_node(settings: Settings) -> Node:
     call_log = DatabaseCallLog(database.pool)
     node.telephony = await load_component("telephony")(settings, call_log)
     hitl = HitlService.from_settings(settings, database.pool, database.url)
-    agent = VoiceAgentRunner(database.pool, voice.model, settings, hitl, call_log)
+    agent = VoiceAgentRunner(database.pool, voice, settings, hitl, call_log)
     node.lifecycle = build_lifecycle(settings, database.pool, database.url, node.telephony, agent)
     node.components.extend([call_log, node.telephony, hitl, node.lifecycle])
     return node

@@ -42,6 +42,7 @@ class PlannedCall(msgspec.Struct, kw_only=True):
     latest: str | None = None  # ISO 8601 with offset; None: no deadline
     max_attempts: int = 3
     notes: str = ""  # other constraints, in words
+    voice_provider: str | None = None  # realtime | live, only when the user asks for one; None: the default
 
 
 class Plan(msgspec.Struct, kw_only=True):
@@ -137,7 +138,7 @@ _CALL_SCHEMA: dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,
     "required": ["phone_number", "callee_name", "objective", "facts", "success_criteria", "earliest", "latest",
-                 "max_attempts", "notes"],
+                 "max_attempts", "notes", "voice_provider"],
     "properties": {
         "phone_number": {"type": "string", "description": "E.164, e.g. +14155550123"},
         "callee_name": {"type": "string"},
@@ -148,6 +149,11 @@ _CALL_SCHEMA: dict[str, Any] = {
         "latest": {**_nullable("string"), "description": "ISO 8601 with offset, or null"},
         "max_attempts": {"type": "integer"},
         "notes": {"type": "string"},
+        "voice_provider": {
+            "type": ["string", "null"],
+            "enum": ["realtime", "live", None],
+            "description": "the voice model: null (the default) unless the user asks for OpenAI Realtime or GPT-Live",
+        },
     },
 }
 REPLY_SCHEMA: dict[str, Any] = {
@@ -305,6 +311,7 @@ def validate_planned_call(call: PlannedCall, now: datetime) -> tuple[TaskDraft, 
     draft = validate_draft(TaskDraft(
         phone_number=call.phone_number, callee_name=call.callee_name, objective=call.objective, facts=call.facts,
         success_criteria=call.success_criteria, constraints=constraints, max_attempts=call.max_attempts,
+        voice_provider=call.voice_provider,
     ))
     return draft, earliest or now
 

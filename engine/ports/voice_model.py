@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from engine.ports.telephony import AudioFormat
 
@@ -238,6 +238,14 @@ class VoiceModel(Protocol):
 
     async def open(self, config: VoiceSessionConfig) -> VoiceSession:
         """Connect and configure a session. Raises VoiceModelUnavailable."""
+
+
+@runtime_checkable
+class VoiceModels(Protocol):
+    """The installation's voice models by provider (engine.voice.factory.VoiceModelService)."""
+
+    async def model_for(self, provider: str | None) -> VoiceModel:
+        """The model of `provider` ("realtime" | "live"), or the default one for None."""
 
 
 class VoiceModelUnavailable(Exception):

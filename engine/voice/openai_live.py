@@ -2,16 +2,9 @@
 
 GPT-Live is full duplex and owns turn-taking: there is no response lifecycle, no cancel and no
 truncate, and the server marks neither the end of a spoken turn nor the start of the callee's.
-The adapter rebuilds the port's events from what the wire does carry:
+`LiveTurns` (engine.voice.live_turns) rebuilds the port's turn events from what the wire
+carries; this module owns the connection, the commands and the rest:
 
-* agent turns ("segments"): output audio deltas with a gap of `segment_gap_s` between them.
-  A segment opens with ResponseStarted and closes with AgentTranscript (the output transcript
-  fragments received meanwhile), AudioDone and ResponseDone;
-* callee turns: a local energy VAD on the audio we push, and input transcript fragments. A turn
-  that starts while the model is silent is reported at once (SpeechStarted: the agent clears the
-  line's queue, as on Realtime). One that starts while the model talks is left to the model: if
-  its output stops while the callee speaks, the model yielded, and the segment closes as
-  cancelled after SpeechStarted; if it talks on (overlap, a backchannel), nothing is cut;
 * tools: Responses delegation. Function calls arrive nested in `response.event`; results go
   back as `response.item.create`, then one `response.create` once every call of that backend
   response has its output;
@@ -28,29 +21,18 @@ The SDK's auto-reconnect stays off (a new socket without `session.start` has no 
 from __future__ import annotations
 
 import asyncio
-import base64
 import itertools
 import json
 import logging
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from openai import AsyncOpenAI, OpenAIError
 from websockets.exceptions import ConnectionClosed, ConnectionClosedOK, InvalidHandshake
 
-from engine.ports.telephony import AudioFormat
 from engine.ports.voice_model import (
-    AgentTranscript,
-    AudioDelta,
-    AudioDone,
-    CalleeTranscript,
-    ResponseDone,
-    ResponseStarted,
     SessionClosed,
     SessionReady,
-    SpeechStarted,
-    SpeechStopped,
     ToolCall,
     Usage,
     VoiceCapabilities,
@@ -59,7 +41,7 @@ from engine.ports.voice_model import (
     VoiceModelUnavailable,
     VoiceSessionConfig,
 )
-from engine.voice.codecs import ulaw_to_pcm16
+from engine.voice.live_turns import LiveTurns
 from engine.voice.live_wire import (
     DEFAULT_BACKEND_MODEL,
     audio_format,
@@ -70,7 +52,6 @@ from engine.voice.live_wire import (
     function_call,
     session_start,
 )
-from engine.voice.simulator.vad import FRAME_MS, EnergyVad, VadSettings
 
 log = logging.getLogger(__name__)
 
@@ -80,25 +61,6 @@ LIVE_CAPABILITIES = VoiceCapabilities(
 REACT = "React now, briefly, to what you were just told, if it calls for a reply."
 _FATAL_ERRORS = {"invalid_api_key", "insufficient_quota", "session_expired"}
 _FATAL_CLOSE = {"expired", "content", "connection_lost"}
-# The callee's speech on the line, as our own VAD hears it: a little less eager to stop than the
-# service's, since a stop here only ends the transcript turn.
-_VAD = VadSettings(threshold=0.5, prefix_padding_ms=0, silence_duration_ms=500)
-
-
-@dataclass(slots=True)
-class _Segment:
-    response_id: str
-    item_id: str
-    text: list[str] = field(default_factory=list)
-    end_ms: int | None = None  # where its transcript reaches on the session timeline
-
-
-@dataclass(slots=True)
-class _CalleeTurn:
-    item_id: str
-    start_ms: int
-    announced: bool = False  # SpeechStarted was emitted
-    text: list[str] = field(default_factory=list)
 
 
 class OpenAILiveSession:
@@ -122,10 +84,7 @@ class OpenAILiveSession:
         self._model = model
         self._backend_model = backend_model
         self._label = label
-        self._segment_gap_s = segment_gap_s
-        self._callee_gap_s = callee_gap_s
         self._format = audio_format(config.media_format)
-        self._bytes_per_ms = bytes_per_ms(self._format)
         self._outbox: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
         self._events: asyncio.Queue[VoiceEvent] = asyncio.Queue()
         self._ready = asyncio.Event()
@@ -135,14 +94,15 @@ class OpenAILiveSession:
         self.session_id = ""
         self.close_reason = ""
         self._ids = itertools.count(1)
-        self._segment: _Segment | None = None
-        self._segment_timer: asyncio.TimerHandle | None = None
-        self._early_text: list[str] = []  # output transcript fragments ahead of their audio
-        self._callee: _CalleeTurn | None = None
-        self._callee_timer: asyncio.TimerHandle | None = None
-        self._vad = EnergyVad()
-        self._input_ms = 0
-        self._carry = b""
+        self._turns = LiveTurns(
+            config.media_format,
+            bytes_per_ms(self._format),
+            self._emit,
+            self._take_usage,
+            self._agent_speaks,
+            segment_gap_s=segment_gap_s,
+            callee_gap_s=callee_gap_s,
+        )
         self._calls: dict[str, list[str]] = {}  # backend response id -> its function call ids
         self._outputs: set[str] = set()  # call ids whose output we sent
         self._completed: set[str] = set()  # backend responses that finished (their calls are all known)
@@ -179,7 +139,7 @@ class OpenAILiveSession:
         """Caller audio streams continuously, silence included (no commit exists)."""
         if audio:
             self._send({"type": "session.input_audio.append", "audio": b64(audio)})
-            self._hear(audio)
+            self._turns.hear(audio)
 
     async def truncate(self, item_id: str, audio_end_ms: int) -> None:
         """No-op: the model's context keeps what it generated; the agent keeps the played share."""
@@ -216,7 +176,7 @@ class OpenAILiveSession:
             if self._ready.is_set() and not self._closed.is_set():
                 self._send({"type": "session.close", "event_id": self._event_id("close")}, closing=True)
             self._outbox.put_nowait(None)
-        self._cancel_timers()
+        self._turns.cancel_timers()
         try:
             await asyncio.wait_for(asyncio.shield(self._writer), timeout=2.0)
         except (TimeoutError, Exception):  # noqa: BLE001 - closing anyway
@@ -287,7 +247,7 @@ class OpenAILiveSession:
             log.exception("live%s: reader failed", self._label)
             closed = SessionClosed(expected=self._closing, reason=str(exc))
         finally:
-            self._cancel_timers()
+            self._turns.cancel_timers()
             self._closed.set()
             self._outbox.put_nowait(None)
             self._events.put_nowait(closed)
@@ -295,120 +255,8 @@ class OpenAILiveSession:
     def _emit(self, event: VoiceEvent) -> None:
         self._events.put_nowait(event)
 
-    def _cancel_timers(self) -> None:
-        for timer in (self._segment_timer, self._callee_timer):
-            if timer is not None:
-                timer.cancel()
-
-    # --- the agent's turns (segments of output audio) ------------------------------------
-
-    def _on_output_audio(self, event: dict[str, Any]) -> None:
-        audio = base64.b64decode(event.get("delta", ""))
-        if not audio:
-            return
-        segment = self._segment
-        if segment is None:
-            if self._callee is not None and not self._vad.speaking:
-                self._end_callee_turn()  # the floor changed hands
-            n = next(self._ids)
-            segment = self._segment = _Segment(f"live_out_{n}", f"live_item_{n}", self._early_text)
-            self._early_text = []
-            self._notes_unanswered = False
-            self._emit(ResponseStarted(segment.response_id))
-            if segment.text:
-                self._emit(AgentTranscript(segment.response_id, segment.item_id, "".join(segment.text).strip()))
-        self._emit(AudioDelta(segment.response_id, segment.item_id, audio, len(audio) / self._bytes_per_ms))
-        if self._segment_timer is not None:
-            self._segment_timer.cancel()
-        self._segment_timer = asyncio.get_running_loop().call_later(self._segment_gap_s, self._end_segment)
-
-    def _on_output_transcript(self, event: dict[str, Any]) -> None:
-        segment = self._segment
-        if segment is None:
-            self._early_text.append(str(event.get("delta") or ""))
-            return
-        segment.text.append(str(event.get("delta") or ""))
-        if event.get("end_ms") is not None:
-            segment.end_ms = max(segment.end_ms or 0, int(event["end_ms"]))
-        # No transcript-done event exists: the agent gets the text so far, so a turn cut short (or a
-        # call that ends) keeps what was said up to then.
-        self._emit(AgentTranscript(segment.response_id, segment.item_id, "".join(segment.text).strip()))
-
-    def _end_segment(self) -> None:
-        segment, self._segment, self._segment_timer = self._segment, None, None
-        if segment is None:
-            return
-        yielded = self._callee is not None and not self._callee.announced
-        if yielded:  # the model stopped while the callee talked: it gave them the floor
-            self._announce_callee()
-        self._emit(AudioDone(segment.response_id, segment.item_id))
-        status, reason = ("cancelled", "turn_detected") if yielded else ("completed", "")
-        self._emit(ResponseDone(segment.response_id, status, reason, self._take_usage()))
-
-    # --- the callee's turns ----------------------------------------------------------------
-
-    def _hear(self, audio: bytes) -> None:
-        pcm = ulaw_to_pcm16(audio) if self.config.media_format is AudioFormat.ULAW else audio
-        data = self._carry + pcm
-        frame = self.config.media_format.sample_rate * FRAME_MS // 1000 * 2
-        offset = 0
-        while offset + frame <= len(data):
-            self._input_ms += FRAME_MS
-            change = self._vad.frame(data[offset : offset + frame], self._input_ms, _VAD)
-            if change is not None and change.kind == "started":
-                self._callee_heard(change.ms)
-            elif change is not None:
-                self._arm_callee_timer()
-            offset += frame
-        self._carry = data[offset:]
-
-    def _on_input_transcript(self, event: dict[str, Any]) -> None:
-        start_ms = int(event.get("start_ms") or 0)
-        segment = self._segment
-        if segment is not None and segment.end_ms is not None and start_ms > segment.end_ms:
-            # On the session timeline the model had finished before the callee spoke: its turn is over,
-            # though its audio came faster than real time and the gap has not elapsed here yet.
-            if self._segment_timer is not None:
-                self._segment_timer.cancel()
-            self._end_segment()
-        self._callee_heard(start_ms)
-        assert self._callee is not None
-        self._callee.text.append(str(event.get("delta") or ""))
-        self._arm_callee_timer()
-
-    def _callee_heard(self, start_ms: int) -> None:
-        if self._callee is None:
-            self._callee = _CalleeTurn(f"live_in_{next(self._ids)}", start_ms)
-            if self._segment is None:
-                self._announce_callee()
-            # else: the callee talks over the model, which decides whether to yield
-
-    def _announce_callee(self) -> None:
-        assert self._callee is not None
-        self._callee.announced = True
-        self._emit(SpeechStarted(self._callee.item_id, self._callee.start_ms))
-
-    def _arm_callee_timer(self) -> None:
-        if self._callee_timer is not None:
-            self._callee_timer.cancel()
-        self._callee_timer = asyncio.get_running_loop().call_later(self._callee_gap_s, self._callee_quiet)
-
-    def _callee_quiet(self) -> None:
-        self._callee_timer = None
-        if self._callee is not None and not self._vad.speaking:
-            self._end_callee_turn()
-
-    def _end_callee_turn(self) -> None:
-        turn, self._callee = self._callee, None
-        if self._callee_timer is not None:
-            self._callee_timer.cancel()
-            self._callee_timer = None
-        if turn is None:
-            return
-        text = "".join(turn.text).strip()
-        if text:
-            self._emit(CalleeTranscript(turn.item_id, text))
-        self._emit(SpeechStopped(turn.item_id, self._input_ms))
+    def _agent_speaks(self) -> None:
+        self._notes_unanswered = False  # the model speaks: it has taken what it was told into account
 
     # --- delegated tools ----------------------------------------------------------------------
 
@@ -495,9 +343,9 @@ _HANDLERS: dict[str, _Handler] = {
         _ignore,
     ),
     "session.started": _S._on_session_started,
-    "session.output_audio.delta": _S._on_output_audio,
-    "session.output_transcript.delta": _S._on_output_transcript,
-    "session.input_transcript.delta": _S._on_input_transcript,
+    "session.output_audio.delta": lambda s, e: s._turns.output_audio(e),
+    "session.output_transcript.delta": lambda s, e: s._turns.output_transcript(e),
+    "session.input_transcript.delta": lambda s, e: s._turns.input_transcript(e),
     "response.event": _S._on_response_event,
     "session.usage.updated": _S._on_usage,
     "session.closed": _S._on_session_closed,

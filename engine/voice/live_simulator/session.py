@@ -20,17 +20,15 @@ from typing import Any
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
-from engine.voice.codecs import tone_pcm16
+from engine.voice.live_simulator.speech import delegate, hear, start_fixture, stream
 from engine.voice.live_simulator.start import StartError, apply_update, rate_of, tool_names, validate_start
 from engine.voice.simulator.controls import SimulatorControls
-from engine.voice.simulator.line import decode, encode
-from engine.voice.simulator.script import Reply, SimToolCall, Turn
-from engine.voice.simulator.vad import FRAME_MS, EnergyVad, VadSettings
+from engine.voice.simulator.line import decode
+from engine.voice.simulator.script import Reply, Turn
+from engine.voice.simulator.vad import EnergyVad
 
 APPENDS = ("session.instructions.append", "session.thinking.append", "session.commentary.append")
 APPEND_MAX_CHARS = 2000  # ~500 tokens
-FIXTURE_RATE = 24000
-FIXTURE_MAX_MS = 30_000
 CALLEE_PAUSE_MS = 200  # a callee who was not talked over starts this long after the model stopped
 CALLEE_WORD_MS = 300  # scripted callee speech, per word
 
@@ -53,16 +51,16 @@ class LiveSession:
         self.heard: list[str] = []  # the callee's turns as the model transcribed them
         self._notes: list[dict[str, Any]] = []  # context since the model last spoke
         self._outputs: dict[str, str] = {}  # call id -> output, for the pending delegation
-        self._pending_calls: list[str] = []
+        self.pending_calls: list[str] = []
         self._outbox: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
-        self._speaking: asyncio.Task[None] | None = None
-        self._yield = asyncio.Event()  # the callee took the floor: stop talking
-        self._release = asyncio.Event()
+        self.speaking_task: asyncio.Task[None] | None = None
+        self.yield_floor = asyncio.Event()  # the callee took the floor: stop talking
+        self.released = asyncio.Event()
         self._queued: list[Turn] = []  # turns asked for while the model was speaking
-        self._fixture = False
+        self.fixture_playing = False
         self._idle: asyncio.Task[None] | None = None
-        self._vad = EnergyVad()
-        self._carry = b""
+        self.vad = EnergyVad()
+        self.carry = b""
         self.callee_talking = False
 
     # --- scripted callee and faults (public) -------------------------------------------------
@@ -73,8 +71,8 @@ class LiveSession:
         self._cancel_idle()
         if self.speaking:  # talked over: the model yields where it is
             self._callee_start_ms = self.clock_ms
-            self._yield.set()
-            self._release.set()
+            self.yield_floor.set()
+            self.released.set()
         else:
             self._callee_start_ms = self.clock_ms + CALLEE_PAUSE_MS
 
@@ -103,7 +101,7 @@ class LiveSession:
 
     def release(self) -> None:
         """Let a reply held by `Reply.hold_after_ms` speak the rest."""
-        self._release.set()
+        self.released.set()
 
     def send_error(
         self, code: str, message: str = "", client_event_id: str | None = None, param: str | None = None
@@ -130,11 +128,11 @@ class LiveSession:
 
     @property
     def speaking(self) -> bool:
-        return self._speaking is not None and not self._speaking.done()
+        return self.speaking_task is not None and not self.speaking_task.done()
 
     async def finished_speaking(self) -> None:
-        if self._speaking is not None:
-            await asyncio.wait({self._speaking})
+        if self.speaking_task is not None:
+            await asyncio.wait({self.speaking_task})
 
     # --- connection -------------------------------------------------------------------------------
 
@@ -159,7 +157,7 @@ class LiveSession:
         except ConnectionClosed:
             pass
         finally:
-            for task in (self._speaking, self._idle):
+            for task in (self.speaking_task, self._idle):
                 if task is not None:
                     task.cancel()
             self._outbox.put_nowait(None)
@@ -213,8 +211,8 @@ class LiveSession:
 
     async def _on_close(self, event: dict[str, Any]) -> None:
         self.closed_reason = "close_requested"
-        if self._speaking is not None:
-            self._speaking.cancel()
+        if self.speaking_task is not None:
+            self.speaking_task.cancel()
         closed = {"type": "session.closed", "reason": "close_requested", "session": self.session}
         self.send({**closed, "client_event_id": event.get("event_id"), "usage": self._usage()})
         await self._drain()
@@ -232,9 +230,9 @@ class LiveSession:
                 "invalid_audio", "PCM16 audio needs an even number of bytes.", event.get("event_id"), "audio"
             )
             return
-        if self._fixture:
+        if self.fixture_playing:
             return  # caller audio is dropped while a fixture plays
-        await self._hear(decode(audio, fmt["type"]), rate_of(fmt))
+        await hear(self, decode(audio, fmt["type"]), rate_of(fmt))
 
     async def _on_mute(self, event: dict[str, Any]) -> None:
         muted = event["type"].endswith(".mute")
@@ -262,7 +260,7 @@ class LiveSession:
                 "invalid_value", "delegation_id must be null with Responses delegation.", event_id, "delegation_id"
             )
             return
-        if self._fixture:
+        if self.fixture_playing:
             self.send_error("fixture_active", "Appends are rejected while a fixture plays.", event_id)
             return
         at = int(self.clock_ms)
@@ -275,8 +273,8 @@ class LiveSession:
             )
             return
         if kind == "session.instructions.append" and self.speaking:
-            self._yield.set()  # instructions can interrupt speech in progress
-            self._release.set()
+            self.yield_floor.set()  # instructions can interrupt speech in progress
+            self.released.set()
         self._start_turn("response.create", instructions=content)
 
     async def _on_item_create(self, event: dict[str, Any]) -> None:
@@ -285,7 +283,7 @@ class LiveSession:
             self._notes.append(copy.deepcopy(item))
             return
         call_id = item.get("call_id")
-        if call_id not in self._pending_calls:
+        if call_id not in self.pending_calls:
             self.send_error(
                 "invalid_value", f"No pending function call {call_id!r}.", event.get("event_id"), "item.call_id"
             )
@@ -293,8 +291,8 @@ class LiveSession:
         self._outputs[call_id] = str(item.get("output", ""))
 
     async def _on_response_create(self, event: dict[str, Any]) -> None:
-        missing = [c for c in self._pending_calls if c not in self._outputs]
-        if not self._pending_calls or missing:
+        missing = [c for c in self.pending_calls if c not in self._outputs]
+        if not self.pending_calls or missing:
             self.send_error(
                 "missing_function_call_output",
                 f"Every pending function call needs an output first (missing: {', '.join(missing) or 'all'}).",
@@ -302,52 +300,14 @@ class LiveSession:
             )
             return
         outputs = [
-            {"type": "function_call_output", "call_id": c, "output": self._outputs[c]} for c in self._pending_calls
+            {"type": "function_call_output", "call_id": c, "output": self._outputs[c]} for c in self.pending_calls
         ]
-        self._pending_calls, self._outputs = [], {}
+        self.pending_calls, self._outputs = [], {}
         self._notes = outputs + self._notes
         self._start_turn("response.create")
 
     async def _on_fixture(self, event: dict[str, Any]) -> None:
-        event_id = event.get("event_id")
-        if self._fixture:
-            self.send_error("fixture_active", "Another fixture is playing.", event_id)
-            return
-        try:
-            pcm = base64.b64decode(event.get("audio", ""), validate=True)
-        except (binascii.Error, ValueError):
-            self.send_error("invalid_audio", "Fixture audio is not valid base64.", event_id, "audio")
-            return
-        ms = len(pcm) * 1000 // (FIXTURE_RATE * 2)
-        if not pcm or len(pcm) % 2 or ms > FIXTURE_MAX_MS:
-            self.send_error("invalid_audio", "A fixture is PCM16 24 kHz, even length, at most 30 s.", event_id, "audio")
-            return
-        if self._speaking is not None:
-            self._speaking.cancel()
-        self._fixture = True
-        self.send({"type": "session.output_audio.fixture.playing", "client_event_id": event_id})
-        self._speaking = asyncio.create_task(self._play_fixture(ms, event_id), name=f"live-sim-fixture-{self.index}")
-
-    # --- hearing ---------------------------------------------------------------------------------------
-
-    async def _hear(self, pcm16: bytes, rate: int) -> None:
-        data = self._carry + pcm16
-        frame = rate * FRAME_MS // 1000 * 2
-        offset = 0
-        while offset + frame <= len(data):
-            self.input_ms += FRAME_MS
-            self.clock_ms = max(self.clock_ms, self.input_ms)
-            if self.sim.energy_vad:
-                change = self._vad.frame(data[offset : offset + frame], self.input_ms, VadSettings())
-                if change is not None and change.kind == "started":
-                    await self.callee_starts_speaking()
-                elif change is not None:
-                    text = self.sim.callee_lines.pop(0) if self.sim.callee_lines else None
-                    await self.callee_stops_speaking(
-                        text or f"(callee speech, {change.speech_ms} ms)", change.speech_ms
-                    )
-            offset += frame
-        self._carry = data[offset:]
+        await start_fixture(self, event)
 
     # --- the model's turns ---------------------------------------------------------------------------
 
@@ -377,110 +337,19 @@ class LiveSession:
     def _speak(self, turn: Turn) -> None:
         turn.new_items, self._notes = self._notes, []
         reply = self.sim.responder.reply(turn)
-        self._yield = asyncio.Event()
-        self._release = asyncio.Event()
-        self._speaking = asyncio.create_task(self._say(reply), name=f"live-sim-turn-{self.index}")
+        self.yield_floor = asyncio.Event()
+        self.released = asyncio.Event()
+        self.speaking_task = asyncio.create_task(self._say(reply), name=f"live-sim-turn-{self.index}")
 
     async def _say(self, reply: Reply) -> None:
-        spoken_ms, yielded = await self._stream(reply)
+        spoken_ms, yielded = await stream(self, reply)
         if not yielded and reply.tool_calls:
-            self._delegate(reply.tool_calls)
+            delegate(self, reply.tool_calls)
         self.send({"type": "session.usage.updated", "usage": self._usage()})
         if self._queued and not self.callee_talking:
             self._speak(self._queued.pop(0))
         elif not yielded:
             self._arm_idle(spoken_ms)
-
-    async def _stream(self, reply: Reply) -> tuple[float, bool]:
-        """Audio deltas (no ids) with transcript fragments in proportion; stops when the callee talks."""
-        fmt = self.session["audio"]["format"]
-        total, words = reply.duration_ms, reply.text.split(" ") if reply.text else []
-        sent, said = 0.0, 0
-        chunk = getattr(self.sim, "chunk_ms", 100)
-        paced = getattr(self.sim, "paced", False)
-        while sent < total:
-            if self._yield.is_set() or self.callee_talking:
-                break
-            if reply.hold_after_ms is not None and sent >= reply.hold_after_ms and not self._release.is_set():
-                await self._release.wait()
-                continue
-            ms = min(chunk, total - sent)
-            pcm = tone_pcm16(int(ms), rate_of(fmt), phase_ms=sent)
-            start = self.clock_ms
-            self.clock_ms += ms
-            sent += ms
-            self.send(
-                {"type": "session.output_audio.delta", "delta": base64.b64encode(encode(pcm, fmt["type"])).decode()}
-            )
-            due = round(len(words) * sent / total) if total else len(words)
-            if due > said:
-                fragment = " ".join(words[said:due])
-                self.send(
-                    {
-                        "type": "session.output_transcript.delta",
-                        "delta": fragment if said == 0 and not self.spoken else " " + fragment,
-                        "start_ms": int(start),
-                        "end_ms": int(self.clock_ms),
-                    }
-                )
-                said = due
-            await asyncio.sleep(ms / 1000 if paced else 0)
-        if total == 0 and words:
-            self.send(
-                {
-                    "type": "session.output_transcript.delta",
-                    "delta": reply.text,
-                    "start_ms": int(self.clock_ms),
-                    "end_ms": int(self.clock_ms),
-                }
-            )
-            said = len(words)
-        yielded = sent < total
-        if said:
-            self.spoken.append(" ".join(words[:said]))
-        return sent, yielded
-
-    def _delegate(self, calls: tuple[SimToolCall, ...]) -> None:
-        """Responses delegation: the backend's stream, nested in `response.event` events."""
-        delegation_id, response_id = self.sim.next_id("del"), self.sim.next_id("resp")
-        self.send(
-            {
-                "type": "session.delegation.created",
-                "offset_ms": int(self.clock_ms),
-                "delegation": {
-                    "id": delegation_id,
-                    "type": "delegation",
-                    "target": "responses",
-                    "response_id": response_id,
-                },
-            }
-        )
-
-        def nested(inner: dict[str, Any]) -> None:
-            self.send({"type": "response.event", "delegation_id": delegation_id, "event": inner})
-
-        nested({"type": "response.created", "response": {"id": response_id, "status": "in_progress"}})
-        for index, call in enumerate(calls):
-            call_id = self.sim.next_id("call")
-            self._pending_calls.append(call_id)
-            item = {
-                "id": self.sim.next_id("fc"),
-                "type": "function_call",
-                "status": "completed",
-                "call_id": call_id,
-                "name": call.name,
-                "arguments": call.arguments_json,
-            }
-            nested({"type": "response.output_item.done", "output_index": index, "item": item})
-        usage = {"input_tokens": 120 * len(calls), "output_tokens": 20 * len(calls), "total_tokens": 140 * len(calls)}
-        nested({"type": "response.completed", "response": {"id": response_id, "status": "completed", "usage": usage}})
-
-    async def _play_fixture(self, ms: int, event_id: str | None) -> None:
-        try:
-            await self._stream(Reply("", audio_ms=ms))
-            self.send({"type": "session.output_audio.fixture.played", "client_event_id": event_id})
-        finally:
-            self._fixture = False
 
     def _usage(self) -> dict[str, Any]:
         return {"seconds": round(self.clock_ms / 1000, 3)}
