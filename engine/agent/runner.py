@@ -96,6 +96,10 @@ def observe(report: CallReport) -> None:
     """The call's latencies into the node's Prometheus metrics."""
     if report.metrics is None:
         return
+    if report.metrics.voice_provider:
+        labels = {"provider": report.metrics.voice_provider, "model": report.metrics.voice_model}
+        metrics.VOICE_CALLS.labels(**labels).inc()
+        metrics.VOICE_COST.labels(**labels).inc(max(0.0, report.metrics.estimated_cost_usd))
     if report.metrics.time_to_first_audio_ms is not None:
         metrics.TIME_TO_FIRST_AGENT_AUDIO.observe(report.metrics.time_to_first_audio_ms / 1000)
     for latency in report.metrics.turn_latencies_ms:

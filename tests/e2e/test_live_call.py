@@ -3,7 +3,10 @@ simulator, ARI, media, the GPT-Live adapter over the SDK and the Live simulator,
 
 from __future__ import annotations
 
+from prometheus_client import generate_latest
+
 from db import events, transcripts
+from engine import metrics
 from engine.voice.simulator.script import Reply, ScriptedReplies, SimToolCall
 from tests.e2e.harness import TALKER
 
@@ -39,6 +42,8 @@ async def test_a_call_on_gpt_live_goes_end_to_end(make_node):
     assert call.metrics["voice_provider"] == "live" and call.metrics["voice_model"] == "gpt-live-1.1"
     assert call.metrics["usage"]["active_seconds"] > 0 and call.metrics["estimated_cost_usd"] > 0
     assert call.metrics["tool_calls"] == 2
+    exposed = generate_latest(metrics.REGISTRY).decode()
+    assert 'opendeep_voice_calls_total{model="gpt-live-1.1",provider="live"}' in exposed
 
     # What the Live service was sent: one session.start with mu-law both ways, the callee's audio, no Realtime events.
     [start] = running.model.received("session.start")
