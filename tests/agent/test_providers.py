@@ -199,3 +199,22 @@ async def test_a_lost_session_is_replaced_with_the_conversation_so_far(provider:
     assert second.index == 1 and result.metrics.reconnects == 1 and not result.agent_failure
     assert any(GREETING.text in note for note in rig.notes())  # the new session knows what was said
     assert [t.text for t in result.transcript] == [GREETING.text, "Sorry, we were cut off."]
+
+
+async def test_the_session_cap_hands_over_to_a_new_session(provider: str) -> None:
+    """Realtime closes at its 60-minute cap (1001); GPT-Live ends with session.closed{reason: expired}."""
+    async with call_rig([GREETING, Reply("As I was saying.", audio_ms=200)], provider=provider) as rig:
+        await rig.media.wait_sent(400 * 8)
+        await rig.recorder.wait_for_turns("call-1", 1)
+        first = rig.sim.sessions[0]
+        if provider == "realtime":
+            await first.close(1001, "session cap")
+        else:
+            await first.end("expired")
+        await rig.sim.wait_for_session(1)
+        await rig.media.wait_sent(600 * 8)
+        rig.call.callee_hangs_up()
+        result = await rig.result()
+    assert result.metrics.reconnects == 1 and not result.agent_failure
+    assert "voice_session_resumed" in rig.recorder.kinds("call-1")
+    assert [t.text for t in result.transcript] == [GREETING.text, "As I was saying."]
