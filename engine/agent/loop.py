@@ -127,8 +127,10 @@ class CallLoop:
         if link.active_response is not None:
             # The server cancels it (interrupt_response) or we do; either way its audio is stale.
             link.cancelled.add(link.active_response)
-            if not call.options.turn_detection.interrupt_response and link.session is not None:
-                await link.session.cancel_response()
+            session = link.session
+            yields = session is not None and session.capabilities.model_yields_on_barge_in
+            if not call.options.turn_detection.interrupt_response and session is not None and not yields:
+                await session.cancel_response()
         if call.playout is None or not call.playout.speaking:
             return
         cut = await call.playout.interrupt()
