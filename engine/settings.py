@@ -109,6 +109,7 @@ class Settings(BaseSettings):
         default=VoiceProvider.REALTIME, description="realtime or live; a task may choose its own"
     )
     live_model: str = "gpt-live-1"
+    live_voice: str = Field(default="", description="GPT-Live voice; empty: OPENDEEP_REALTIME_VOICE")
     live_backend_model: str = Field(default="gpt-5-mini", description="the Responses model that runs GPT-Live's tools")
 
     # --- dialling policy ---------------------------------------------------

@@ -82,6 +82,7 @@ async def _provide(settings: Settings, provider: VoiceProvider, simulator_idle_s
                 api_key=key,
                 model=settings.live_model,
                 backend_model=settings.live_backend_model,
+                voice=settings.live_voice,
                 base_url=settings.openai_base_url,
             )
             return _Provided(model)
@@ -92,6 +93,7 @@ async def _provide(settings: Settings, provider: VoiceProvider, simulator_idle_s
             api_key="simulated",
             model=settings.live_model,
             backend_model=settings.live_backend_model,
+            voice=settings.live_voice,
             websocket_base_url=live.base_url,
             name="simulated",
         )

@@ -8,19 +8,18 @@ carries; this module owns the connection, the commands and the rest:
 * tools: Responses delegation. Function calls arrive nested in `response.event`; results go
   back as `response.item.create`, then one `response.create` once every call of that backend
   response has its output;
-* `create_response(text)` appends a directive (`session.instructions.append`), `add_context`
-  a silent note (`session.thinking.append`); a plain `create_response()` asks the model to
-  react to notes it was given since it last spoke;
-* usage: `session.usage.updated` seconds are cumulative; each ResponseDone carries the seconds
-  and backend tokens not reported yet.
+* `create_response(text)` appends a directive (`instructions.append`), `add_context` a silent
+  note (`thinking.append`); a bare `create_response()` asks it to react to new notes;
+* usage: cumulative `session.usage.updated` seconds; each ResponseDone carries what is new.
 
-One writer task drains `_outbox`; one reader task dispatches server events through `_HANDLERS`.
-The SDK's auto-reconnect stays off (a new socket without `session.start` has no session).
+One writer drains `_outbox`, one reader dispatches through `_HANDLERS`; the SDK's auto-reconnect
+stays off (a new socket without `session.start` has no session).
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import itertools
 import json
 import logging
@@ -321,8 +320,7 @@ class OpenAILiveSession:
 _Handler = Callable[[OpenAILiveSession, dict[str, Any]], None]
 
 
-def _ignore(session: OpenAILiveSession, event: dict[str, Any]) -> None:
-    pass
+def _ignore(session: OpenAILiveSession, event: dict[str, Any]) -> None: ...
 
 
 _S = OpenAILiveSession
@@ -364,6 +362,7 @@ class OpenAILiveModel:
         api_key: str,
         model: str,
         backend_model: str = DEFAULT_BACKEND_MODEL,
+        voice: str = "",
         base_url: str | None = None,
         websocket_base_url: str | None = None,
         name: str = "openai",
@@ -372,6 +371,7 @@ class OpenAILiveModel:
         self.name = name
         self.model = model
         self.backend_model = backend_model
+        self.voice = voice  # overrides the session config's voice when set (Live's voices differ)
         self._client = AsyncOpenAI(
             api_key=api_key, base_url=base_url, websocket_base_url=websocket_base_url, max_retries=0
         )
@@ -387,6 +387,7 @@ class OpenAILiveModel:
             connection = await manager.enter()
         except (TimeoutError, InvalidHandshake, OSError, OpenAIError) as exc:
             raise VoiceModelUnavailable(f"cannot connect to the live model: {exc}") from exc
+        config = dataclasses.replace(config, voice=self.voice) if self.voice else config
         session = OpenAILiveSession(connection, config, model=self.model, backend_model=self.backend_model, label=label)
         try:
             await session.start(self._connect_timeout_s)

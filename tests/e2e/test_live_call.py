@@ -23,7 +23,7 @@ GOODBYE = Reply(
 
 
 async def test_a_call_on_gpt_live_goes_end_to_end(make_node):
-    running = await make_node(voice_provider="live", live_model="gpt-live-1.1")
+    running = await make_node(voice_provider="live", live_model="gpt-live-1.1", live_voice="cedar")
     health = await running.node.health()
     assert health["voice_model"]["ok"] and health["voice_model"]["details"]["provider"] == "live"
     assert health["voice_model"]["details"]["model"] == "gpt-live-1.1"
@@ -48,7 +48,7 @@ async def test_a_call_on_gpt_live_goes_end_to_end(make_node):
     # What the Live service was sent: one session.start with mu-law both ways, the callee's audio, no Realtime events.
     [start] = running.model.received("session.start")
     assert start["session"]["model"] == "gpt-live-1.1"
-    assert start["session"]["audio"]["format"] == {"type": "audio/pcmu", "rate": 8000}
+    assert start["session"]["audio"] == {"format": {"type": "audio/pcmu", "rate": 8000}, "output": {"voice": "cedar"}}
     assert "Move Ada's cleaning to a Tuesday afternoon" in start["session"]["instructions"]
     assert {t["name"] for t in start["session"]["delegation"]["responses"]["tools"]} >= {"end_call", "record_outcome"}
     assert running.model.received("session.input_audio.append"), "the callee's audio never reached the model"
