@@ -43,3 +43,4 @@ async def test_the_call_page_shows_the_provider_and_model_that_served_the_call(s
     page = (await web.client.get(f"/calls/{world.call.id}")).text
     assert "OpenAI GPT-Live · gpt-live-1.1" in page
     assert "active seconds 93.5" in page
+
