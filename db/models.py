@@ -79,6 +79,7 @@ class Task(Row):
     updated_at: datetime
     greet_first: bool = False  # greet on answer instead of letting the callee speak first
     voicemail: str = "hang_up"  # on an answering machine: leave_message | hang_up | call_back_later
+    voice_provider: str | None = None  # "realtime" | "live"; None: the installation's default
 
     def __post_init__(self) -> None:
         # The rows' queries hand over the column's plain text; keep the annotation true.

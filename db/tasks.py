@@ -54,9 +54,11 @@ class TaskDraft(msgspec.Struct, kw_only=True):
     max_attempts: int = 5
     greet_first: bool = False  # greet on answer instead of letting the callee speak first
     voicemail: str = "hang_up"  # one of VOICEMAIL_POLICIES
+    voice_provider: str | None = None  # "realtime" | "live"; None: the installation's default
 
 
 VOICEMAIL_POLICIES = ("leave_message", "hang_up", "call_back_later")
+VOICE_PROVIDERS = ("realtime", "live")
 
 
 def validate_draft(draft: TaskDraft, default_region: str | None = None) -> TaskDraft:
@@ -67,6 +69,8 @@ def validate_draft(draft: TaskDraft, default_region: str | None = None) -> TaskD
         raise InvalidInput("max_attempts", "must be between 1 and 50")
     if draft.voicemail not in VOICEMAIL_POLICIES:
         raise InvalidInput("voicemail", f"must be one of {', '.join(VOICEMAIL_POLICIES)}")
+    if draft.voice_provider not in (None, *VOICE_PROVIDERS):
+        raise InvalidInput("voice_provider", f"must be one of {', '.join(VOICE_PROVIDERS)} (or empty for the default)")
     return msgspec.structs.replace(
         draft,
         phone_number=normalize_phone_number(draft.phone_number, default_region),
@@ -138,8 +142,8 @@ async def create_task(
         ), created AS (
             INSERT INTO tasks (user_id, campaign_id, phone_number, callee_name, objective, facts,
                                success_criteria, constraints, status, priority, max_attempts,
-                               next_attempt_at, greet_first, voicemail)
-            SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $16, $17 FROM owner_ok
+                               next_attempt_at, greet_first, voicemail, voice_provider)
+            SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $16, $17, $18 FROM owner_ok
             RETURNING {_TASK}
         ), event AS (
             INSERT INTO task_events (user_id, task_id, kind, to_status, actor, message)
@@ -167,6 +171,7 @@ async def create_task(
         CHANNEL,
         draft.greet_first,
         draft.voicemail,
+        draft.voice_provider,
     )
     if record is None:
         raise NotFound("campaign", campaign_id)
@@ -234,7 +239,7 @@ async def update_task(
         changed AS (
             UPDATE tasks t SET phone_number = $3, callee_name = $4, objective = $5, facts = $6,
                    success_criteria = $7, constraints = $8, priority = $9, max_attempts = $10,
-                   greet_first = $12, voicemail = $13, updated_at = now()
+                   greet_first = $12, voicemail = $13, voice_provider = $14, updated_at = now()
             FROM current c WHERE t.id = c.id AND c.status = ANY($11::text[])
             RETURNING {columns(Task, "t")}
         ), event AS (
@@ -256,6 +261,7 @@ async def update_task(
         [s.value for s in EDITABLE_STATUSES],
         draft.greet_first,
         draft.voicemail,
+        draft.voice_provider,
     )
     return _moved_or_raise(record, task_id, "edited")
 

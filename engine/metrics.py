@@ -16,6 +16,18 @@ ACTIVE_CALLS = Gauge("opendeep_active_calls", "Calls this node holds right now (
 CALLS = Counter(
     "opendeep_calls", "Finished calls by telephony outcome.", ["outcome"], registry=REGISTRY
 )
+VOICE_CALLS = Counter(
+    "opendeep_voice_calls",
+    "Answered calls by the voice provider and model that served them.",
+    ["provider", "model"],
+    registry=REGISTRY,
+)
+VOICE_COST = Counter(
+    "opendeep_voice_cost_usd",
+    "Estimated voice-model cost of answered calls, US dollars, by provider and model.",
+    ["provider", "model"],
+    registry=REGISTRY,
+)
 TIME_TO_FIRST_AGENT_AUDIO = Histogram(
     "opendeep_time_to_first_agent_audio_seconds",
     "From the callee answering to the first agent audio sent to the phone system.",

@@ -39,6 +39,11 @@ def default_data_dir() -> Path:
     return Path(base) / "opendeep"
 
 
+class VoiceProvider(StrEnum):
+    REALTIME = "realtime"  # OpenAI Realtime (GA), per-token billing
+    LIVE = "live"  # OpenAI GPT-Live, full duplex, per active minute
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="OPENDEEP_",
@@ -116,6 +121,12 @@ class Settings(BaseSettings):
     vad_silence_ms: int = Field(default=500, ge=100, le=5000)
     transcription_model: str = "gpt-4o-mini-transcribe"
     analysis_model: str = "gpt-5-mini"
+    voice_provider: VoiceProvider = Field(
+        default=VoiceProvider.REALTIME, description="realtime or live; a task may choose its own"
+    )
+    live_model: str = "gpt-live-1"
+    live_voice: str = Field(default="", description="GPT-Live voice; empty: OPENDEEP_REALTIME_VOICE")
+    live_backend_model: str = Field(default="gpt-5-mini", description="the Responses model that runs GPT-Live's tools")
 
     # --- the conversation ----------------------------------------------------
     listen_first_s: float = Field(

@@ -48,7 +48,7 @@ def _draft(data: TaskCreate | TaskUpdate, *, check: bool = True) -> TaskDraft:
     return TaskDraft(phone_number=data.phone_number, objective=data.objective, callee_name=data.callee_name, facts=data.facts,
                      success_criteria=data.success_criteria, constraints=constraints,
                      max_attempts=data.max_attempts, priority=data.priority, greet_first=data.greet_first,
-                     voicemail=data.voicemail)
+                     voicemail=data.voicemail, voice_provider=data.voice_provider)
 
 
 def _schedule(data: TaskCreate) -> Any:

@@ -42,6 +42,7 @@ class TaskForm(msgspec.Struct, kw_only=True):
     machine_message: str = ""  # what to leave on a machine (empty: a short generic message)
     greet_first: bool = False  # unchecked box: absent from the form
     schedule: str = "now"  # now | draft
+    voice_provider: str = ""  # "" (the installation's default) | realtime | live
 
 
 class AnswerForm(msgspec.Struct, kw_only=True):
@@ -136,6 +137,7 @@ def draft_from_form(form: TaskForm, tz: ZoneInfo, now: datetime) -> tuple[TaskDr
         max_attempts=max_attempts,
         greet_first=form.greet_first,
         voicemail=form.voicemail,
+        voice_provider=form.voice_provider or None,
     )
     if form.schedule == "draft":
         return draft, None
@@ -175,6 +177,7 @@ def form_from_task(task: Any, tz: ZoneInfo) -> TaskForm:
         voicemail=getattr(task, "voicemail", "hang_up"),
         machine_message=str(task.constraints.get("machine_message", "")),
         greet_first=bool(getattr(task, "greet_first", False)),
+        voice_provider=task.voice_provider or "",
     )
 
 
@@ -198,6 +201,7 @@ class TaskCreate(msgspec.Struct, kw_only=True):
     campaign_id: UUID | None = None
     schedule_at: datetime | None = None
     draft: bool = False
+    voice_provider: str | None = None  # realtime | live; None: the installation's default
 
 
 class TaskUpdate(msgspec.Struct, kw_only=True):
@@ -213,6 +217,7 @@ class TaskUpdate(msgspec.Struct, kw_only=True):
     priority: int = 0
     greet_first: bool = False  # greet on answer instead of letting the callee speak first
     voicemail: str = "hang_up"  # on an answering machine: leave_message | hang_up | call_back_later
+    voice_provider: str | None = None  # realtime | live; None: the installation's default
 
 
 class CampaignCreate(msgspec.Struct, kw_only=True):

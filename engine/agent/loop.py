@@ -132,8 +132,10 @@ class CallLoop:
         if link.active_response is not None:
             # The server cancels it (interrupt_response) or we do; either way its audio is stale.
             link.cancelled.add(link.active_response)
-            if not call.options.turn_detection.interrupt_response and link.session is not None:
-                await link.session.cancel_response()
+            session = link.session
+            yields = session is not None and session.capabilities.model_yields_on_barge_in
+            if not call.options.turn_detection.interrupt_response and session is not None and not yields:
+                await session.cancel_response()
         if call.playout is None or not call.playout.speaking:
             return
         cut = await call.playout.interrupt()
@@ -143,7 +145,8 @@ class CallLoop:
         call.metrics.barge_ins += 1
         item = call.playout.item(cut.item_id)
         fully_heard = item is not None and item.complete and cut.played_ms >= int(cut.model_ms)
-        if cut.played_ms > 0 and not fully_heard and link.session is not None:
+        truncates = link.session is not None and link.session.capabilities.client_truncates
+        if cut.played_ms > 0 and not fully_heard and truncates:  # else the model keeps its item; we keep the played share
             await link.session.truncate(cut.item_id, cut.played_ms)
         heard_share = cut.played_ms / cut.model_ms if cut.model_ms else 0.0
         await call.transcript.agent_ended(cut.item_id, call.clock.now(), not fully_heard, heard_share)

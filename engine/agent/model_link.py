@@ -129,6 +129,11 @@ class ModelLink:
     async def create_response(self, instructions: str | None = None) -> None:
         if self.session is None or self._status.winding_down:
             return
+        if not self.session.capabilities.supports_response_create:
+            # The model owns turn-taking: there is no response to wait for, queue or match; the
+            # adapter turns this into a directive (or continues a delegated tool call).
+            await self.session.create_response(instructions)
+            return
         if self.callee_speaking and instructions is None:
             return  # the model answers by itself once the callee stops (VAD create_response)
         self._last_create = instructions

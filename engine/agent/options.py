@@ -40,7 +40,7 @@ class AgentSessionOptions:
     @classmethod
     def from_settings(cls, settings: Settings) -> AgentSessionOptions:
         return cls(
-            model_name=settings.realtime_model,
+            model_name=settings.live_model if settings.voice_provider.value == "live" else settings.realtime_model,
             voice=settings.realtime_voice,
             turn_detection=TurnDetectionConfig(kind=settings.turn_detection.value, silence_ms=settings.vad_silence_ms),
             transcription_model=settings.transcription_model or None,

@@ -28,7 +28,7 @@ from engine.hitl import HitlService, carried_answers
 from engine.ports.agent import CallReport
 from engine.ports.call_record import CallRecorder
 from engine.ports.telephony import AudioFormat, OutboundCall
-from engine.ports.voice_model import VoiceModel
+from engine.ports.voice_model import VoiceModel, VoiceModels
 from engine.settings import Settings
 from engine.tasks.calling_window import callee_time_zone
 
@@ -98,6 +98,10 @@ def observe(report: CallReport) -> None:
     """The call's latencies into the node's Prometheus metrics."""
     if report.metrics is None:
         return
+    if report.metrics.voice_provider:
+        labels = {"provider": report.metrics.voice_provider, "model": report.metrics.voice_model}
+        metrics.VOICE_CALLS.labels(**labels).inc()
+        metrics.VOICE_COST.labels(**labels).inc(max(0.0, report.metrics.estimated_cost_usd))
     if report.metrics.time_to_first_audio_ms is not None:
         metrics.TIME_TO_FIRST_AGENT_AUDIO.observe(report.metrics.time_to_first_audio_ms / 1000)
     for latency in report.metrics.turn_latencies_ms:
@@ -107,12 +111,16 @@ def observe(report: CallReport) -> None:
 class VoiceAgentSession:
     """The lifecycle's `AgentSession` for one call: the running `AgentCallSession`."""
 
-    def __init__(self, session: AgentCallSession) -> None:
+    def __init__(self, session: AgentCallSession, model: VoiceModel | None = None) -> None:
         self._session = session
+        self._model = model
         self._running = asyncio.create_task(session.run(), name=f"agent-call-{session.call.call_id}")
 
     async def run(self, call: OutboundCall) -> CallReport:
         report = await self._running
+        if report.metrics is not None and self._model is not None:  # which provider and model served it
+            report.metrics.voice_provider = getattr(self._model, "provider", "")
+            report.metrics.voice_model = getattr(self._model, "model", "")
         observe(report)
         return report
 
@@ -131,7 +139,7 @@ class VoiceAgentRunner:
     def __init__(
         self,
         pool: asyncpg.Pool,
-        model: VoiceModel,
+        model: VoiceModel | VoiceModels,
         settings: Settings,
         hitl: HitlService,
         call_log: CallRecorder,
@@ -148,14 +156,21 @@ class VoiceAgentRunner:
 
     async def prepare(self, task: Task, call_row: Call, call: OutboundCall) -> VoiceAgentSession:
         user = await users.get_user(self._pool, task.user_id)
+        model = await self._model_for(task)
         session = AgentCallSession(
             call,
             agent_task_for(task, user),
-            self._model,
+            model,
             media_format=self._format,
             recorder=DatabaseCallRecorder(self._call_log),
             broker=self._hitl.broker(task.user_id),
-            options=self._options,
+            options=dataclasses.replace(self._options, model_name=getattr(model, "model", self._options.model_name)),
             decode_callee=self._decode_callee,
         )
-        return VoiceAgentSession(session)
+        return VoiceAgentSession(session, model)
+
+    async def _model_for(self, task: Task) -> VoiceModel:
+        """The task's own provider when it names one, else the installation's."""
+        if isinstance(self._model, VoiceModels):
+            return await self._model.model_for(task.voice_provider)
+        return self._model

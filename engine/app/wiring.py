@@ -33,7 +33,7 @@ async def build_node(settings: Settings) -> Node:
     call_log = DatabaseCallLog(database.pool, retry_s=settings.db_write_retry_s)
     node.telephony = await load_component("telephony")(settings, call_log)
     hitl = HitlService.from_settings(settings, database.pool, database.url)
-    agent = VoiceAgentRunner(database.pool, voice.model, settings, hitl, call_log,
+    agent = VoiceAgentRunner(database.pool, voice, settings, hitl, call_log,
                              decode_callee=pcm16_decoder(settings.media_format.value))
     node.lifecycle = build_lifecycle(settings, database.pool, database.url, node.telephony, agent)
     node.components.extend([call_log, node.telephony, hitl, node.lifecycle])

@@ -43,6 +43,7 @@ class PlannedCall(msgspec.Struct, kw_only=True):
     max_attempts: int = 3
     notes: str = ""  # other constraints, in words
     voicemail: str = "hang_up"  # on an answering machine: leave_message | hang_up | call_back_later
+    voice_provider: str | None = None  # realtime | live, only when the user asks for one; None: the default
 
 
 class Plan(msgspec.Struct, kw_only=True):
@@ -138,7 +139,7 @@ _CALL_SCHEMA: dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,
     "required": ["phone_number", "callee_name", "objective", "facts", "success_criteria", "earliest", "latest",
-                 "max_attempts", "notes", "voicemail"],
+                 "max_attempts", "notes", "voicemail", "voice_provider"],
     "properties": {
         "phone_number": {"type": "string", "description": "E.164, e.g. +14155550123"},
         "callee_name": {"type": "string"},
@@ -153,6 +154,11 @@ _CALL_SCHEMA: dict[str, Any] = {
             "type": "string", "enum": ["leave_message", "hang_up", "call_back_later"],
             "description": "on an answering machine: leave a short message after the beep, hang up, or hang up "
                            "and call back later",
+        },
+        "voice_provider": {
+            "type": ["string", "null"],
+            "enum": ["realtime", "live", None],
+            "description": "the voice model: null (the default) unless the user asks for OpenAI Realtime or GPT-Live",
         },
     },
 }
@@ -312,6 +318,7 @@ def validate_planned_call(call: PlannedCall, now: datetime) -> tuple[TaskDraft, 
         phone_number=call.phone_number, callee_name=call.callee_name, objective=call.objective, facts=call.facts,
         success_criteria=call.success_criteria, constraints=constraints, max_attempts=call.max_attempts,
         voicemail=call.voicemail,
+        voice_provider=call.voice_provider,
     ))
     return draft, earliest or now
 

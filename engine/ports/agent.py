@@ -81,6 +81,8 @@ class CallMetrics:
     rate_limit_hits: int = 0
     usage: Usage = field(default_factory=Usage)
     estimated_cost_usd: float = 0.0
+    voice_provider: str = ""  # which API served the call: "realtime" | "live"
+    voice_model: str = ""
 
 
 def metrics_as_json(metrics: CallMetrics) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from engine.ports.telephony import AudioFormat
 
@@ -27,6 +27,21 @@ class TurnDetectionConfig:
     silence_ms: int = 500  # server_vad only
     eagerness: Literal["low", "medium", "high", "auto"] = "auto"  # semantic_vad only
     interrupt_response: bool = True  # the provider cancels its response when the callee speaks
+
+
+@dataclass(frozen=True, slots=True)
+class VoiceCapabilities:
+    """What a provider's session does by itself and what it accepts, so the agent's logic stays
+    provider-neutral: it consults these flags, never the provider's name."""
+
+    client_truncates: bool = True  # `truncate` cuts the model's item to what was played (else a no-op)
+    supports_response_create: bool = True  # `create_response` starts one response; False: the model
+    # owns turn-taking and `create_response` only appends a directive it acts on when it sees fit
+    model_yields_on_barge_in: bool = False  # the model stops talking by itself when the callee takes the floor
+    billed_per_second: bool = False  # usage is active session time (Usage.active_seconds), not tokens
+
+
+REALTIME_CAPABILITIES = VoiceCapabilities()
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,12 +131,13 @@ class Usage:
     input_cached_tokens: int = 0
     output_audio_tokens: int = 0
     output_text_tokens: int = 0
+    active_seconds: float = 0.0  # billed session time, for providers billed per second
 
     def __add__(self, other: Usage) -> Usage:
         return Usage(*(a + b for a, b in zip(_usage_tuple(self), _usage_tuple(other), strict=True)))
 
 
-def _usage_tuple(usage: Usage) -> tuple[int, ...]:
+def _usage_tuple(usage: Usage) -> tuple[float, ...]:
     return (
         usage.input_tokens,
         usage.output_tokens,
@@ -130,6 +146,7 @@ def _usage_tuple(usage: Usage) -> tuple[int, ...]:
         usage.input_cached_tokens,
         usage.output_audio_tokens,
         usage.output_text_tokens,
+        usage.active_seconds,
     )
 
 
@@ -190,6 +207,7 @@ VoiceEvent = (
 
 class VoiceSession(Protocol):
     config: VoiceSessionConfig
+    capabilities: VoiceCapabilities
 
     def events(self) -> AsyncIterator[VoiceEvent]:
         """Everything the model says or notices, ending with SessionClosed."""
@@ -215,9 +233,19 @@ class VoiceSession(Protocol):
 
 class VoiceModel(Protocol):
     name: str  # "openai", "simulated", ...
+    provider: str  # "realtime" | "live": which API, for the call's record
+    model: str  # the model name, for the call's record and the price table
 
     async def open(self, config: VoiceSessionConfig) -> VoiceSession:
         """Connect and configure a session. Raises VoiceModelUnavailable."""
+
+
+@runtime_checkable
+class VoiceModels(Protocol):
+    """The installation's voice models by provider (engine.voice.factory.VoiceModelService)."""
+
+    async def model_for(self, provider: str | None) -> VoiceModel:
+        """The model of `provider` ("realtime" | "live"), or the default one for None."""
 
 
 class VoiceModelUnavailable(Exception):

@@ -21,6 +21,7 @@ from openai import AsyncOpenAI, OpenAIError
 from websockets.exceptions import ConnectionClosed, ConnectionClosedOK, InvalidHandshake
 
 from engine.ports.voice_model import (
+    REALTIME_CAPABILITIES,
     AudioDelta,
     AudioDone,
     ResponseDone,
@@ -44,6 +45,8 @@ _FATAL_ERRORS = {"invalid_api_key", "session_expired", "insufficient_quota"}
 
 class OpenAIRealtimeSession:
     """One Realtime WebSocket as a `VoiceSession`; made and started by `OpenAIRealtimeModel.open`."""
+
+    capabilities = REALTIME_CAPABILITIES
 
     def __init__(self, connection: Any, config: VoiceSessionConfig, label: str = "") -> None:
         self.config = config
@@ -286,6 +289,8 @@ _HANDLERS: dict[str, _Handler] = {
 
 class OpenAIRealtimeModel:
     """Opens OpenAI Realtime sessions. `websocket_base_url` points it at a fake or proxy."""
+
+    provider = "realtime"
 
     def __init__(
         self,

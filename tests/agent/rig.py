@@ -15,6 +15,8 @@ from engine.agent.session import AgentCallSession
 from engine.agent.task import AgentTask, MachinePolicy
 from engine.ports.agent import CallReport
 from engine.ports.telephony import AudioFormat
+from engine.voice.live_simulator.server import LiveSimulator
+from engine.voice.openai_live import OpenAILiveModel
 from engine.voice.openai_realtime import OpenAIRealtimeModel
 from engine.voice.simulator.script import Reply, ScriptedReplies
 from engine.voice.simulator.server import RealtimeSimulator
@@ -39,9 +41,14 @@ def dentist_task(**overrides: Any) -> AgentTask:
     return AgentTask(**values)
 
 
+PROVIDERS = ("realtime", "live")
+# What asks the model to speak, per provider: Realtime's response.create, Live's instructions append.
+SPEAK_EVENT = {"realtime": "response.create", "live": "session.instructions.append"}
+
+
 @dataclass
 class Rig:
-    sim: RealtimeSimulator
+    sim: Any  # RealtimeSimulator | LiveSimulator
     replies: ScriptedReplies
     clock: ManualClock
     media: FakeMediaStream
@@ -51,6 +58,7 @@ class Rig:
     agent: AgentCallSession
     running: asyncio.Task[CallReport]
     failure_hook_calls: list[str] = field(default_factory=list)
+    provider: str = "realtime"
 
     async def result(self, timeout: float = 5.0) -> CallReport:
         return await asyncio.wait_for(asyncio.shield(self.running), timeout)
@@ -84,7 +92,25 @@ class Rig:
         return next(e for e in self.recorder.events[self.call.call_id] if e.kind == kind)
 
     def sent_items(self, item_type: str) -> list[dict[str, Any]]:
-        return [e["item"] for e in self.sim.received("conversation.item.create") if e["item"].get("type") == item_type]
+        kind = "conversation.item.create" if self.provider == "realtime" else "response.item.create"
+        return [e["item"] for e in self.sim.received(kind) if e["item"].get("type") == item_type]
+
+    # --- what the model was told, whichever the provider ------------------------------------------
+
+    def notes(self) -> list[str]:
+        """Silent context the model was given (Realtime: system items; Live: thinking appends)."""
+        if self.provider == "realtime":
+            return [i["content"][0]["text"] for i in self.sent_items("message")]
+        return [e["content"] for e in self.sim.received("session.thinking.append")]
+
+    def speak_requests(self) -> list[dict[str, Any]]:
+        """Requests to speak: Realtime response.create events, Live instructions appends."""
+        return self.sim.received(SPEAK_EVENT[self.provider])
+
+    def spoken_instructions(self, event: dict[str, Any]) -> str:
+        if self.provider == "realtime":
+            return str((event.get("response") or {}).get("instructions") or "")
+        return str(event.get("content") or "")
 
 
 async def advance_when_due(clock: ManualClock, seconds: float, timeout: float = 5.0) -> None:
@@ -114,6 +140,7 @@ async def call_rig(
     recorder: Any = None,  # a CallRecorder; default: in memory
     call_id: str = "call-1",
     decode_callee: Any = None,
+    provider: str = "realtime",
 ) -> AsyncIterator[Rig]:
     """A call under test. Without `supervise`, dead air and the call's limits are off (tests of other
     behaviour wait on specific timers). With a task that greets at once (the default here) the rig
@@ -123,14 +150,20 @@ async def call_rig(
     options = options or AgentSessionOptions()
     if not supervise:
         options = dataclasses.replace(options, **TIMERS_OFF)
-    async with RealtimeSimulator(script) as sim:
+    simulator = RealtimeSimulator(script) if provider == "realtime" else LiveSimulator(script)
+    async with simulator as sim:
         if prepare is not None:
             prepare(sim)
         clock = ManualClock()
         media = FakeMediaStream(clock, fmt, autoplay=autoplay)
         call = FakeOutboundCall(media, call_id)
         recorder, broker = recorder or InMemoryCallRecorder(), InMemoryUserInfoBroker()
-        model = OpenAIRealtimeModel(api_key="test", model="gpt-realtime-1.5", websocket_base_url=sim.base_url)
+        model: Any
+        if provider == "realtime":
+            model = OpenAIRealtimeModel(api_key="test", model="gpt-realtime-1.5", websocket_base_url=sim.base_url)
+        else:
+            model = OpenAILiveModel(api_key="test", model="gpt-live-1", websocket_base_url=sim.base_url)
+            options = dataclasses.replace(options, model_name="gpt-live-1")
         hook_calls: list[str] = []
 
         async def apologise(c: Any) -> None:
@@ -149,11 +182,11 @@ async def call_rig(
             decode_callee=decode_callee,
         )
         running = asyncio.create_task(agent.run(), name="agent-under-test")
-        rig = Rig(sim, script, clock, media, call, recorder, broker, agent, running, hook_calls)
+        rig = Rig(sim, script, clock, media, call, recorder, broker, agent, running, hook_calls, provider)
         try:
             if answer:
                 if task.greet_first or options.listen_first_s <= 0:
-                    await sim.wait_for_event("response.create")  # the greeting is requested while ringing
+                    await sim.wait_for_event(SPEAK_EVENT[provider])  # the greeting is requested while ringing
                 else:
                     await sim.wait_for_session()
                 call.answer()

@@ -47,8 +47,8 @@ async def test_barge_in_truncates_at_the_played_position() -> None:
     assert len(result.metrics.turn_latencies_ms) == 1
 
 
-async def test_speech_while_silent_does_not_flush_or_truncate() -> None:
-    async with call_rig([Reply("Hi.", audio_ms=200), Reply("Yes?", audio_ms=200)]) as rig:
+async def test_speech_while_silent_does_not_flush_or_truncate(provider: str) -> None:
+    async with call_rig([Reply("Hi.", audio_ms=200), Reply("Yes?", audio_ms=200)], provider=provider) as rig:
         await rig.media.wait_sent(200 * 8)
         await rig.agent.playout.wait_played_ms(200)
         await rig.sim.sessions[0].callee_says("Hello?")

@@ -188,9 +188,9 @@ async def test_incoming_dtmf_becomes_context_and_gets_a_reaction() -> None:
         await rig.result()
 
 
-async def test_answering_machine_hang_up_policy() -> None:
+async def test_answering_machine_hang_up_policy(provider: str) -> None:
     machine = Reply("", audio_ms=0, tool_calls=(SimToolCall("answering_machine_detected", {"evidence": "beep"}),))
-    async with call_rig([HELLO, machine]) as rig:
+    async with call_rig([HELLO, machine], provider=provider) as rig:
         await rig.media.wait_sent(200 * 8)
         await rig.sim.sessions[0].callee_says("You have reached the voicemail of Dr. Weber. Beep.")
         await rig.call.wait_hung_up()

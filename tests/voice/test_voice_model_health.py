@@ -37,7 +37,7 @@ async def test_a_working_key_is_ok_and_checked_again_later(pool, database_url) -
     clock = ManualClock()
     async with FakeOpenAI(api_keys={"sk-good"}) as api:
         report, service = await voice_health(pool, database_url, settings_for(api.base_url, "sk-good"), clock)
-        assert report == {"ok": True, "mode": "openai", "details": {"model": "gpt-realtime-1.5"}}
+        assert report == {"ok": True, "mode": "openai", "details": {"provider": "realtime", "model": "gpt-realtime-1.5"}}
         api.api_keys = set()  # the key is revoked while the node runs
         await clock.wait_sleepers(1)
         clock.advance(300)

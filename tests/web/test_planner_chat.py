@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -178,3 +179,25 @@ async def test_without_a_model_the_rules_ask_for_a_number_then_plan():
 
 def test_no_key_means_no_model():
     assert build_planner(openai_api_key=None, openai_base_url=None).name == "rules"
+
+
+async def test_a_planned_call_can_name_its_voice_provider(model_site, make_account, pool):
+    url, openai, _ = model_site
+    user = await make_account()
+    web = Browserless(httpx.AsyncClient(base_url=url, timeout=20))
+    await web.login(user)
+    plan = _plan("+14155550142", None)
+    plan["plan"]["calls"][0]["voice_provider"] = "live"
+    openai.reply_json(plan)
+    sent = await web.post_form("/chat/messages", {"message": "Call my dentist, use GPT-Live"}, csrf_from="/chat")
+    path = sent.headers["location"]
+    schema = openai.requests[0]["body"]["response_format"]["json_schema"]["schema"]
+    assert '"voice_provider"' in json.dumps(schema)  # the model may fill it in when the user names a provider
+    page = (await web.client.get(path)).text
+    assert '<option value="live" selected>' in page
+    form = {"count": "1", "title": "Dentist", "calls-0-phone_number": "+14155550142", "calls-0-objective": "Move it",
+            "calls-0-max_attempts": "3", "calls-0-voice_provider": "live"}
+    assert (await web.post_form(f"{path}/confirm", form, csrf_from=path)).status_code == 303
+    [task] = await tasks.list_tasks(pool, user.id)
+    assert task.voice_provider == "live"
+    await web.client.aclose()

@@ -67,7 +67,9 @@ def _plan_from_form(form: Any, tz: ZoneInfo) -> tuple[Plan, dict[int, str]]:
         except (InvalidInput, ValueError) as exc:
             errors[len(calls)] = str(exc) if isinstance(exc, InvalidInput) else "max_attempts: must be a whole number"
             times, attempts = {"earliest": None, "latest": None}, 3
-        calls.append(PlannedCall(**{**values, "max_attempts": attempts, **{k: v.isoformat() if v else None for k, v in times.items()}}))
+        provider = str(form.get(f"calls-{index}-voice_provider", "")) or None  # checked with the draft
+        calls.append(PlannedCall(**{**values, "max_attempts": attempts, **{k: v.isoformat() if v else None for k, v in times.items()}},
+                                 voice_provider=provider))
     return Plan(title=str(form.get("title", "")).strip() or "Phone errand", calls=calls), errors
 
 

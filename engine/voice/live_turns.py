@@ -1,0 +1,206 @@
+"""GPT-Live's turns, inferred: the port's turn events rebuilt from a wire that marks none.
+
+The service sends output audio with no ids and no end of turn, transcripts as fragments on the
+session timeline, and nothing when the callee starts or stops talking. `LiveTurns` infers:
+
+* agent turns ("segments"): output audio deltas with a gap of `segment_gap_s` between them, or
+  a callee transcript that starts after the segment's transcript ends on the session timeline.
+  A segment opens with ResponseStarted, gets AgentTranscript as its fragments come (there is no
+  transcript-done event) and closes with AudioDone and ResponseDone;
+* callee turns: a local energy VAD on the audio we push (the simulator's `EnergyVad`), and input
+  transcript fragments. A turn that starts while the model is silent is reported at once
+  (SpeechStarted: the agent clears the line's queue, as on Realtime). One that starts while the
+  model talks is left to the model: if its output stops while the callee speaks, the model
+  yielded, and SpeechStarted comes before the segment closes as cancelled; if the model talks
+  on (overlap, a backchannel), nothing is cut. A callee turn ends when our VAD hears silence
+  and no fragment came for `callee_gap_s`, or when the model takes the floor.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.ports.telephony import AudioFormat
+from engine.ports.voice_model import (
+    AgentTranscript,
+    AudioDelta,
+    AudioDone,
+    CalleeTranscript,
+    ResponseDone,
+    ResponseStarted,
+    SpeechStarted,
+    SpeechStopped,
+    Usage,
+    VoiceEvent,
+)
+from engine.voice.codecs import ulaw_to_pcm16
+from engine.voice.simulator.vad import FRAME_MS, EnergyVad, VadSettings
+
+# The callee's speech on the line, as our own VAD hears it; a stop here only ends the transcript turn.
+_VAD = VadSettings(threshold=0.5, prefix_padding_ms=0, silence_duration_ms=500)
+
+
+@dataclass(slots=True)
+class _Segment:
+    response_id: str
+    item_id: str
+    text: list[str] = field(default_factory=list)
+    end_ms: int | None = None  # where its transcript reaches on the session timeline
+
+
+@dataclass(slots=True)
+class _CalleeTurn:
+    item_id: str
+    start_ms: int
+    announced: bool = False  # SpeechStarted was emitted
+    text: list[str] = field(default_factory=list)
+
+
+class LiveTurns:
+    def __init__(
+        self,
+        media_format: AudioFormat,
+        bytes_per_ms: int,
+        emit: Callable[[VoiceEvent], None],
+        take_usage: Callable[[], Usage],
+        on_agent_speaks: Callable[[], None],
+        *,
+        segment_gap_s: float = 0.3,
+        callee_gap_s: float = 0.5,
+    ) -> None:
+        self._media_format = media_format
+        self._bytes_per_ms = bytes_per_ms
+        self._emit = emit
+        self._take_usage = take_usage
+        self._on_agent_speaks = on_agent_speaks
+        self._segment_gap_s = segment_gap_s
+        self._callee_gap_s = callee_gap_s
+        self._ids = itertools.count(1)
+        self._segment: _Segment | None = None
+        self._segment_timer: asyncio.TimerHandle | None = None
+        self._early_text: list[str] = []  # output transcript fragments ahead of their audio
+        self._callee: _CalleeTurn | None = None
+        self._callee_timer: asyncio.TimerHandle | None = None
+        self._vad = EnergyVad()
+        self._input_ms = 0
+        self._carry = b""
+
+    def cancel_timers(self) -> None:
+        for timer in (self._segment_timer, self._callee_timer):
+            if timer is not None:
+                timer.cancel()
+
+    # --- the agent's turns (segments of output audio) ------------------------------------
+
+    def output_audio(self, event: dict[str, Any]) -> None:
+        audio = base64.b64decode(event.get("delta", ""))
+        if not audio:
+            return
+        segment = self._segment
+        if segment is None:
+            if self._callee is not None and not self._vad.speaking:
+                self._end_callee_turn()  # the floor changed hands
+            n = next(self._ids)
+            segment = self._segment = _Segment(f"live_out_{n}", f"live_item_{n}", self._early_text)
+            self._early_text = []
+            self._on_agent_speaks()
+            self._emit(ResponseStarted(segment.response_id))
+            if segment.text:
+                self._emit(AgentTranscript(segment.response_id, segment.item_id, "".join(segment.text).strip()))
+        self._emit(AudioDelta(segment.response_id, segment.item_id, audio, len(audio) / self._bytes_per_ms))
+        if self._segment_timer is not None:
+            self._segment_timer.cancel()
+        self._segment_timer = asyncio.get_running_loop().call_later(self._segment_gap_s, self._end_segment)
+
+    def output_transcript(self, event: dict[str, Any]) -> None:
+        segment = self._segment
+        if segment is None:
+            self._early_text.append(str(event.get("delta") or ""))
+            return
+        segment.text.append(str(event.get("delta") or ""))
+        if event.get("end_ms") is not None:
+            segment.end_ms = max(segment.end_ms or 0, int(event["end_ms"]))
+        # No transcript-done event exists: the agent gets the text so far, so a turn cut short (or a
+        # call that ends) keeps what was said up to then.
+        self._emit(AgentTranscript(segment.response_id, segment.item_id, "".join(segment.text).strip()))
+
+    def _end_segment(self) -> None:
+        segment, self._segment, self._segment_timer = self._segment, None, None
+        if segment is None:
+            return
+        yielded = self._callee is not None and not self._callee.announced
+        if yielded:  # the model stopped while the callee talked: it gave them the floor
+            self._announce_callee()
+        self._emit(AudioDone(segment.response_id, segment.item_id))
+        status, reason = ("cancelled", "turn_detected") if yielded else ("completed", "")
+        self._emit(ResponseDone(segment.response_id, status, reason, self._take_usage()))
+
+    # --- the callee's turns ----------------------------------------------------------------
+
+    def hear(self, audio: bytes) -> None:
+        pcm = ulaw_to_pcm16(audio) if self._media_format is AudioFormat.ULAW else audio
+        data = self._carry + pcm
+        frame = self._media_format.sample_rate * FRAME_MS // 1000 * 2
+        offset = 0
+        while offset + frame <= len(data):
+            self._input_ms += FRAME_MS
+            change = self._vad.frame(data[offset : offset + frame], self._input_ms, _VAD)
+            if change is not None and change.kind == "started":
+                self._callee_heard(change.ms)
+            elif change is not None:
+                self._arm_callee_timer()
+            offset += frame
+        self._carry = data[offset:]
+
+    def input_transcript(self, event: dict[str, Any]) -> None:
+        start_ms = int(event.get("start_ms") or 0)
+        segment = self._segment
+        if segment is not None and segment.end_ms is not None and start_ms > segment.end_ms:
+            # On the session timeline the model had finished before the callee spoke: its turn is over,
+            # though its audio came faster than real time and the gap has not elapsed here yet.
+            if self._segment_timer is not None:
+                self._segment_timer.cancel()
+            self._end_segment()
+        self._callee_heard(start_ms)
+        assert self._callee is not None
+        self._callee.text.append(str(event.get("delta") or ""))
+        self._arm_callee_timer()
+
+    def _callee_heard(self, start_ms: int) -> None:
+        if self._callee is None:
+            self._callee = _CalleeTurn(f"live_in_{next(self._ids)}", start_ms)
+            if self._segment is None:
+                self._announce_callee()
+            # else: the callee talks over the model, which decides whether to yield
+
+    def _announce_callee(self) -> None:
+        assert self._callee is not None
+        self._callee.announced = True
+        self._emit(SpeechStarted(self._callee.item_id, self._callee.start_ms))
+
+    def _arm_callee_timer(self) -> None:
+        if self._callee_timer is not None:
+            self._callee_timer.cancel()
+        self._callee_timer = asyncio.get_running_loop().call_later(self._callee_gap_s, self._callee_quiet)
+
+    def _callee_quiet(self) -> None:
+        self._callee_timer = None
+        if self._callee is not None and not self._vad.speaking:
+            self._end_callee_turn()
+
+    def _end_callee_turn(self) -> None:
+        turn, self._callee = self._callee, None
+        if self._callee_timer is not None:
+            self._callee_timer.cancel()
+            self._callee_timer = None
+        if turn is None:
+            return
+        text = "".join(turn.text).strip()
+        if text:
+            self._emit(CalleeTranscript(turn.item_id, text))
+        self._emit(SpeechStopped(turn.item_id, self._input_ms))
