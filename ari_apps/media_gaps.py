@@ -41,9 +41,11 @@ class SilenceGaps:
         return self.silence if now - self._last_audio >= self._after - _TICK_SLACK_S else None
 
     async def run(self, clock: Clock, emit: Callable[[bytes], None]) -> None:
-        """A 20 ms tick of its own, for a stream that has no pacer to share."""
+        """A timer of its own, for a stream that has no pacer to share: while audio flows it
+        sleeps until a gap could be due (not every 20 ms); in a gap it ticks every 20 ms."""
         while True:
-            await clock.sleep(FRAME_S)
+            wait = self._last_audio + self._after - clock.monotonic()
+            await clock.sleep(max(FRAME_S, wait))
             frame = self.due(clock.monotonic())
             if frame is not None:
                 emit(frame)

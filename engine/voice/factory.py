@@ -46,12 +46,14 @@ async def start_voice_model(settings: Settings, *, simulator_idle_s: float | Non
             api_key=settings.openai_api_key.get_secret_value(),
             model=settings.realtime_model,
             base_url=settings.openai_base_url,
+            append_ms=settings.realtime_append_ms,
         )
         return VoiceModelService(model)
     simulator = await RealtimeSimulator(
         ConversationalResponder(), energy_vad=True, idle_timeout_s=simulator_idle_s
     ).start()
     model = OpenAIRealtimeModel(
-        api_key="simulated", model=settings.realtime_model, websocket_base_url=simulator.base_url, name="simulated"
+        api_key="simulated", model=settings.realtime_model, websocket_base_url=simulator.base_url, name="simulated",
+        append_ms=settings.realtime_append_ms,
     )
     return VoiceModelService(model, simulator)
