@@ -41,7 +41,7 @@ import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-TALKER, SILENT = "+12025550101", "+12025550114"
+TALKER, SILENT = "+12025550101", "+12025550199"  # the talker persona; a silent one this script adds
 P99_LIMIT_MS = 20.0
 
 
@@ -64,6 +64,23 @@ def percentile(samples: list[float], q: float) -> float:
 
 def progress(text: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
+
+
+# --- the PBX simulator's process: the shipped simulator plus a callee that answers and never speaks --
+
+
+def serve_pbx(port: int) -> None:
+    sys.path.insert(0, str(ROOT))
+    from ari_apps.simulator import __main__ as pbx_main
+    from ari_apps.simulator.personas import PERSONAS, TEST_NUMBERS, Persona
+
+    async def silent(s) -> None:
+        await s.listen(until_silence_s=3600, max_s=3600)
+
+    PERSONAS["bench-silent"] = Persona("bench-silent", script=silent)
+    TEST_NUMBERS[SILENT] = "bench-silent"
+    sys.argv = [sys.argv[0], "--port", str(port)]
+    pbx_main.main()
 
 
 # --- the Realtime simulator's process -------------------------------------------------------
@@ -116,6 +133,7 @@ class Stamps:
         self.deltas: dict[int, tuple[bytes, float]] = {}
         self.delta_to_write: list[float] = []
         self.streams = 0
+        self.closed = 0
 
     def install(self) -> object:
         import aiohttp
@@ -134,6 +152,14 @@ class Stamps:
             stamps.streams += 1
 
         media_websocket.WebSocketMediaStream.__init__ = counted_init
+        finish = media_websocket.WebSocketMediaStream._finish
+
+        def counted_finish(self, reason):
+            if not self._closed:
+                stamps.closed += 1
+            finish(self, reason)
+
+        media_websocket.WebSocketMediaStream._finish = counted_finish
         emit = openai_realtime.OpenAIRealtimeSession._emit
 
         def stamped_emit(self, event):
@@ -155,6 +181,9 @@ class Stamps:
 
 
 async def run_engine(args: argparse.Namespace) -> None:
+    import logging
+
+    logging.basicConfig(level=logging.ERROR)
     stamps = Stamps()
     timings = stamps.install()
     from datetime import UTC, datetime
@@ -202,7 +231,9 @@ async def run_engine(args: argparse.Namespace) -> None:
 
         profiler = cProfile.Profile()
         profiler.enable()
+    live_start = stamps.streams - stamps.closed
     await asyncio.sleep(args.seconds)
+    live_end = stamps.streams - stamps.closed
     if profiler is not None:
         profiler.disable()
         profiler.dump_stats(args.profile)
@@ -210,8 +241,9 @@ async def run_engine(args: argparse.Namespace) -> None:
     sim_share = [(process_cpu_s(p) - s) / wall for p, s in zip(sims, sim0)]
     rss = rss_bytes()
     inbound, outbound, d2w = list(timings.inbound), list(timings.outbound), list(stamps.delta_to_write)
+    up = (live_start + live_end) / 2  # calls in the window
     result = {
-        "tree": args.tree, "engine_file": engine.__file__, "speech": args.speech, "calls": n, "up": up, "cpu_ms_per_call_s": cpu / max(1, up) / wall * 1000, "core_share": cpu / wall,
+        "tree": args.tree, "engine_file": engine.__file__, "speech": args.speech, "calls": n, "up": up, "live_end": live_end, "cpu_ms_per_call_s": cpu / max(1, up) / wall * 1000, "core_share": cpu / wall,
         "pbx_share": sim_share[0], "model_share": sim_share[1],
         "rss_kb_per_call": (rss - rss_idle) / max(1, up) / 1024, "rss_idle_mb": rss_idle / 2**20,
         "in_frames_per_s": len(inbound) / wall, "out_frames_per_s": len(outbound) / wall,
@@ -258,7 +290,7 @@ def database_for(base_url: str, name: str) -> str:
 
 def fmt_row(r: dict) -> str:
     ok = "yes" if r["sustained"] else "no"
-    return (f"{r['tree'][-14:]:>14} {r['speech']:>6} {r['calls']:>5} {r['up']:>4} {r['cpu_ms_per_call_s']:>8.2f} "
+    return (f"{r['tree'][-14:]:>14} {r['speech']:>6} {r['calls']:>5} {r['up']:>4.0f} {r['cpu_ms_per_call_s']:>8.2f} "
             f"{r['core_share']:>5.2f} {r['pbx_share']:>5.2f} {r['model_share']:>5.2f} {r['rss_kb_per_call']:>7.0f} "
             f"{r['in_p50']:>6.2f} {r['in_p99']:>6.2f} {r['out_p50']:>6.2f} {r['out_p99']:>6.2f} "
             f"{r['d2w_p50']:>6.2f} {r['d2w_p99']:>6.2f}  {ok}")  # fmt: skip
@@ -276,8 +308,8 @@ async def orchestrate(args: argparse.Namespace) -> int:
     tmp = Path(tempfile.mkdtemp(prefix="bench-calls-"))
     base_url, embedded = await resolve_database_url(os.environ.get("DATABASE_URL"), tmp)
     progress(f"database: {'embedded in ' + str(tmp) if embedded else 'DATABASE_URL'}; load: {os.getloadavg()}")
-    pbx, ari_url = start_process([sys.executable, "-m", "ari_apps.simulator", "--port", str(args.port)], ROOT,
-                                 "simulator listening")  # fmt: skip
+    pbx, ari_url = start_process([sys.executable, str(Path(__file__).resolve()), "--serve-pbx", "--port",
+                                  str(args.port)], ROOT, "simulator listening")  # fmt: skip
     trees = [Path(t).resolve() for t in args.trees.split(",")]
     results: list[dict] = []
     if not args.json:
@@ -346,7 +378,7 @@ async def run_step(args, tree: Path, n: int, speech: str, base_url: str, ari_url
         raise RuntimeError(f"the engine step for {n} calls from {tree} reported nothing")
     result["tree"] = str(tree)
     worst = max(result["in_p99"], result["out_p99"], result["d2w_p99"])
-    result["sustained"] = worst < P99_LIMIT_MS and result["up"] == n and result["core_share"] < 1.0
+    result["sustained"] = worst < P99_LIMIT_MS and result["live_end"] == n and result["core_share"] < 1.0
     return result
 
 
@@ -377,6 +409,7 @@ def main() -> int:
     parser.add_argument("--json", action="store_true")
     # internal: the child processes
     parser.add_argument("--serve-model", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--serve-pbx", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--engine", action="store_true", help=argparse.SUPPRESS)
     for name in ("--n", "--tree", "--database-url", "--data-dir", "--ari-url", "--model-url", "--sim-pids"):
         parser.add_argument(name, help=argparse.SUPPRESS)
@@ -385,6 +418,9 @@ def main() -> int:
     args = parser.parse_args()
     if args.serve_model:
         asyncio.run(serve_model(args.port, args.speech == "paced"))
+        return 0
+    if args.serve_pbx:
+        serve_pbx(args.port)
         return 0
     if args.engine:
         args.n = int(args.n)
