@@ -290,13 +290,13 @@ def database_for(base_url: str, name: str) -> str:
 
 def fmt_row(r: dict) -> str:
     ok = "yes" if r["sustained"] else "no"
-    return (f"{r['tree'][-14:]:>14} {r['speech']:>6} {r['calls']:>5} {r['up']:>4.0f} {r['cpu_ms_per_call_s']:>8.2f} "
+    return (f"{r['tree'][-18:]:>18} {r['speech']:>6} {r['calls']:>5} {r['up']:>4.0f} {r['cpu_ms_per_call_s']:>8.2f} "
             f"{r['core_share']:>5.2f} {r['pbx_share']:>5.2f} {r['model_share']:>5.2f} {r['rss_kb_per_call']:>7.0f} "
             f"{r['in_p50']:>6.2f} {r['in_p99']:>6.2f} {r['out_p50']:>6.2f} {r['out_p99']:>6.2f} "
             f"{r['d2w_p50']:>6.2f} {r['d2w_p99']:>6.2f}  {ok}")  # fmt: skip
 
 
-HEADER = (f"{'tree':>14} {'speech':>6} {'calls':>5} {'up':>4} {'ms/cs':>8} {'core':>5} {'pbx':>5} {'model':>5} "
+HEADER = (f"{'tree':>18} {'speech':>6} {'calls':>5} {'up':>4} {'ms/cs':>8} {'core':>5} {'pbx':>5} {'model':>5} "
           f"{'KB/call':>7} {'in50':>6} {'in99':>6} {'out50':>6} {'out99':>6} {'d>w50':>6} {'d>w99':>6}  sustained")
 
 
@@ -310,7 +310,7 @@ async def orchestrate(args: argparse.Namespace) -> int:
     progress(f"database: {'embedded in ' + str(tmp) if embedded else 'DATABASE_URL'}; load: {os.getloadavg()}")
     pbx, ari_url = start_process([sys.executable, str(Path(__file__).resolve()), "--serve-pbx", "--port",
                                   str(args.port)], ROOT, "simulator listening")  # fmt: skip
-    trees = [Path(t).resolve() for t in args.trees.split(",")]
+    trees = args.trees.split(",")
     results: list[dict] = []
     if not args.json:
         print(HEADER, flush=True)
@@ -348,19 +348,22 @@ async def orchestrate(args: argparse.Namespace) -> int:
     return 0
 
 
-async def run_step(args, tree: Path, n: int, speech: str, base_url: str, ari_url: str, model_url: str,
+async def run_step(args, spec: str, n: int, speech: str, base_url: str, ari_url: str, model_url: str,
                    sims: list) -> dict:  # fmt: skip
+    path, _, assignments = spec.partition("#")  # "tree#VAR=value#VAR2=value": settings for this engine
+    tree = Path(path).resolve()
     name = f"bench_{uuid.uuid4().hex[:10]}"
     await admin_sql(base_url, f"CREATE DATABASE {name}")
     progress(f"{tree}: {n} calls, speech {speech} (load {os.getloadavg()[0]:.2f})")
     env = {**os.environ, "PYTHONPATH": str(tree)}
+    env.update(a.partition("=")[::2] for a in assignments.split("#") if a)
     env.pop("DATABASE_URL", None)
     argv = [sys.executable, str(Path(__file__).resolve()), "--engine", "--n", str(n), "--tree", str(tree),
             "--database-url", database_for(base_url, name), "--data-dir", tempfile.mkdtemp(prefix="bench-node-"),
             "--ari-url", ari_url, "--model-url", model_url, "--speech", speech, "--seconds", str(args.seconds),
             "--sim-pids", f"{sims[0].pid},{sims[1].pid}"]  # fmt: skip
     if args.profile:
-        argv += ["--profile", f"{args.profile}.{tree.name}.{n}.{speech}"]
+        argv += ["--profile", f"{args.profile}.{tree.name}{assignments.replace('#', '.')}.{n}.{speech}"]
     proc = await asyncio.create_subprocess_exec(*argv, cwd=tree, env=env, stdout=subprocess.PIPE)
     result = None
     try:
@@ -376,7 +379,7 @@ async def run_step(args, tree: Path, n: int, speech: str, base_url: str, ari_url
     await admin_sql(base_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
     if result is None:
         raise RuntimeError(f"the engine step for {n} calls from {tree} reported nothing")
-    result["tree"] = str(tree)
+    result["tree"] = spec
     worst = max(result["in_p99"], result["out_p99"], result["d2w_p99"])
     result["sustained"] = worst < P99_LIMIT_MS and result["live_end"] == n and result["core_share"] < 1.0
     return result
@@ -402,7 +405,8 @@ def main() -> int:
     parser.add_argument("--calls", default="20,50,100,200")
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--speech", default="fast,paced")
-    parser.add_argument("--trees", default=str(ROOT), help="comma-separated checkouts to run the engine from")
+    parser.add_argument("--trees", default=str(ROOT), help="comma-separated checkouts to run the engine from, "
+                        "each optionally followed by #VAR=value settings (e.g. .#OPENDEEP_REALTIME_APPEND_MS=20)")
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--port", type=int, default=18288)
     parser.add_argument("--max-minutes", type=float, default=30.0, help="stop starting new steps after this")
