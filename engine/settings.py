@@ -96,7 +96,7 @@ class Settings(BaseSettings):
     )
     realtime_model: str = "gpt-realtime-1.5"
     realtime_voice: str = "marin"
-    realtime_append_ms: int = Field(default=60, ge=20, le=200, multiple_of=20)
+    realtime_append_ms: int = Field(default=40, ge=20, le=200, multiple_of=20)
     turn_detection: TurnDetection = TurnDetection.SERVER_VAD
     vad_silence_ms: int = Field(default=500, ge=100, le=5000)
     transcription_model: str = "gpt-4o-mini-transcribe"
