@@ -24,9 +24,9 @@ from .telephony import ari_telephony
 OURS = ("media-ws-", "realtime-", "forward-")
 SPOKEN_MS = 2000
 # Measured when this test was written: 1.73 futures and no task per frame forwarded (2.02 before
-# the silence timer stopped ticking while audio flows and gap silence came three frames at a time;
-# this test uses the adapter's default of 20 ms). Asyncio queues and sockets need about one
-# future per wake-up; a per-frame task, timer or extra hop adds at least 0.5 per frame here.
+# the silence timer stopped waking every 20 ms while audio flows; appends here are the adapter's
+# own default of 20 ms). Asyncio queues and sockets need about one future per wake-up; a
+# per-frame task, timer or extra hop adds at least 0.5 per frame here.
 MAX_FUTURES_PER_FRAME = 2.0
 
 
