@@ -283,9 +283,8 @@ async def admin_sql(url: str, sql: str) -> None:
 
 
 def database_for(base_url: str, name: str) -> str:
-    head, _, tail = base_url.rpartition("/")
-    query = tail.partition("?")[2]
-    return f"{head}/{name}" + (f"?{query}" if query else "")
+    base, _, query = base_url.partition("?")  # the embedded server's URL names its socket in the query
+    return f"{base.rpartition('/')[0]}/{name}" + (f"?{query}" if query else "")
 
 
 def fmt_row(r: dict) -> str:
