@@ -32,6 +32,7 @@ import asyncio
 import json
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -354,11 +355,12 @@ async def run_step(args, spec: str, n: int, speech: str, base_url: str, ari_url:
     name = f"bench_{uuid.uuid4().hex[:10]}"
     await admin_sql(base_url, f"CREATE DATABASE {name}")
     progress(f"{tree}: {n} calls, speech {speech} (load {os.getloadavg()[0]:.2f})")
+    data_dir = tempfile.mkdtemp(prefix="bench-node-")
     env = {**os.environ, "PYTHONPATH": str(tree)}
     env.update(a.partition("=")[::2] for a in assignments.split("#") if a)
     env.pop("DATABASE_URL", None)
     argv = [sys.executable, str(Path(__file__).resolve()), "--engine", "--n", str(n), "--tree", str(tree),
-            "--database-url", database_for(base_url, name), "--data-dir", tempfile.mkdtemp(prefix="bench-node-"),
+            "--database-url", database_for(base_url, name), "--data-dir", data_dir,
             "--ari-url", ari_url, "--model-url", model_url, "--speech", speech, "--seconds", str(args.seconds),
             "--sim-pids", f"{sims[0].pid},{sims[1].pid}"]  # fmt: skip
     if args.profile:
@@ -376,6 +378,7 @@ async def run_step(args, spec: str, n: int, speech: str, base_url: str, ari_url:
         proc.kill()
         await proc.wait()
     await admin_sql(base_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    shutil.rmtree(data_dir, ignore_errors=True)
     if result is None:
         raise RuntimeError(f"the engine step for {n} calls from {tree} reported nothing")
     result["tree"] = spec
