@@ -117,6 +117,7 @@ class Settings(BaseSettings):
         default=300.0, ge=10, le=86400, description="how often /health asks the OpenAI API whether the key works"
     )
     realtime_voice: str = "marin"
+    realtime_append_ms: int = Field(default=40, ge=20, le=200, multiple_of=20)
     turn_detection: TurnDetection = TurnDetection.SERVER_VAD
     vad_silence_ms: int = Field(default=500, ge=100, le=5000)
     transcription_model: str = "gpt-4o-mini-transcribe"

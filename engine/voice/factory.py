@@ -110,13 +110,15 @@ async def _provide(settings: Settings, provider: VoiceProvider, simulator_idle_s
         )
         return _Provided(model, live)
     if key:
-        realtime = OpenAIRealtimeModel(api_key=key, model=settings.realtime_model, base_url=settings.openai_base_url)
+        realtime = OpenAIRealtimeModel(api_key=key, model=settings.realtime_model, base_url=settings.openai_base_url,
+                                       append_ms=settings.realtime_append_ms)
         return _Provided(realtime)
     simulator = await RealtimeSimulator(
         ConversationalResponder(), energy_vad=True, idle_timeout_s=simulator_idle_s
     ).start()
     realtime = OpenAIRealtimeModel(
-        api_key="simulated", model=settings.realtime_model, websocket_base_url=simulator.base_url, name="simulated"
+        api_key="simulated", model=settings.realtime_model, websocket_base_url=simulator.base_url, name="simulated",
+        append_ms=settings.realtime_append_ms,
     )
     return _Provided(realtime, simulator)
 

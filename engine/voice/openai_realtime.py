@@ -5,6 +5,12 @@ single reader task that turns wire events into port events through `_HANDLERS`
 (the stateless translations and the session object's shape are in `realtime_wire`).
 We never enable the SDK's auto-reconnect: a reconnect opens a blank server
 session, so the agent runtime decides what to re-send.
+
+The SDK opens and authenticates the socket; after that, events are written on its
+WebSocket connection directly: the SDK's send path (reconnect queue, anyio task
+lookups) cost about as much CPU as the rest of the media path. Callee audio goes
+out in `input_audio_buffer.append` events of `append_ms` (20 ms frames gathered;
+anything else sent first flushes what is gathered, so the order is kept).
 """
 
 from __future__ import annotations
@@ -48,12 +54,17 @@ class OpenAIRealtimeSession:
 
     capabilities = REALTIME_CAPABILITIES
 
-    def __init__(self, connection: Any, config: VoiceSessionConfig, label: str = "") -> None:
+    def __init__(self, connection: Any, config: VoiceSessionConfig, label: str = "", append_ms: int = 20) -> None:
         self.config = config
         self._conn = connection
+        # The websockets connection under the SDK's (None for another transport: then `send_raw`).
+        self._ws = getattr(connection, "_connection", None)
         self._label = label
         self._bridge = AudioBridge(config.media_format)
-        self._outbox: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
+        self._append_bytes = max(1, append_ms) * self._bridge.model_bytes_per_ms
+        self._audio: list[bytes] = []
+        self._audio_bytes = 0
+        self._outbox: asyncio.Queue[dict[str, Any] | str | None] = asyncio.Queue()
         self._events: asyncio.Queue[VoiceEvent] = asyncio.Queue()
         self._ready = asyncio.Event()
         self._closed = asyncio.Event()
@@ -96,7 +107,10 @@ class OpenAIRealtimeSession:
     async def push_audio(self, audio: bytes) -> None:
         model_audio = self._bridge.to_model(audio)
         if model_audio:
-            self._send({"type": "input_audio_buffer.append", "audio": base64.b64encode(model_audio).decode()})
+            self._audio.append(model_audio)
+            self._audio_bytes += len(model_audio)
+            if self._audio_bytes >= self._append_bytes:
+                self._flush_audio()
 
     async def truncate(self, item_id: str, audio_end_ms: int) -> None:
         self._bridge.drop_output()
@@ -132,6 +146,7 @@ class OpenAIRealtimeSession:
 
     async def close(self) -> None:
         if not self._closing:
+            self._flush_audio()
             self._closing = True
             self._outbox.put_nowait(None)
         try:
@@ -150,8 +165,21 @@ class OpenAIRealtimeSession:
     # --- writer ------------------------------------------------------------------
 
     def _send(self, event: dict[str, Any]) -> None:
+        if self._audio:
+            self._flush_audio()
         if not self._closing and not self._closed.is_set():
             self._outbox.put_nowait(event)
+
+    def _flush_audio(self) -> None:
+        """Gathered callee audio as one append, written as text straight away (no JSON encoder)."""
+        if not self._audio:
+            return
+        data = self._audio[0] if len(self._audio) == 1 else b"".join(self._audio)
+        self._audio.clear()
+        self._audio_bytes = 0
+        if not self._closing and not self._closed.is_set():
+            encoded = base64.b64encode(data).decode("ascii")
+            self._outbox.put_nowait('{"type":"input_audio_buffer.append","audio":"' + encoded + '"}')
 
     def _send_create(self, event: dict[str, Any]) -> None:
         event = {**event, "event_id": f"evt_create_{next(self._ids)}"}
@@ -160,10 +188,11 @@ class OpenAIRealtimeSession:
         self._send(event)
 
     async def _write_loop(self) -> None:
+        send = self._ws.send if self._ws is not None else self._conn.send_raw
         while (event := await self._outbox.get()) is not None:
             try:
                 # Our events are already in wire shape: skip the SDK's per-event type transform (~15x slower).
-                await self._conn.send_raw(json.dumps(event))
+                await send(event if type(event) is str else json.dumps(event))
             except (ConnectionClosed, OpenAIError, OSError) as exc:
                 log.info("realtime%s: send failed (%s); the reader reports the close", self._label, exc)
                 return
@@ -301,8 +330,10 @@ class OpenAIRealtimeModel:
         websocket_base_url: str | None = None,
         name: str = "openai",
         connect_timeout_s: float = 10.0,
+        append_ms: int = 20,
     ) -> None:
         self.name = name
+        self.append_ms = append_ms
         self.model = model
         self._client = AsyncOpenAI(
             api_key=api_key, base_url=base_url, websocket_base_url=websocket_base_url, max_retries=0
@@ -319,7 +350,7 @@ class OpenAIRealtimeModel:
             connection = await manager.enter()
         except (TimeoutError, InvalidHandshake, OSError, OpenAIError) as exc:
             raise VoiceModelUnavailable(f"cannot connect to the realtime model: {exc}") from exc
-        session = OpenAIRealtimeSession(connection, config, label)
+        session = OpenAIRealtimeSession(connection, config, label, self.append_ms)
         try:
             await session.start(self._connect_timeout_s)
         except BaseException:

@@ -60,3 +60,32 @@ async def test_audiosocket_callee_audio_holds_the_silence_back():
     assert events[0].audio == b"\x10\x20" * 320
     # Read during the first 20 ms tick, it holds the silence back until the seventh.
     assert [e.audio for e in events[1:]] == [bytes(640)] * (ticks - 6)
+
+
+async def test_a_gap_yields_one_silent_frame_per_20_ms_never_ahead_and_at_most_60_ms_behind():
+    from ari_apps.media_gaps import SilenceGaps
+    from tests.clock import ManualClock
+
+    clock = ManualClock()
+    gaps = SilenceGaps(AudioFormat.ULAW, clock.monotonic())
+    frames: list[float] = []
+    runner = asyncio.create_task(gaps.run(clock, lambda frame: frames.append(clock.monotonic())))
+    try:
+        for step in range(1, 101):  # one second in 10 ms steps; the callee talks 0.40-0.50 s
+            await clock.wait_sleepers(1)
+            clock.advance(0.01)
+            now = step / 100
+            if 0.40 <= now <= 0.50:
+                gaps.heard(now)
+            await asyncio.sleep(0)
+            first_gap = [t for t in frames if t < 0.45]
+            due_first = min(now, 0.40) - 0.1
+            ticks_due = int(due_first / 0.02 + 1e-6) + 1 if due_first > -1e-6 else 0  # one at the gap's start
+            assert len(first_gap) <= ticks_due  # never ahead of the gap's length
+            if now < 0.40:
+                assert len(first_gap) >= ticks_due - 3  # at most 60 ms behind
+        assert not [t for t in frames if 0.42 <= t < 0.60]  # audio flowed: no silence until 100 ms after it
+        second_gap = [t for t in frames if t >= 0.60]
+        assert round((1.0 - 0.6) / 0.02) + 1 - 3 <= len(second_gap) <= round((1.0 - 0.6) / 0.02) + 1
+    finally:
+        runner.cancel()

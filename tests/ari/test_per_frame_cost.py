@@ -1,0 +1,122 @@
+"""How many asyncio tasks and futures the media path creates per forwarded 20 ms frame.
+
+A guard against per-frame costs creeping back (a task, a `call_later` or a future
+for every frame), counted rather than timed: one call through the real ARI
+adapter (chan_websocket to the PBX simulator's echo callee) and the real OpenAI
+Realtime adapter (a WebSocket to the Realtime simulator), with the model's audio
+forwarded to the call and the callee's audio (the echo) forwarded to the model.
+Only what the call's own tasks create is counted, not the simulators' work.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+from engine.ports.telephony import AudioFormat, AudioReceived, DialRequest
+from engine.ports.voice_model import AudioDelta, VoiceSessionConfig
+from engine.voice.openai_realtime import OpenAIRealtimeModel
+from engine.voice.simulator.script import Reply, ScriptedReplies
+from engine.voice.simulator.server import RealtimeSimulator
+
+from .telephony import ari_telephony
+
+OURS = ("media-ws-", "realtime-", "forward-")
+SPOKEN_MS = 2000
+# Measured when this test was written: 1.73 futures and no task per frame forwarded (2.02 before
+# the silence timer stopped waking every 20 ms while audio flows; appends here are the adapter's
+# own default of 20 ms). Asyncio queues and sockets need about one future per wake-up; a
+# per-frame task, timer or extra hop adds at least 0.5 per frame here.
+MAX_FUTURES_PER_FRAME = 2.0
+
+
+class CreationCounter:
+    """Counts futures and tasks created while one of the call's tasks runs."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.futures = 0
+        self.tasks = 0
+        self.counting = False
+        self._loop = loop
+        self._create_future = loop.create_future
+        self._factory = loop.get_task_factory()
+
+    def _ours(self) -> bool:
+        task = asyncio.current_task(self._loop)
+        return self.counting and task is not None and task.get_name().startswith(OURS)
+
+    def create_future(self) -> asyncio.Future:
+        if self._ours():
+            self.futures += 1
+        return self._create_future()
+
+    def task_factory(self, loop, coro, **kwargs):
+        if self._ours():
+            self.tasks += 1
+        if self._factory is not None:
+            return self._factory(loop, coro, **kwargs)
+        return asyncio.Task(coro, loop=loop, **kwargs)
+
+    def __enter__(self) -> CreationCounter:
+        self._loop.create_future = self.create_future
+        self._loop.set_task_factory(self.task_factory)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        del self._loop.create_future
+        self._loop.set_task_factory(self._factory)
+
+
+async def test_forwarding_a_frame_creates_no_task_and_a_bounded_number_of_futures(sim, sink):
+    telephony = ari_telephony(sim, sink, app=f"perframe-{uuid.uuid4().hex[:6]}")
+    await telephony.start()
+    replies = ScriptedReplies(default=Reply("Hello, this is a longer greeting.", audio_ms=SPOKEN_MS))
+    model_sim = await RealtimeSimulator(replies).start()
+    model = OpenAIRealtimeModel(api_key="test", model="gpt-realtime-test", websocket_base_url=model_sim.base_url)
+    counter = CreationCounter(asyncio.get_running_loop())
+    frames = {"in": 0, "out": 0}
+    try:
+        call = await telephony.originate(DialRequest(str(uuid.uuid4()), "Local/s@callee-echo/n"))
+        assert await call.answered()
+        session = await model.open(VoiceSessionConfig(instructions="Be brief.", media_format=AudioFormat.ULAW))
+        echoed = asyncio.Event()
+
+        async def to_model() -> None:
+            async for event in call.media.events():
+                if isinstance(event, AudioReceived):
+                    frames["in"] += len(event.audio) // 160
+                    await session.push_audio(event.audio)
+                    if frames["in"] >= SPOKEN_MS // 20:
+                        echoed.set()
+
+        async def to_call() -> None:
+            async for event in session.events():
+                if isinstance(event, AudioDelta):
+                    frames["out"] += len(event.audio) // 160
+                    await call.media.send_audio(event.audio)
+
+        with counter:
+            counter.counting = True
+            forwarders = [
+                asyncio.create_task(to_model(), name="forward-to-model"),
+                asyncio.create_task(to_call(), name="forward-to-call"),
+            ]
+            counter.tasks = 0  # the two forwarders themselves are set-up, not per frame
+            await session.create_response()
+            await asyncio.wait_for(echoed.wait(), 15)
+            counter.counting = False
+        for task in forwarders:
+            task.cancel()
+        await asyncio.gather(*forwarders, return_exceptions=True)
+        await session.close()
+        await call.hangup()
+    finally:
+        await model.aclose()
+        await model_sim.stop()
+        await telephony.close()
+
+    forwarded = frames["in"] + frames["out"]
+    assert frames["out"] == SPOKEN_MS // 20
+    assert counter.tasks == 0, f"{counter.tasks} tasks created while forwarding {forwarded} frames"
+    per_frame = counter.futures / forwarded
+    assert per_frame <= MAX_FUTURES_PER_FRAME, f"{per_frame:.2f} futures per forwarded frame ({counter.futures})"
