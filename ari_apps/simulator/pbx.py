@@ -51,6 +51,9 @@ class Pbx:
         self.answered: dict[str, CalleeSession] = {}  # live answered calls, by our channel id
         self.served: set[CalleeSession] = set()  # sessions a media channel handled this tick
         self.lost_events = 0
+        self.muted_in: set[str] = set()  # channels whose audio is suppressed before the bridge (POST .../mute)
+        self.bridge_mixes: dict[str, Any] = {}  # bridge id -> bridge_mix.BridgeMix, for bridges of 2+ media channels
+        self.tick_count = 0
         self.changed = asyncio.Condition()
         self._tasks: dict[str, set[asyncio.Task[Any]]] = {}
 
@@ -188,6 +191,7 @@ class Pbx:
             app, "ChannelDestroyed", cause=cause, cause_txt=CAUSE_TEXT.get(cause, "Unknown"), **extra, channel=ch.to_json()
         )
         self.channels.pop(ch.id, None)
+        self.muted_in.discard(ch.id)
         self.answered.pop(ch.id, None)
         self.cancel_tasks(ch.id)
         link = self.media_links.pop(ch.id, None)
@@ -277,6 +281,7 @@ class Pbx:
                 self.remove_from_bridge(bridge, ch)
         self.finish_recording(bridge, app)
         self.bridges.pop(bridge.id, None)
+        self.bridge_mixes.pop(bridge.id, None)
         self.emit(app, "BridgeDestroyed", bridge=bridge.to_json())
         await self.notify()
 
