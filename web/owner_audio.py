@@ -69,12 +69,15 @@ async def owner_token_endpoint(request: Request, call_id: UUID) -> dict[str, str
 
 async def _allowed(socket: WebSocket, call_id: UUID) -> bool:
     state = socket.app.state
-    if socket.headers.get("origin") != expected_origin(socket.scope):
+    site = expected_origin(socket.scope).replace("ws://", "http://", 1).replace("wss://", "https://", 1)
+    if socket.headers.get("origin") != site:  # WebSocket scopes name their scheme ws/wss
+        log.info("owner socket refused: origin %r", socket.headers.get("origin"))
         return False
     session_token = socket.cookies.get(SESSION_COOKIE, "")
     pool = state.node.database.pool
     user = await sessions.user_of_session(pool, session_token, idle_timeout=state.session_idle_timeout)
     if user is None or user.must_change_password:
+        log.info("owner socket refused: no live sign-in")
         return False
     try:
         call = await calls.get_call(pool, user.id, call_id)
@@ -82,7 +85,10 @@ async def _allowed(socket: WebSocket, call_id: UUID) -> bool:
         return False
     if call.user_id != user.id or call.ended_at is not None:
         return False
-    return token_ok(_secret(state), session_token, user.id, str(call_id), socket.query_params.get("token", ""))
+    if not token_ok(_secret(state), session_token, user.id, str(call_id), socket.query_params.get("token", "")):
+        log.info("owner socket refused: bad token")
+        return False
+    return True
 
 
 @websocket("/ws/calls/{call_id:uuid}/owner")

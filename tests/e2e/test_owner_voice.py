@@ -1,0 +1,170 @@
+"""The owner joins a live call from the call page, in Chromium with a fake microphone: Listen, Talk,
+Hand back, Leave. The node is real (PBX simulator over ARI, fake Realtime model); the owner's speech
+is made with espeak-ng at test time and reaches the simulated callee through the call's bridge.
+
+Waits are on events: page events through `locator.evaluate` promises (the pages' CSP forbids
+the eval behind `wait_for_function` strings), the callee's media clock, database notifications.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from db import calls, events
+from engine import accounts
+from engine.planner.chat import RulePlanner
+from engine.voice.simulator.script import Reply, ScriptedReplies
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, expect, playwright_api
+from tests.browser import shot as browser_shot
+from tests.e2e.harness import TALKER, RunningNode
+from tests.web.conftest import PASSWORD, serving
+from web.app import create_app
+
+pytestmark = pytest.mark.browser
+
+if shutil.which("espeak-ng") is None or shutil.which("sox") is None:
+    pytest.skip("espeak-ng and sox make the owner's speech (apt-get install espeak-ng sox)", allow_module_level=True)
+
+AGENT = Reply("Thanks, let me check that for Ada.", audio_ms=1200)
+
+STATE_IS = """(panel, wanted) => panel.dataset.state === wanted ? wanted : new Promise(resolve => {
+    panel.addEventListener('owner-voice', function on(e) {
+        if (e.detail.state === wanted || e.detail.state === 'failed') {
+            panel.removeEventListener('owner-voice', on); resolve(e.detail.state); } }); })"""
+HEARD_MORE_THAN = """(panel, frames) => Number(panel.dataset.heard || 0) > frames ? Number(panel.dataset.heard)
+    : new Promise(resolve => panel.addEventListener('owner-voice-heard', function on(e) {
+        if (e.detail.loud > frames) { panel.removeEventListener('owner-voice-heard', on); resolve(e.detail.loud); } }))"""
+
+
+@pytest.fixture(scope="module")
+def owner_speech(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("owner-speech")
+    raw, wav = folder / "raw.wav", folder / "owner.wav"
+    subprocess.run(["espeak-ng", "-v", "en", "-s", "140", "-w", str(raw),
+                    "Hello, this is Ada herself. Tuesday at three works for me."], check=True)
+    subprocess.run(["sox", str(raw), "-r", "48000", "-c", "1", "-b", "16", str(wav), "pad", "0.3", "1.0"], check=True)
+    return wav
+
+
+@pytest.fixture(scope="module")
+async def mic_browser(owner_speech: Path) -> AsyncIterator[Any]:
+    args = [*CHROMIUM_ARGS, "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+            f"--use-file-for-fake-audio-capture={owner_speech}", "--autoplay-policy=no-user-gesture-required"]
+    async with playwright_api.async_playwright() as p:
+        launched = await p.chromium.launch(executable_path=CHROMIUM, args=args)
+        yield launched
+        await launched.close()
+
+
+@pytest.fixture
+async def site(make_node) -> AsyncIterator[tuple[RunningNode, str]]:
+    running = await make_node()
+    running.script(ScriptedReplies(default=AGENT))
+    app = create_app(running.node, planner=RulePlanner())
+    async with serving(app) as url:
+        yield running, url
+
+
+async def sign_in(browser: Any, running: RunningNode, url: str) -> tuple[Any, Any, Any]:
+    user = await accounts.create_account(running.pool, email=f"owner-{uuid.uuid4().hex[:8]}@example.test",
+                                         password=PASSWORD, display_name="Ada", time_zone="UTC")
+    context = await browser.new_context(base_url=url, viewport={"width": 1280, "height": 900})
+    page = await context.new_page()
+    page.set_default_timeout(20_000)
+    await page.goto("/login")
+    await page.get_by_label("Email").fill(user.email)
+    await page.get_by_label("Password").fill(PASSWORD)
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page.get_by_role("heading", name="Tasks")).to_be_visible()
+    return context, page, user
+
+
+async def live_call(running: RunningNode, user: Any) -> Any:
+    """Dial the talker and return the call once its audio is connected."""
+    task = await running.schedule(user, TALKER, "Move Ada's cleaning to a Tuesday afternoon")
+
+    async def connected() -> Any:
+        for call in await calls.list_calls(running.pool, user.id, task_id=task.id):
+            kinds = {e.kind for e in await events.list_call_events(running.pool, user.id, call.id)}
+            if "media_connected" in kinds:
+                return call
+        return None
+
+    return await running.tap.until(connected, 20, "the call's audio to connect")
+
+
+async def kinds_of(running: RunningNode, user: Any, call: Any) -> list[str]:
+    await running.settle()
+    return [e.kind for e in await events.list_call_events(running.pool, user.id, call.id)]
+
+
+async def test_listen_talk_hand_back_and_leave_a_live_call(site, mic_browser):
+    running, url = site
+    context, page, user = await sign_in(mic_browser, running, url)
+    call = await live_call(running, user)
+    callee = running.pbx.callee(str(call.id))
+
+    await page.goto(f"/calls/{call.id}")
+    panel = page.locator("#owner-voice")
+    await page.get_by_role("button", name="Listen").click()
+    state = await panel.evaluate(STATE_IS, "listening")
+    assert state == "listening", await panel.locator(".owner-voice-status").text_content()
+    # Listening: the page plays the call (agent and callee), not silence.
+    assert await panel.evaluate(HEARD_MORE_THAN, 25) > 25
+    await browser_shot(page, "owner-listening")
+
+    # Talk: the agent is muted; what the callee hears from now on is the owner's microphone.
+    heard_from_owner = bytearray()
+    await page.get_by_role("button", name="Talk").click()
+    assert await panel.evaluate(STATE_IS, "talking") == "talking"
+    assert await callee.listen(until_silence_s=0.4, max_s=20, keep=heard_from_owner), "the callee heard no speech"
+    assert _voiced_ms(heard_from_owner) >= 500, _voiced_ms(heard_from_owner)
+    await browser_shot(page, "owner-talking")
+
+    # Hand back: the agent speaks again (the owner's microphone no longer reaches the callee).
+    await page.get_by_role("button", name="Hand back").click()
+    assert await panel.evaluate(STATE_IS, "listening") == "listening"
+    assert await callee.listen(until_silence_s=0.4, max_s=20), "the agent did not resume"
+    assert running.model.responder.turns[-1].new_items, "the agent was not told the owner spoke"
+
+    await page.get_by_role("button", name="Leave").click()
+    assert await panel.evaluate(STATE_IS, "left") == "left"
+    await running.pbx.wait_until(lambda: f"{call.id}-owner" not in running.pbx.leftovers()["channels"])
+    still = await calls.get_call(running.pool, user.id, call.id)
+    assert still.ended_at is None, "leaving ended the call"
+    kinds = await kinds_of(running, user, call)
+    owner_moves = [k for k in kinds if k.startswith("owner_")]
+    assert owner_moves == ["owner_joined", "owner_talking", "owner_handed_back", "owner_left"], owner_moves
+    await context.close()
+
+
+async def test_a_second_user_cannot_open_the_owners_audio_socket(site, mic_browser):
+    running, url = site
+    owner_context, owner_page, owner = await sign_in(mic_browser, running, url)
+    call = await live_call(running, owner)
+    await owner_page.goto(f"/calls/{call.id}")
+    token = await owner_page.evaluate(f"fetch('/calls/{call.id}/owner-token').then(r => r.json()).then(j => j.token)")
+
+    other_context, other_page, _ = await sign_in(mic_browser, running, url)
+    status = await other_page.evaluate(f"fetch('/calls/{call.id}/owner-token').then(r => r.status)")
+    assert status == 404
+    outcome = await other_page.evaluate("""([callId, token]) => new Promise(resolve => {
+        const ws = new WebSocket(`ws://${location.host}/ws/calls/${callId}/owner?token=${encodeURIComponent(token)}`);
+        ws.onopen = () => resolve('open'); ws.onclose = (e) => resolve('closed ' + e.code); })""", [str(call.id), token])
+    assert outcome == "closed 1006", outcome
+    assert f"{call.id}-owner" not in running.pbx.leftovers()["channels"]
+    await owner_context.close()
+    await other_context.close()
+
+
+def _voiced_ms(pcm: bytes) -> int:
+    from ari_apps.simulator import audio
+
+    return 20 * sum(not audio.is_silent(frame) for frame in audio.frames(bytes(pcm)))
