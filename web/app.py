@@ -31,7 +31,7 @@ from engine import metrics
 from engine.app.node import Node
 from engine.lifecycle.recording_store import RecordingStore
 from engine.planner.chat import Planner, build_planner
-from web import owner_audio
+from web import owner_audio, test_calls
 from web.api import CallApi, CampaignApi, EventApi, TaskApi
 from web.auth import AuthMiddleware, current_user, signed_in
 from web.csrf import CsrfMiddleware
@@ -131,7 +131,7 @@ def create_app(node: Node, *, planner: Planner | None = None, recordings: Record
         route_handlers=[
             health, metrics_endpoint, live,
             AuthPages, TaskPages, CampaignPages, CallPages, HitlPages, ChatPages, AccountPages, AdminPages, PasswordPages,
-            CampaignApi, TaskApi, CallApi, EventApi, *owner_audio.ROUTES,
+            CampaignApi, TaskApi, CallApi, EventApi, *owner_audio.ROUTES, *test_calls.ROUTES,
             create_static_files_router(path="/static", directories=[STATIC], include_in_schema=False),
         ],
         state=State({"node": node, "live": hub, "planner": planner, "recordings": recordings,

@@ -28,6 +28,7 @@ from litestar.exceptions import NotFoundException, WebSocketDisconnect
 
 from db import calls, sessions
 from db.errors import NotFound
+from db.models import Call
 from web.auth import SESSION_COOKIE, current_user, db_pool, signed_in
 from web.csrf import expected_origin
 
@@ -67,33 +68,35 @@ async def owner_token_endpoint(request: Request, call_id: UUID) -> dict[str, str
     return {"token": owner_token(_secret(request.app.state), session_token, user.id, str(call_id)), "format": "ulaw"}
 
 
-async def _allowed(socket: WebSocket, call_id: UUID) -> bool:
+async def allowed(socket: WebSocket, call_id: UUID) -> Call | None:
+    """The live call, if the socket's Origin, sign-in, ownership and token all check out."""
     state = socket.app.state
     site = expected_origin(socket.scope).replace("ws://", "http://", 1).replace("wss://", "https://", 1)
     if socket.headers.get("origin") != site:  # WebSocket scopes name their scheme ws/wss
         log.info("owner socket refused: origin %r", socket.headers.get("origin"))
-        return False
+        return None
     session_token = socket.cookies.get(SESSION_COOKIE, "")
     pool = state.node.database.pool
     user = await sessions.user_of_session(pool, session_token, idle_timeout=state.session_idle_timeout)
     if user is None or user.must_change_password:
         log.info("owner socket refused: no live sign-in")
-        return False
+        return None
     try:
         call = await calls.get_call(pool, user.id, call_id)
     except NotFound:
-        return False
+        return None
     if call.user_id != user.id or call.ended_at is not None:
-        return False
+        return None
     if not token_ok(_secret(state), session_token, user.id, str(call_id), socket.query_params.get("token", "")):
         log.info("owner socket refused: bad token")
-        return False
-    return True
+        return None
+    return call
 
 
 @websocket("/ws/calls/{call_id:uuid}/owner")
 async def owner_socket(socket: WebSocket, call_id: UUID) -> None:
-    if not await _allowed(socket, call_id):
+    call = await allowed(socket, call_id)
+    if call is None or call.is_test:
         await socket.close(code=REFUSED)  # before accept(): the browser's handshake fails with 403
         return
     telephony = socket.app.state.node.telephony

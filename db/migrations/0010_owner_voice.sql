@@ -1,0 +1,8 @@
+-- The owner's voice (issue 16): test calls from the browser are stored like calls, marked as tests,
+-- and kept out of a task's attempts; the owner speaking on a call is a third speaker of the transcript.
+ALTER TABLE calls ADD COLUMN is_test boolean NOT NULL DEFAULT false;
+CREATE INDEX calls_tests ON calls (user_id, originated_at) WHERE is_test;
+
+ALTER TABLE transcript_turns DROP CONSTRAINT transcript_turns_speaker_check;
+ALTER TABLE transcript_turns ADD CONSTRAINT transcript_turns_speaker_check
+    CHECK (speaker IN ('agent', 'callee', 'system', 'owner'));
