@@ -29,6 +29,7 @@ from tests.browser import CHROMIUM, CHROMIUM_ARGS, expect, playwright_api
 from tests.browser import shot as browser_shot
 from tests.e2e.harness import TALKER, RunningNode, always_open
 from tests.e2e.test_call import GOODBYE, GREETING
+from tests.e2e.test_owner_leg import live_call
 from tests.web.conftest import PASSWORD, serving
 from web.app import create_app
 
@@ -89,20 +90,6 @@ async def sign_in(browser: Any, running: RunningNode, url: str) -> tuple[Any, An
     await page.get_by_role("button", name="Sign in").click()
     await expect(page.get_by_role("heading", name="Tasks")).to_be_visible()
     return context, page, user
-
-
-async def live_call(running: RunningNode, user: Any) -> Any:
-    """Dial the talker and return the call once its audio is connected."""
-    task = await running.schedule(user, TALKER, "Move Ada's cleaning to a Tuesday afternoon")
-
-    async def connected() -> Any:
-        for call in await calls.list_calls(running.pool, user.id, task_id=task.id):
-            kinds = {e.kind for e in await events.list_call_events(running.pool, user.id, call.id)}
-            if "media_connected" in kinds:
-                return call
-        return None
-
-    return await running.tap.until(connected, 20, "the call's audio to connect")
 
 
 async def kinds_of(running: RunningNode, user: Any, call: Any) -> list[str]:
