@@ -13,6 +13,7 @@
   function setState(state, text) {
     panel.dataset.state = state; say.textContent = text;
     start.disabled = true; end.disabled = state !== "connected";
+    for (const key of panel.querySelectorAll("[data-key]")) key.disabled = state !== "connected";
     panel.dispatchEvent(new CustomEvent("test-call", { detail: { state } }));
   }
 
@@ -66,6 +67,11 @@
   }
 
   start.addEventListener("click", begin);
+  for (const key of panel.querySelectorAll("[data-key]")) {
+    key.addEventListener("click", () => {
+      if (leg && leg.ws.readyState === WebSocket.OPEN) leg.ws.send(JSON.stringify({ command: "DTMF", digit: key.dataset.key }));
+    });
+  }
   end.addEventListener("click", () => {
     if (leg && leg.ws.readyState === WebSocket.OPEN) leg.ws.send(JSON.stringify({ command: "HANGUP" }));
   });
