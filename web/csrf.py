@@ -19,8 +19,8 @@ from urllib.parse import parse_qs, urlsplit
 
 from litestar import Request
 from litestar.datastructures import Cookie
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from litestar.utils.scope.state import ScopeState
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from web.auth import SESSION_COOKIE
 

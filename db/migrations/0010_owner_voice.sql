@@ -1,5 +1,6 @@
 -- The owner's voice (issue 16): test calls from the browser are stored like calls, marked as tests,
--- and kept out of a task's attempts; the owner speaking on a call is a third speaker of the transcript.
+-- and kept out of a task's attempts. The transcript may carry a third speaker, 'owner' (the owner's own
+-- words on a live call; not written yet: the owner's microphone has no transcription of its own so far).
 ALTER TABLE calls ADD COLUMN is_test boolean NOT NULL DEFAULT false;
 CREATE INDEX calls_tests ON calls (user_id, originated_at) WHERE is_test;
 
