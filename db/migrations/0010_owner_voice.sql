@@ -1,6 +1,5 @@
 -- The owner's voice (issue 16): test calls from the browser are stored like calls, marked as tests,
--- and kept out of a task's attempts. The transcript may carry a third speaker, 'owner' (the owner's own
--- words on a live call; not written yet: the owner's microphone has no transcription of its own so far).
+-- and kept out of a task's attempts. The owner's own words on a live call are a third speaker, 'owner'.
 ALTER TABLE calls ADD COLUMN is_test boolean NOT NULL DEFAULT false;
 CREATE INDEX calls_tests ON calls (user_id, originated_at) WHERE is_test;
 

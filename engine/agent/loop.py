@@ -15,10 +15,10 @@ from typing import Any
 
 from engine.agent.live_call import LiveCall
 from engine.agent.model_link import FromVoice
-from engine.agent.owner import on_owner_changed, owner_holds
+from engine.agent.owner import on_owner_audio, on_owner_changed, owner_holds
 from engine.agent.tools import invoke_interrupted_tool, invoke_tool
 from engine.ports.agent import ToolCallRecord
-from engine.ports.owner_voice import OwnerChanged
+from engine.ports.owner_voice import OwnerAudio, OwnerChanged
 from engine.ports.telephony import AudioReceived, DtmfReceived, MarkPlayed, MediaClosed
 from engine.ports.voice_model import (
     AgentTranscript,
@@ -304,4 +304,5 @@ _MEDIA_HANDLERS: dict[type, Callable[[CallLoop, Any], Awaitable[None]]] = {
     MarkPlayed: _L._on_mark_played,
     MediaClosed: _L._on_media_closed,
     OwnerChanged: on_owner_changed,
+    OwnerAudio: on_owner_audio,
 }

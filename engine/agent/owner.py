@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from engine.agent.owner_words import OwnerWords
 from engine.ports.agent import TranscriptTurn
-from engine.ports.owner_voice import OwnerChanged
+from engine.ports.owner_voice import OwnerAudio, OwnerChanged
 
 HANDED_BACK = (
     "The person you are calling for (your user) just spoke to the callee directly for {seconds:.0f} s "
@@ -42,11 +43,23 @@ async def on_owner_changed(loop: Any, event: OwnerChanged) -> None:
     if event.move == "talking":
         loop.owner_holding = True
         await _silence_agent(call)
+        loop.owner_words = OwnerWords(call)
+        await loop.owner_words.open()
     elif event.move in ("handed_back", "left") and owner_holds(loop):
         loop.owner_holding = False
+        words, loop.owner_words = getattr(loop, "owner_words", None), None
+        if words is not None:
+            await words.close()
         if event.move == "handed_back" and not call.status.over:
             await call.link.add_context(HANDED_BACK.format(seconds=event.talked_ms / 1000))
             await call.link.create_response()
+
+
+async def on_owner_audio(loop: Any, event: OwnerAudio) -> None:
+    """A CallLoop media handler: the owner's microphone, to their own transcription."""
+    words = getattr(loop, "owner_words", None)
+    if words is not None:
+        await words.push(event.audio)
 
 
 async def _silence_agent(call: Any) -> None:

@@ -25,6 +25,13 @@ class OwnerChanged:
     talked_ms: int = 0  # on "handed_back": how long the owner held the call
 
 
+@dataclass(frozen=True, slots=True)
+class OwnerAudio:
+    """20 ms of the owner's microphone that reached the call (only while the owner talks)."""
+
+    audio: bytes
+
+
 class OwnerLeg(Protocol):
     format: AudioFormat
 

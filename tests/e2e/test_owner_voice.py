@@ -38,6 +38,7 @@ pytestmark = pytest.mark.browser
 if shutil.which("espeak-ng") is None or shutil.which("sox") is None:
     pytest.skip("espeak-ng and sox make the owner's speech (apt-get install espeak-ng sox)", allow_module_level=True)
 
+OWNER_WORDS = "Hello, this is Ada, and Tuesday at three works for me."
 AGENT = Reply("Thanks, let me check that for Ada.", audio_ms=1200)
 
 STATE_IS = """(panel, wanted) => panel.dataset.state === wanted ? wanted : new Promise(resolve => {
@@ -113,6 +114,9 @@ async def test_listen_talk_hand_back_and_leave_a_live_call(site, mic_browser):
     await browser_shot(page, "owner-listening")
 
     # Talk: the agent is muted; what the callee hears from now on is the owner's microphone.
+    # The fake model "recognises" the next turns it transcribes as these words: the owner's turn, heard
+    # by the agent's session (in the call's mix) and by the owner's own transcription.
+    running.model.callee_lines.extend([OWNER_WORDS, OWNER_WORDS])
     heard_from_owner = bytearray()
     await page.get_by_role("button", name="Talk").click()
     assert await within(panel, STATE_IS, "talking") == "talking"
@@ -126,6 +130,15 @@ async def test_listen_talk_hand_back_and_leave_a_live_call(site, mic_browser):
     assert await callee.listen(until_silence_s=0.4, max_s=20), "the agent did not resume"
     told = [t for t in running.model.responder.turns if "handed the call back" in json.dumps(t.new_items)]
     assert told, "the agent was not told the owner spoke and handed the call back"
+
+    async def owner_turn() -> Any:
+        turns = await transcripts.list_turns(running.pool, user.id, call.id)
+        return next((t for t in turns if t.speaker == "owner"), None)
+
+    said = await running.tap.until(owner_turn, 20, "the owner's words in the transcript")
+    assert "Tuesday at three works for me" in said.text
+    # The call page (live, not reloaded) shows the owner as a third speaker.
+    await expect(page.locator(".turn.owner .who")).to_have_text("You")
 
     await page.get_by_role("button", name="Leave").click()
     assert await within(panel, STATE_IS, "left") == "left"
@@ -173,7 +186,6 @@ def _voiced_ms(pcm: bytes) -> int:
 
 
 TEST_STATE_IS = STATE_IS.replace("'owner-voice'", "'test-call'")
-OWNER_WORDS = "Hello, this is Ada herself. Tuesday at three works for me."
 
 
 async def test_a_test_call_runs_the_tasks_agent_against_the_browser_and_is_stored_as_a_test(site, mic_browser):
