@@ -30,6 +30,7 @@ from .config import AriConfig
 from .events_socket import EventsSocket
 from .media_connectors import start_media_connector
 from .outbound_call import AriCall, CallContext, CallStop, MediaConnector
+from .owner_leg import AriOwnerLeg, join_owner_leg
 from .pbx_checks import CheckReport, check_pbx
 from .rest_client import AriError, AriRestClient, AriUnreachable
 from .wire_events import AriEvent, StasisStart
@@ -188,6 +189,10 @@ class AriTelephony:
         except AriError as exc:
             raise RecordingUnavailable(_why(exc)) from None
 
+    async def join_owner(self, call_id: str) -> AriOwnerLeg:
+        """`OwnerLegs`: the owner's browser joins live call `call_id`, listening (ari_apps.owner_leg)."""
+        return await join_owner_leg(self._calls.get(call_id), self._session, self.ari_url)
+
     # --- internals -----------------------------------------------------------------
 
     def _endpoint_for(self, destination: str) -> str:
@@ -197,12 +202,12 @@ class AriTelephony:
 
     def _register(self, call: AriCall) -> None:
         self._calls[call.call_id] = call
-        for channel_id in (call.ids.call, call.ids.callee, call.ids.media, call.ids.bridge):
+        for channel_id in (call.ids.call, call.ids.callee, call.ids.media, call.ids.bridge, f"{call.call_id}-owner"):
             self._routes[channel_id] = call
 
     def _unregister(self, call: AriCall) -> None:
         self._calls.pop(call.call_id, None)
-        for channel_id in (call.ids.call, call.ids.callee, call.ids.media, call.ids.bridge):
+        for channel_id in (call.ids.call, call.ids.callee, call.ids.media, call.ids.bridge, f"{call.call_id}-owner"):
             if self._routes.get(channel_id) is call:
                 del self._routes[channel_id]
 

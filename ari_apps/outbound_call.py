@@ -115,6 +115,7 @@ class AriCall:
         self._our_leg_gone = False
         self._media_gone = False
         self.recording: str | None = None
+        self.owner_leg: Any = None  # owner_leg.AriOwnerLeg while the owner is on the call
         self.epoch = 0  # the events-socket connection this call was placed under
 
     # --- OutboundCall -------------------------------------------------------------
@@ -190,6 +191,8 @@ class AriCall:
     async def _handle(self, raw: dict[str, Any], event: AriEvent) -> None:
         await self._safe_sink(self.ctx.sink.raw_event(self.call_id, self.scrub(raw)))
         self.seen.observe(event)
+        if self.owner_leg is not None:
+            self.owner_leg.on_event(event)
         handler = _EVENT_HANDLERS.get(type(event))
         if handler is not None:
             await handler(self, event)
@@ -242,6 +245,10 @@ class AriCall:
             log.warning("call %s: %s", self.call_id, detail)
             self.stop(CallStop(detail, "system", "failure", failed=True))
 
+    def owner_leg_closed(self, leg: Any) -> None:
+        if self.owner_leg is leg:
+            self.owner_leg = None
+
     def media_closed(self, reason: str) -> None:
         """The media transport went away (socket closed, hang-up message)."""
         if self.state is CallState.LIVE:
@@ -254,6 +261,9 @@ class AriCall:
             self._set_state(CallState.ENDING)
         await self._step("ending", stop.detail)
         rest, ids = self.ctx.rest, self.ids
+        if self.owner_leg is not None:
+            with contextlib.suppress(Exception):
+                await self.owner_leg.close()
         if self._media is not None:
             with contextlib.suppress(Exception):
                 await self._media.close("call ended")  # type: ignore[attr-defined]

@@ -24,11 +24,12 @@ async def create_call(
     node_id: str,
     destination: str,
     call_id: UUID | None = None,
+    is_test: bool = False,
 ) -> Call:
-    """Record an attempt for one of the user's tasks (the id becomes the ARI channel id)."""
+    """Record an attempt for one of the user's tasks (the id becomes the ARI channel id), or a test call."""
     record = await conn.fetchrow(
-        f"""INSERT INTO calls (id, user_id, task_id, attempt, node_id, destination)
-            SELECT coalesce($1, gen_random_uuid()), $2, id, $4, $5, $6
+        f"""INSERT INTO calls (id, user_id, task_id, attempt, node_id, destination, is_test)
+            SELECT coalesce($1, gen_random_uuid()), $2, id, $4, $5, $6, $7
             FROM tasks WHERE id = $3 AND user_id = $2
             RETURNING {_CALL}""",
         call_id,
@@ -37,6 +38,7 @@ async def create_call(
         attempt,
         node_id,
         destination,
+        is_test,
     )
     if record is None:
         raise NotFound("task", task_id)
@@ -52,15 +54,23 @@ async def get_call(conn: Executor, user_id: int, call_id: UUID) -> Call:
 
 
 async def list_calls(
-    conn: Executor, user_id: int, *, task_id: UUID | None = None, limit: int = 100, offset: int = 0
+    conn: Executor,
+    user_id: int,
+    *,
+    task_id: UUID | None = None,
+    limit: int = 100,
+    offset: int = 0,
+    tests: bool = False,
 ) -> list[Call]:
+    """The user's calls, newest first: the attempts, or (`tests=True`) only the test calls."""
     records = await conn.fetch(
-        f"""SELECT {_CALL} FROM calls WHERE user_id = $1 AND ($2::uuid IS NULL OR task_id = $2)
+        f"""SELECT {_CALL} FROM calls WHERE user_id = $1 AND ($2::uuid IS NULL OR task_id = $2) AND is_test = $5
             ORDER BY originated_at DESC LIMIT $3 OFFSET $4""",
         user_id,
         task_id,
         limit,
         offset,
+        tests,
     )
     return [Call.from_record(r) for r in records]
 
@@ -154,3 +164,12 @@ async def live_calls_of_node(conn: Executor, node_id: str) -> list[Call]:
     """System query for recovery: calls this node started that have not ended (all users)."""
     records = await conn.fetch(f"SELECT {_CALL} FROM calls WHERE node_id = $1 AND status <> 'ended'", node_id)
     return [Call.from_record(r) for r in records]
+
+
+async def count_test_calls_since(conn: Executor, user_id: int, since: datetime) -> int:
+    """How many test calls the user started since `since` (test calls are capped per user)."""
+    return int(
+        await conn.fetchval(
+            "SELECT count(*) FROM calls WHERE user_id = $1 AND is_test AND originated_at >= $2", user_id, since
+        )
+    )

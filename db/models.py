@@ -106,6 +106,7 @@ class Call(Row):
     verdict_reason: str | None
     recording: str | None
     metrics: dict[str, Any]
+    is_test: bool = False  # a test call from the owner's browser (issue 16): not one of the task's attempts
 
 
 class TranscriptTurn(Row):

@@ -10,7 +10,7 @@ from db.models import Executor, TranscriptTurn, columns
 from db.notify import publish
 from db.validation import check_choice, check_length
 
-SPEAKERS = ("agent", "callee", "system")
+SPEAKERS = ("agent", "callee", "system", "owner")  # owner: their own words on a live call (migration 0010)
 _TURN = columns(TranscriptTurn)
 
 

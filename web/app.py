@@ -8,6 +8,7 @@ the pages, the API (OpenAPI at /schema), CSRF on forms, the live-update hub
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import secrets
 from collections.abc import AsyncIterator
@@ -33,6 +34,7 @@ from engine import metrics
 from engine.app.node import Node
 from engine.lifecycle.recording_store import RecordingStore
 from engine.planner.chat import Planner, build_planner
+from web import owner_audio, test_calls
 from web.api import CallApi, CampaignApi, EventApi, TaskApi
 from web.auth import AuthMiddleware, current_user, signed_in
 from web.csrf import CsrfMiddleware
@@ -161,12 +163,13 @@ def create_app(node: Node, *, planner: Planner | None = None, recordings: Record
         route_handlers=[
             health, metrics_endpoint, live,
             AuthPages, TaskPages, CampaignPages, CallPages, HitlPages, ChatPages, AccountPages, AdminPages, PasswordPages,
-            CampaignApi, TaskApi, CallApi, EventApi,
+            CampaignApi, TaskApi, CallApi, EventApi, *owner_audio.ROUTES, *test_calls.ROUTES,
             create_static_files_router(path="/vendor/redoc", directories=[redoc_bundle.static_path],
                                        include_in_schema=False, name="redoc"),
             create_static_files_router(path="/static", directories=[STATIC], include_in_schema=False),
         ],
         state=State({"node": node, "live": hub, "planner": planner, "recordings": recordings,
+                     "owner_voice_secret": hashlib.sha256(b"owner-voice:" + secret.encode()).digest(),
                      "session_idle_timeout": timedelta(minutes=web_settings.session_idle_minutes),
                      "session_lifetime": timedelta(hours=web_settings.session_max_hours)}),
         lifespan=[lifespan],

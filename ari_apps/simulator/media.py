@@ -27,7 +27,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from . import audio
+from . import audio, bridge_mix
 from .pbx import Pbx
 
 log = logging.getLogger(__name__)
@@ -86,6 +86,10 @@ class MediaLink:
 
     def _exchange(self, agent_frame: bytes | None) -> bytes | None:
         ch = self.pbx.channels.get(self.channel_id)
+        if ch is not None and len(bridge_mix.media_peers(self.pbx, ch.bridge_id)) > 1:
+            return bridge_mix.exchange(self, ch, agent_frame)  # an owner's leg joined the call
+        if agent_frame is not None and ch is not None and ch.id in self.pbx.muted_in:
+            agent_frame = None
         session = self.pbx.session_in_bridge(ch.bridge_id if ch else None)
         callee_frame = None
         if session is not None:
@@ -119,6 +123,7 @@ class WebSocketLink(MediaLink):
         self._xoff = False
         self._leftover = b""
         self._buffering = False
+        self.direction = "both"  # SET_MEDIA_DIRECTION (f(json) only): "in" drops what the app sends
 
     @property
     def xoff(self) -> bool:
@@ -188,6 +193,8 @@ class WebSocketLink(MediaLink):
         await self.pbx.media_socket_closed(self, ws.close_code or 1006)
 
     def _queue_audio(self, data: bytes) -> None:
+        if self.direction == "in":
+            return  # chan_websocket.c: Asterisk sends only, what the app sends is dropped
         data = self._leftover + data
         usable = len(data) - len(data) % self.frame_bytes
         # Outside media buffering a trailing partial frame is dropped (chan_websocket).
@@ -245,6 +252,13 @@ class WebSocketLink(MediaLink):
         self._leftover = b""
         self._send_event("MEDIA_BUFFERING_COMPLETED", correlation_id=message.get("correlation_id", ""))
 
+    async def _on_set_direction(self, message: dict[str, Any]) -> None:
+        direction = message.get("direction")
+        if direction not in ("both", "in", "out"):
+            self._send_event("ERROR", error_text=f"Invalid direction: {direction}")
+            return
+        self.direction = str(direction)
+
     async def _on_hangup(self, message: dict[str, Any]) -> None:
         await self.pbx.media_hangup_command(self)
 
@@ -264,6 +278,7 @@ _COMMANDS: dict[str, Callable[[WebSocketLink, dict[str, Any]], Awaitable[None]]]
     "START_MEDIA_BUFFERING": _W._on_start_buffering,
     "STOP_MEDIA_BUFFERING": _W._on_stop_buffering,
     "HANGUP": _W._on_hangup,
+    "SET_MEDIA_DIRECTION": _W._on_set_direction,
     "ANSWER": _W._accepted,
     "REPORT_QUEUE_DRAINED": _W._accepted,
     "PAUSE_MEDIA": _W._accepted,
@@ -336,6 +351,7 @@ async def run_ticker(pbx: Pbx) -> None:
             next_tick = loop.time()
         await asyncio.sleep(max(0.0, delay))
         pbx.served.clear()
+        pbx.tick_count += 1
         for link in list(pbx.media_links.values()):
             await link.tick()
         for session in pbx.answered.values():

@@ -62,6 +62,9 @@ class Pbx:
         # What went out, in order, like a trace's rows: ("rest", method, path, status) once a REST
         # reply is written, ("event", type, channel id) when an event is sent. The latest 10,000.
         self.wire: collections.deque[tuple[Any, ...]] = collections.deque(maxlen=10_000)
+        self.muted_in: set[str] = set()  # channels whose audio is suppressed before the bridge (POST .../mute)
+        self.bridge_mixes: dict[str, Any] = {}  # bridge id -> bridge_mix.BridgeMix, for bridges of 2+ media channels
+        self.tick_count = 0
         self.changed = asyncio.Condition()
         self._tasks: dict[str, set[asyncio.Task[Any]]] = {}
 
@@ -218,6 +221,7 @@ class Pbx:
             app, "ChannelDestroyed", cause=cause, cause_txt=CAUSE_TEXT.get(cause, "Unknown"), **extra, channel=ch.to_json()
         )
         self.channels.pop(ch.id, None)
+        self.muted_in.discard(ch.id)
         self.answered.pop(ch.id, None)
         self.cancel_tasks(ch.id)
         link = self.media_links.pop(ch.id, None)
@@ -307,6 +311,7 @@ class Pbx:
                 self.remove_from_bridge(bridge, ch)
         self.finish_recording(bridge, app)
         self.bridges.pop(bridge.id, None)
+        self.bridge_mixes.pop(bridge.id, None)
         self.emit(app, "BridgeDestroyed", bridge=bridge.to_json())
         await self.notify()
 

@@ -144,6 +144,25 @@ async def set_variable(pbx: Pbx, req: MatchedRequest) -> Reply:
     return 204, None
 
 
+async def mute(pbx: Pbx, req: MatchedRequest) -> Reply:
+    """Only `direction=in` is modelled (the channel's audio never reaches the bridge); `out` is accepted."""
+    if not req.params.get("direction"):
+        raise SimError(400, "Direction is required")  # resource_channels.c, despite the spec's default
+    ch = _in_stasis(pbx, req.path_params["channelId"])
+    if req.params.get("direction") in ("in", "both"):
+        pbx.muted_in.add(ch.id)
+    return 204, None
+
+
+async def unmute(pbx: Pbx, req: MatchedRequest) -> Reply:
+    if not req.params.get("direction"):
+        raise SimError(400, "Direction is required")
+    ch = _in_stasis(pbx, req.path_params["channelId"])
+    if req.params.get("direction") in ("in", "both"):
+        pbx.muted_in.discard(ch.id)
+    return 204, None
+
+
 async def external_media(pbx: Pbx, req: MatchedRequest) -> Reply:
     p = req.params
     transport, encapsulation = p.get("transport", "udp"), p.get("encapsulation", "rtp")
@@ -351,6 +370,8 @@ HANDLERS: dict[tuple[str, str], Handler] = {
     ("channels", "getChannelVar"): get_variable,
     ("channels", "setChannelVar"): set_variable,
     ("channels", "externalMedia"): external_media,
+    ("channels", "mute"): mute,
+    ("channels", "unmute"): unmute,
     ("bridges", "create"): create_bridge,
     ("bridges", "createWithId"): create_bridge,
     ("bridges", "list"): list_bridges,

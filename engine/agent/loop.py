@@ -15,8 +15,10 @@ from typing import Any
 
 from engine.agent.live_call import LiveCall
 from engine.agent.model_link import FromVoice
+from engine.agent.owner import on_owner_audio, on_owner_changed, owner_holds
 from engine.agent.tools import invoke_interrupted_tool, invoke_tool
 from engine.ports.agent import ToolCallRecord
+from engine.ports.owner_voice import OwnerAudio, OwnerChanged
 from engine.ports.telephony import AudioReceived, DtmfReceived, MarkPlayed, MediaClosed
 from engine.ports.voice_model import (
     AgentTranscript,
@@ -73,9 +75,12 @@ class CallLoop:
 
     async def _on_response_started(self, event: ResponseStarted) -> None:
         link = self._link
-        if link.response_started(event.response_id) and link.session is not None:
+        second = link.response_started(event.response_id)
+        if (second or owner_holds(self)) and link.session is not None:
             link.cancelled.add(event.response_id)
             await link.session.cancel_response()
+            if not second:
+                return  # the owner holds the call: the agent listens and does not answer
             await self._call.event(
                 "second_reply_cancelled",
                 "a second reply to the same callee turn was cancelled before it was heard",
@@ -310,4 +315,6 @@ _MEDIA_HANDLERS: dict[type, Callable[[CallLoop, Any], Awaitable[None]]] = {
     DtmfReceived: _L._on_dtmf,
     MarkPlayed: _L._on_mark_played,
     MediaClosed: _L._on_media_closed,
+    OwnerChanged: on_owner_changed,
+    OwnerAudio: on_owner_audio,
 }

@@ -53,6 +53,10 @@ async def test_reads_and_lists_see_nothing_of_another_user(pool, world):
     assert await tasks.count_tasks_by_status(pool, bob.id) == {}
     assert await calls.list_calls(pool, bob.id) == []
     assert await calls.list_calls(pool, bob.id, task_id=task.id) == []
+    assert await calls.list_calls(pool, bob.id, tests=True) == []
+    await calls.create_call(pool, alice.id, task.id, attempt=1, node_id="", destination="browser", is_test=True)
+    assert await calls.count_test_calls_since(pool, bob.id, NOW - timedelta(days=1)) == 0
+    assert await calls.count_test_calls_since(pool, alice.id, NOW - timedelta(days=1)) == 1
     assert await transcripts.list_turns(pool, bob.id, call.id) == []
     assert await events.list_task_events(pool, bob.id, task.id) == []
     assert await events.list_call_events(pool, bob.id, call.id) == []
@@ -74,6 +78,7 @@ async def test_reads_and_lists_see_nothing_of_another_user(pool, world):
         "create_campaign", "get_campaign", "get_task", "get_call", "get_request", "list_campaigns", "list_tasks",
         "count_tasks_by_status", "list_calls", "list_turns", "list_task_events", "list_call_events",
         "list_ari_events", "list_requests", "list_inbox_requests", "count_open_requests", "list_numbers", "blocking_entry",
+        "count_test_calls_since",
     )
 
 

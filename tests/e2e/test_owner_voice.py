@@ -1,0 +1,223 @@
+"""The owner joins a live call from the call page, in Chromium with a fake microphone: Listen, Talk,
+Hand back, Leave. The node is real (PBX simulator over ARI, fake Realtime model); the owner's speech
+is made with espeak-ng at test time and reaches the simulated callee through the call's bridge.
+
+Waits are on events: page events through `locator.evaluate` promises (the pages' CSP forbids
+the eval behind `wait_for_function` strings), the callee's media clock, database notifications.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import subprocess
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from db import calls, events, tasks, transcripts
+from db.tasks import TaskDraft
+from engine import accounts
+from engine.planner.chat import RulePlanner
+from engine.voice.simulator.script import Reply, ScriptedReplies
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, expect, playwright_api
+from tests.browser import shot as browser_shot
+from tests.e2e.harness import TALKER, RunningNode, always_open
+from tests.e2e.test_call import GOODBYE, GREETING
+from tests.e2e.test_owner_leg import live_call
+from tests.web.conftest import PASSWORD, serving
+from web.app import create_app
+
+pytestmark = pytest.mark.browser
+
+if shutil.which("espeak-ng") is None or shutil.which("sox") is None:
+    pytest.skip("espeak-ng and sox make the owner's speech (apt-get install espeak-ng sox)", allow_module_level=True)
+
+OWNER_WORDS = "Hello, this is Ada, and Tuesday at three works for me."
+AGENT = Reply("Thanks, let me check that for Ada.", audio_ms=1200)
+
+STATE_IS = """(panel, wanted) => panel.dataset.state === wanted ? wanted : new Promise(resolve => {
+    panel.addEventListener('owner-voice', function on(e) {
+        if (e.detail.state === wanted || e.detail.state === 'failed') {
+            panel.removeEventListener('owner-voice', on); resolve(e.detail.state); } }); })"""
+HEARD_MORE_THAN = """(panel, frames) => Number(panel.dataset.heard || 0) > frames ? Number(panel.dataset.heard)
+    : new Promise(resolve => panel.addEventListener('owner-voice-heard', function on(e) {
+        if (e.detail.loud > frames) { panel.removeEventListener('owner-voice-heard', on); resolve(e.detail.loud); } }))"""
+
+
+@pytest.fixture(scope="module")
+def owner_speech(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("owner-speech")
+    raw, wav = folder / "raw.wav", folder / "owner.wav"
+    subprocess.run(["espeak-ng", "-v", "en", "-s", "140", "-w", str(raw),
+                    "Hello, this is Ada, and Tuesday at three works for me"], check=True)
+    subprocess.run(["sox", str(raw), "-r", "48000", "-c", "1", "-b", "16", str(wav), "pad", "1.0", "1.0"], check=True)
+    return wav
+
+
+@pytest.fixture(scope="module")
+async def mic_browser(owner_speech: Path) -> AsyncIterator[Any]:
+    args = [*CHROMIUM_ARGS, "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+            f"--use-file-for-fake-audio-capture={owner_speech}%noloop", "--autoplay-policy=no-user-gesture-required"]
+    async with playwright_api.async_playwright() as p:
+        launched = await p.chromium.launch(executable_path=CHROMIUM, args=args)
+        yield launched
+        await launched.close()
+
+
+@pytest.fixture
+async def site(make_node) -> AsyncIterator[tuple[RunningNode, str]]:
+    running = await make_node()
+    running.script(ScriptedReplies(default=AGENT))
+    app = create_app(running.node, planner=RulePlanner())
+    async with serving(app) as url:
+        yield running, url
+
+
+async def sign_in(browser: Any, running: RunningNode, url: str) -> tuple[Any, Any, Any]:
+    user = await accounts.create_account(running.pool, email=f"owner-{uuid.uuid4().hex[:8]}@example.test",
+                                         password=PASSWORD, display_name="Ada", time_zone="UTC")
+    context = await browser.new_context(base_url=url, viewport={"width": 1280, "height": 900})
+    page = await context.new_page()
+    page.set_default_timeout(20_000)
+    await page.goto("/login")
+    await page.get_by_label("Email").fill(user.email)
+    await page.get_by_label("Password").fill(PASSWORD)
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page.get_by_role("heading", name="Tasks")).to_be_visible()
+    return context, page, user
+
+
+async def kinds_of(running: RunningNode, user: Any, call: Any) -> list[str]:
+    await running.settle()
+    return [e.kind for e in await events.list_call_events(running.pool, user.id, call.id)]
+
+
+async def test_listen_talk_hand_back_and_leave_a_live_call(site, mic_browser):
+    running, url = site
+    context, page, user = await sign_in(mic_browser, running, url)
+    call = await live_call(running, user)
+    callee = running.pbx.callee(str(call.id))
+
+    await page.goto(f"/calls/{call.id}")
+    panel = page.locator("#owner-voice")
+    await page.get_by_role("button", name="Listen").click()
+    state = await within(panel, STATE_IS, "listening")
+    assert state == "listening", await panel.locator(".owner-voice-status").text_content()
+    # Listening: the page plays the call (agent and callee), not silence.
+    assert await within(panel, HEARD_MORE_THAN, 25) > 25
+    await browser_shot(page, "owner-listening")
+
+    # Talk: the agent is muted; what the callee hears from now on is the owner's microphone.
+    # The fake model "recognises" the next turns it transcribes as these words: the owner's turn, heard
+    # by the agent's session (in the call's mix) and by the owner's own transcription.
+    running.model.callee_lines.extend([OWNER_WORDS, OWNER_WORDS])
+    heard_from_owner = bytearray()
+    await page.get_by_role("button", name="Talk").click()
+    assert await within(panel, STATE_IS, "talking") == "talking"
+    assert await callee.listen(until_silence_s=0.4, max_s=20, keep=heard_from_owner), "the callee heard no speech"
+    assert _voiced_ms(heard_from_owner) >= 500, _voiced_ms(heard_from_owner)
+    await browser_shot(page, "owner-talking")
+
+    # Hand back: the agent speaks again (the owner's microphone no longer reaches the callee).
+    await page.get_by_role("button", name="Hand back").click()
+    assert await within(panel, STATE_IS, "listening") == "listening"
+    assert await callee.listen(until_silence_s=0.4, max_s=20), "the agent did not resume"
+    told = [t for t in running.model.responder.turns if "handed the call back" in json.dumps(t.new_items)]
+    assert told, "the agent was not told the owner spoke and handed the call back"
+
+    async def owner_turn() -> Any:
+        turns = await transcripts.list_turns(running.pool, user.id, call.id)
+        return next((t for t in turns if t.speaker == "owner"), None)
+
+    said = await running.tap.until(owner_turn, 20, "the owner's words in the transcript")
+    assert "Tuesday at three works for me" in said.text
+    # The call page (live, not reloaded) shows the owner as a third speaker.
+    await expect(page.locator(".turn.owner .who")).to_have_text("You")
+
+    await page.get_by_role("button", name="Leave").click()
+    assert await within(panel, STATE_IS, "left") == "left"
+    await running.pbx.wait_until(lambda: f"{call.id}-owner" not in running.pbx.leftovers()["channels"])
+    still = await calls.get_call(running.pool, user.id, call.id)
+    assert still.ended_at is None, "leaving ended the call"
+    kinds = await kinds_of(running, user, call)
+    owner_moves = [k for k in kinds if k.startswith("owner_")]
+    assert owner_moves == ["owner_joined", "owner_talking", "owner_handed_back", "owner_left"], owner_moves
+    await context.close()
+
+
+async def test_a_second_user_cannot_open_the_owners_audio_socket(site, mic_browser):
+    running, url = site
+    owner_context, owner_page, owner = await sign_in(mic_browser, running, url)
+    call = await live_call(running, owner)
+    await owner_page.goto(f"/calls/{call.id}")
+    token = await owner_page.evaluate(f"fetch('/calls/{call.id}/owner-token').then(r => r.json()).then(j => j.token)")
+
+    other_context, other_page, _ = await sign_in(mic_browser, running, url)
+    status = await other_page.evaluate(f"fetch('/calls/{call.id}/owner-token').then(r => r.status)")
+    assert status == 404
+    outcome = await other_page.evaluate("""([callId, token]) => new Promise(resolve => {
+        const ws = new WebSocket(`ws://${location.host}/ws/calls/${callId}/owner?token=${encodeURIComponent(token)}`);
+        ws.onopen = () => resolve('open'); ws.onclose = (e) => resolve('closed ' + e.code); })""", [str(call.id), token])
+    assert outcome == "closed 1006", outcome
+    assert f"{call.id}-owner" not in running.pbx.leftovers()["channels"]
+    await owner_context.close()
+    await other_context.close()
+
+
+async def within(panel: Any, script: str, arg: Any, timeout: float = 30.0) -> Any:
+    """`panel.evaluate(script, arg)`, a promise resolved by page events, under a timeout."""
+    try:
+        return await asyncio.wait_for(panel.evaluate(script, arg), timeout)
+    except TimeoutError:
+        status = await panel.locator("[role=status]").text_content()
+        raise AssertionError(f"timed out; the page says {status!r} (state {await panel.get_attribute('data-state')})")
+
+
+def _voiced_ms(pcm: bytes) -> int:
+    from ari_apps.simulator import audio
+
+    return 20 * sum(not audio.is_silent(frame) for frame in audio.frames(bytes(pcm)))
+
+
+TEST_STATE_IS = STATE_IS.replace("'owner-voice'", "'test-call'")
+
+
+async def test_a_test_call_runs_the_tasks_agent_against_the_browser_and_is_stored_as_a_test(site, mic_browser):
+    running, url = site
+    running.script(ScriptedReplies([GREETING, GOODBYE]))
+    running.model.callee_lines.append(OWNER_WORDS)  # what the simulator "recognises" in the owner's first turn
+    context, page, user = await sign_in(mic_browser, running, url)
+    task = await tasks.create_task(
+        running.pool, user.id, TaskDraft(phone_number=TALKER, objective="Move Ada's cleaning to a Tuesday afternoon",
+                                         callee_name="Smile Dental", constraints=always_open()),
+        schedule_at=datetime.now(UTC) + timedelta(days=1),
+    )
+    await page.goto(f"/tasks/{task.id}")
+    await page.get_by_role("button", name="Try it").click()
+    panel = page.locator("#test-call")
+    await expect(panel).to_have_attribute("data-state", "idle")  # its script is running
+    await page.get_by_role("button", name="Start test call").click()
+    assert await within(panel, TEST_STATE_IS, "connected") == "connected"
+    assert await within(panel, HEARD_MORE_THAN.replace("owner-voice-heard", "test-call-heard"), 25) > 25
+    # The owner answers (the fake microphone); the agent says goodbye and ends the test with end_call.
+    assert await within(panel, TEST_STATE_IS, "ended") == "ended"
+    await browser_shot(page, "test-call-ended")
+
+    [test_call] = await calls.list_calls(running.pool, user.id, task_id=task.id, tests=True)
+    assert test_call.is_test and test_call.status == "ended" and test_call.hangup_by == "agent", test_call
+    assert test_call.metrics, "no metrics stored"
+    turns = await transcripts.list_turns(running.pool, user.id, test_call.id)
+    assert any(t.speaker == "callee" and "Tuesday at three works for me" in t.text for t in turns), turns
+    assert any(t.speaker == "agent" and "Thank you, goodbye" in t.text for t in turns), turns
+    after = await tasks.get_task(running.pool, user.id, task.id)
+    assert (after.status, after.attempt_count) == (task.status, task.attempt_count)
+    assert await calls.list_calls(running.pool, user.id, task_id=task.id) == []  # no attempt made
+    await page.goto(f"/calls/{test_call.id}")
+    await expect(page.locator(".transcript")).to_contain_text("Tuesday at three works for me")
+    await context.close()
