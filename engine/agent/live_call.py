@@ -42,6 +42,9 @@ class Supervisor(Protocol):
 
     async def callee_audio(self, audio: bytes) -> None: ...
 
+    async def callee_words(self, text: str) -> None:
+        """The callee's transcribed words (an automated menu is recognised by them)."""
+
     async def machine_answered(self, evidence: str) -> None:
         """The model says a machine answered (its answering_machine_detected tool)."""
 

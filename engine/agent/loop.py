@@ -119,6 +119,7 @@ class CallLoop:
 
     async def _on_callee_transcript(self, event: CalleeTranscript) -> None:
         await self._call.transcript.callee_text(event.item_id, event.text, self._call.clock.now())
+        await self._call.supervision.callee_words(event.text)
 
     async def _on_callee_transcript_failed(self, event: CalleeTranscriptFailed) -> None:
         call = self._call

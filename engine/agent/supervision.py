@@ -1,6 +1,7 @@
 """The call's supervisors, behind one `Supervisor` (engine.agent.live_call) the loop informs.
 
-- who speaks first after the answer (engine.agent.answer_supervision),
+- who speaks first after the answer (engine.agent.answer_supervision), and whether it is a phone menu
+  (engine.agent.menu_detection),
 - a machine's greeting, its beep, and the message (engine.agent.voicemail),
 - dead air and "no response" (engine.agent.dead_air),
 - the call's length and the model session's handover (engine.agent.limits).
@@ -16,6 +17,7 @@ from engine.agent.call_watch import CallWatch
 from engine.agent.dead_air import DeadAir
 from engine.agent.limits import CallLimits
 from engine.agent.live_call import LiveCall
+from engine.agent.menu_detection import MenuDetection
 from engine.agent.voicemail import Voicemail
 
 
@@ -27,6 +29,7 @@ class CallSupervision:
         self.listen_first = ListenFirst(call, self.watch, self.voicemail.machine_answered)
         self.dead_air = DeadAir(call, self.watch)
         self.limits = CallLimits(call, self.watch)
+        self.menu = MenuDetection(call)
 
     @property
     def no_response(self) -> bool:
@@ -62,6 +65,9 @@ class CallSupervision:
 
     async def response_done(self) -> None:
         self.watch.touch()
+
+    async def callee_words(self, text: str) -> None:
+        await self.menu.callee_words(text)
 
     async def callee_audio(self, audio: bytes) -> None:
         await self.voicemail.callee_audio(audio)

@@ -7,6 +7,8 @@ Times are measured on the injected clock.
 
 from __future__ import annotations
 
+import asyncio
+
 from engine.agent.options import AgentSessionOptions
 from engine.agent.state import CallState
 from engine.voice.simulator.script import Reply
@@ -84,3 +86,32 @@ async def test_a_task_that_greets_at_once_asks_for_the_greeting_while_the_phone_
     assert "Say exactly this greeting" in create["response"]["instructions"]
     assert result.metrics.time_to_first_audio_ms == 0.0
     assert "listening" not in rig.kinds()
+
+
+async def test_an_automated_menu_is_classified_by_its_words_and_the_model_told_to_use_keys() -> None:
+    menu = "Thank you for calling Green Street Dental. For appointments, press 1. For billing, press 2."
+    async with call_rig([INTRO], task=LISTENING_TASK) as rig:
+        await rig.wait_event("listening")
+        callee = rig.sim.sessions[0]
+        await callee.callee_starts_speaking()
+        await rig.wait_timer(6.0)
+        rig.clock.advance(4.0)
+        await callee.callee_stops_speaking(menu)
+        async with rig.recorder._changed:  # the menu is known once its words are transcribed
+            await asyncio.wait_for(rig.recorder._changed.wait_for(lambda: any(
+                e.kind == "answer_classified" and e.data["kind"] == "ivr_menu" for e in rig.recorder.events["call-1"])), 5)
+        rig.call.callee_hangs_up()
+        await rig.result()
+    kinds = [e.data["kind"] for e in rig.recorder.events["call-1"] if e.kind == "answer_classified"]
+    assert kinds[-1] == "ivr_menu"
+    notes = [i["content"][0]["text"] for i in rig.sent_items("message")]
+    assert any("automated phone menu" in note and "send_dtmf" in note for note in notes)
+
+
+def test_menu_words_are_told_apart_from_a_persons() -> None:
+    from engine.agent.menu_detection import sounds_like_a_menu
+
+    assert sounds_like_a_menu("For appointments, press 1. For billing, press two.")
+    assert sounds_like_a_menu("Please listen carefully as our menu options have changed.")
+    assert not sounds_like_a_menu("Green Street Pharmacy, how can I help?")
+    assert not sounds_like_a_menu("Sorry, could you press on with what you wanted?")
