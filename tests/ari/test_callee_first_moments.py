@@ -2,8 +2,9 @@
 
 Three callees (asterisk/extensions.conf, the simulator's personas of the same names): one that
 speaks first, a silent one and a voicemail with a beep. Measured on Asterisk 23.4.1
-(chan_websocket, Local/ and a PJSIP trunk): the greeting's first audible frame arrives well
-within a second of the answer; a silent callee sends no media frames at all (chan_websocket
+(chan_websocket, Local/ and a PJSIP trunk): the greeting's first audible frame arrives within a
+second of the answer (0.52 s through Local/, 0.80 s through the trunk; the simulator: at once),
+and all of it arrives (100 messages for its 2 s); a silent callee sends no media frames at all (chan_websocket
 writes nothing when the bridge has nothing for it, no comfort noise, no silent frames); the
 voicemail's beep is found by the agent's own BeepDetector after the greeting.
 """
