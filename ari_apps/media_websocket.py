@@ -64,6 +64,7 @@ class WebSocketMediaStream:
         self._events: asyncio.Queue[tuple[MediaEvent, float]] = asyncio.Queue()
         self._closed = False
         self._clock = clock
+        self.audio_messages = 0  # binary messages the PBX sent (the silence media_gaps fills in excluded)
         self._gaps = SilenceGaps(fmt, clock.monotonic())
         self._tasks = [
             asyncio.create_task(self._read(), name=f"media-ws-reader-{call_id}"),
@@ -171,6 +172,7 @@ class WebSocketMediaStream:
         try:
             async for msg in self._ws:
                 if msg.type is aiohttp.WSMsgType.BINARY:
+                    self.audio_messages += 1
                     self._gaps.heard(self._clock.monotonic())
                     self._events.put_nowait((AudioReceived(msg.data), time.perf_counter()))
                 elif msg.type is aiohttp.WSMsgType.TEXT:

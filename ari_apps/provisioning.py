@@ -77,6 +77,7 @@ def render(template: str, values: dict[str, str]) -> str:
 def render_config(settings: PbxSettings, out_dir: Path) -> list[Path]:
     """Write the rendered .conf files (ari.conf and pjsip.conf readable by the owner only) and sounds."""
     from .simulator.audio import intercept, speech
+    from .simulator.personas import PROMPT_SPEECH, voicemail_beep
     from .simulator.wav import wav_bytes
 
     if not re.fullmatch(r"[A-Za-z0-9_-]+", settings.ari_user):
@@ -94,12 +95,15 @@ def render_config(settings: PbxSettings, out_dir: Path) -> list[Path]:
     sounds.mkdir(exist_ok=True)
     (sounds / "digits").mkdir(exist_ok=True)
     prompts = [("hello", 1.0, 4), ("greeting", 6.0, 7)]
+    prompts += [(name, seconds, seed) for name, (seconds, seed) in PROMPT_SPEECH.items()]  # the personas' own
     prompts += [(f"digits/{d}", 0.6, 100 + ord(d)) for d in "0123456789"]  # SayDigits in callee-ivr
     for name, seconds, seed in prompts:
         (sounds / f"{name}.wav").write_bytes(wav_bytes(speech(seconds, seed), 8000))
         written.append(sounds / f"{name}.wav")
     (sounds / "intercept.wav").write_bytes(wav_bytes(intercept(), 8000))  # SIT tones + "not in service"
     written.append(sounds / "intercept.wav")
+    (sounds / "beep.wav").write_bytes(wav_bytes(voicemail_beep(), 8000))  # callee-voicemail's 1 kHz, 0.4 s
+    written.append(sounds / "beep.wav")
     return written
 
 

@@ -27,6 +27,9 @@ number up in `TEST_NUMBERS`; any other number reaches
 | ring-then-busy | +12025550115 | rings 2 s, then busy (cause 17, SIP 486) |
 | early-media-intercept | +12025550116 | early media (Dial PROGRESS) with "not in service", then cause 1 (SIP 404); never answers |
 | answered-intercept | +12025550117 | **answers**, plays SIT tones and "not in service", hangs up (cause 16): only the audio says the number is dead |
+| speaks-first | +12025550118 | answers and speaks at once (2 s), then echoes |
+| silent | +12025550119 | answers and sends nothing at all (no frames, as chan_websocket), hangs up after 60 s |
+| voicemail | +12025550120 | rings 1 s, answers, 4 s greeting, 1 kHz beep of 0.4 s, records until 3 s of silence |
 
 Through `PJSIP/...@trunk` there is no callee leg: the cause arrives on our own leg,
 turned into a SIP code and back as a real trunk does (`sip_trunk.py`), so `unavailable`
@@ -130,6 +133,41 @@ async def _answered_intercept(s: CalleeSession) -> None:
     await s.hangup(16)
 
 
+# Prompts of the newer personas, as (seconds, seed) of `audio.speech`: scripts/provision-asterisk
+# writes the same audio as sounds/<name>.wav for the contexts of asterisk/extensions.conf.
+PROMPT_SPEECH: dict[str, tuple[float, int]] = {"speaks-first": (2.0, 31), "vm-greeting": (4.0, 32)}
+
+
+def prompt(name: str) -> bytes:
+    seconds, seed = PROMPT_SPEECH[name]
+    return audio.speech(seconds, seed=seed)
+
+
+def voicemail_beep() -> bytes:
+    return audio.tone(1000, 0.4)
+
+
+async def _speaks_first(s: CalleeSession) -> None:
+    s.say(prompt("speaks-first"), "greeting")
+    await s.until_said()
+    s.echo = True
+    s.log.append("echo")
+
+
+async def _silent(s: CalleeSession) -> None:
+    await s.wait(60)
+    await s.hangup(16)
+
+
+async def _voicemail(s: CalleeSession) -> None:
+    s.say(prompt("vm-greeting"), "greeting")
+    s.say(voicemail_beep(), "beep")
+    await s.until_said()
+    await s.listen(until_silence_s=3, max_s=30, keep=s.message, need_speech=False)
+    s.log.append(f"recorded {len(s.message) // 16} ms")
+    await s.hangup(16)
+
+
 async def _record(s: CalleeSession) -> None:
     await s.listen(until_silence_s=2, max_s=20, keep=s.message)
     s.log.append(f"recorded {len(s.message) // 16} ms")
@@ -157,6 +195,9 @@ PERSONAS: dict[str, Persona] = {
         Persona("ring-then-busy", dialstatus="BUSY", cause=17, ring_s=2.0),
         Persona("early-media-intercept", dialstatus="NOANSWER", cause=1, early_media_s=7.2),
         Persona("answered-intercept", script=_answered_intercept),
+        Persona("speaks-first", script=_speaks_first),
+        Persona("silent", script=_silent),
+        Persona("voicemail", ring_s=1.0, script=_voicemail),
     )
 }
 

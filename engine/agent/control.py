@@ -16,9 +16,16 @@ from engine.agent.tools import ToolError
 from engine.clock import within
 
 
+# A line that cuts every goodbye short (on a real trunk: the echo of the agent's own voice, ~100 ms
+# late) would keep the call open until OPENDEEP_MAX_CALL_MINUTES: after this many resumed goodbyes
+# the next interrupted one hangs up anyway.
+MAX_GOODBYE_RESUMES = 2
+
+
 class LiveCallControl:
     def __init__(self, call: LiveCall) -> None:
         self._call = call
+        self._goodbye_resumes = 0
 
     async def end_call(self, reason: str) -> None:
         if self._call.status.state is CallState.CONVERSING:  # once, and only while the call goes on
@@ -61,8 +68,15 @@ class LiveCallControl:
                 await call.event("goodbye_mark_lost", "the goodbye was not confirmed as played; hanging up anyway")
         interrupted = not heard or call.metrics.barge_ins > barge_ins
         if interrupted and not call.records.answering_machine:  # a machine's beep is no reason to stay
-            await self._resume_after_goodbye(reason)
-            return
+            if self._goodbye_resumes < MAX_GOODBYE_RESUMES:
+                self._goodbye_resumes += 1
+                await self._resume_after_goodbye(reason)
+                return
+            await call.event(
+                "goodbye_interrupted_again",
+                f"the goodbye was cut short {self._goodbye_resumes + 1} times; hanging up anyway",
+                {"end_reason": reason},
+            )
         await call.hang_up(reason)
 
     async def _resume_after_goodbye(self, reason: str) -> None:

@@ -8,6 +8,7 @@ callee cut off; data the model recorded is kept.
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 from engine.agent.state import CallState
@@ -107,3 +108,28 @@ async def test_a_goodbye_the_callee_interrupts_goes_back_to_the_conversation() -
     assert result.hangup_by == "agent" and result.end_reason == "done"
     texts = [t.text for t in result.transcript if t.speaker == "agent"]
     assert texts[-2:] == ["Yes, of course?", "Then see you Tuesday."]
+
+
+async def test_a_line_that_cuts_every_goodbye_short_is_hung_up_on_the_third() -> None:
+    """Seen on a real trunk to an echo line: the agent's own goodbye came back ~100 ms later, the
+    VAD took it for the callee, and the call went round ending -> conversing for good."""
+    def bye(text: str) -> Reply:
+        return Reply(text, audio_ms=1000, tool_calls=(SimToolCall("end_call", {"reason": "done"}),))
+
+    async with call_rig([bye("Goodbye!"), bye("Goodbye then!"), bye("Bye now!")], autoplay=False) as rig:
+        callee = rig.sim.sessions[0]
+        for n in range(3):
+            await rig.media.wait_sent(1000 * 8 * (n + 1))
+            await rig.clock.wait_sleepers(1)  # the goodbye is under way: waiting for its mark
+            assert rig.agent.status.state is CallState.ENDING
+            await rig.media.play(100)
+            await callee.callee_starts_speaking()
+            if n < 2:
+                while rig.kinds().count("goodbye_interrupted") <= n:
+                    await asyncio.sleep(0.001)
+                assert rig.agent.status.state is CallState.CONVERSING and rig.call.hangups == []
+                await callee.callee_stops_speaking("Goodbye!")
+        await rig.call.wait_hung_up()
+        result = await rig.result()
+    assert "goodbye_interrupted_again" in rig.kinds()
+    assert result.hangup_by == "agent" and result.end_reason == "done"
