@@ -44,6 +44,7 @@ def dentist_task(**overrides: Any) -> AgentTask:
 PROVIDERS = ("realtime", "live")
 # What asks the model to speak, per provider: Realtime's response.create, Live's instructions append.
 SPEAK_EVENT = {"realtime": "response.create", "live": "session.instructions.append"}
+_LIVE_SPEAK = ("session.instructions.append", "response.create")
 
 
 @dataclass
@@ -104,8 +105,27 @@ class Rig:
         return [e["content"] for e in self.sim.received("session.thinking.append")]
 
     def speak_requests(self) -> list[dict[str, Any]]:
-        """Requests to speak: Realtime response.create events, Live instructions appends."""
-        return self.sim.received(SPEAK_EVENT[self.provider])
+        """Requests to speak: Realtime response.create events; on Live instructions appends and the
+        adapter's response.create that continues a delegated tool call (Realtime's agent-sent
+        response.create after a tool result)."""
+        if self.provider == "realtime":
+            return self.sim.received("response.create")
+        return [e for e in self.sim.received() if e.get("type") in _LIVE_SPEAK]
+
+    async def wait_speak_request(
+        self, where: Any = lambda e: True, count: int = 1, timeout: float = 5.0
+    ) -> dict[str, Any]:
+        """The `count`th request to speak that matches `where` (given the event)."""
+
+        def found() -> list[dict[str, Any]] | None:
+            hits = [e for e in self.speak_requests() if where(e)]
+            return hits if len(hits) >= count else None
+
+        return (await self.sim.wait_for(found, timeout))[count - 1]
+
+    def instructions(self) -> list[str]:
+        """The instructions of every request to speak, in order ("" when it has none)."""
+        return [self.spoken_instructions(e) for e in self.speak_requests()]
 
     def spoken_instructions(self, event: dict[str, Any]) -> str:
         if self.provider == "realtime":
