@@ -37,17 +37,15 @@ def test_voicemail_outcomes() -> None:
     hung_up = verdict(CallReport(answering_machine=True))
     assert (hung_up.kind, hung_up.retry_reason) == (VerdictKind.RETRY, "answering_machine")
     # a message that was the whole objective, recorded as met, settles the task
-    done = verdict(
-        CallReport(answering_machine=True, voicemail_left=True, objective=ObjectiveResult(True, "Left the message"))
-    )
+    done = verdict(CallReport(answering_machine=True, voicemail_left=True,
+                              objective=ObjectiveResult(True, "Left the message")))
     assert done.kind is VerdictKind.SUCCEEDED
     assert backoff("voicemail_left", 1) >= timedelta(hours=3)
 
 
 def test_the_tasks_fields_reach_the_agent() -> None:
-    row = msgspec.structs.replace(
-        task(), voicemail="leave_message", greet_first=True, constraints={"machine_message": "Please call Anna back."}
-    )
+    row = msgspec.structs.replace(task(), voicemail="leave_message", greet_first=True,
+                                  constraints={"machine_message": "Please call Anna back."})
     agent_task = agent_task_for(row, user())
     assert agent_task.machine_policy is MachinePolicy.LEAVE_MESSAGE and agent_task.greet_first
     assert agent_task.voicemail_text() == "Please call Anna back."

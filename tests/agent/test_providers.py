@@ -168,9 +168,7 @@ async def test_user_info_answer_is_injected_mid_call(provider: str) -> None:
 
 
 async def test_callee_keys_reach_the_model_and_get_a_reaction(provider: str) -> None:
-    async with call_rig(
-        [Reply("Hi.", audio_ms=200), Reply("You pressed five.", audio_ms=100)], provider=provider
-    ) as rig:
+    async with call_rig([Reply("Hi.", audio_ms=200), Reply("You pressed five.", audio_ms=100)], provider=provider) as rig:
         await rig.media.wait_sent(200 * 8)
         rig.media.press("5")
         await rig.sim.wait_for(lambda: rig.notes())
