@@ -9,6 +9,8 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+import pytest
+
 from engine.agent.model_link import FromVoice
 from engine.agent.options import AgentSessionOptions
 from engine.agent.session import AgentCallSession
@@ -42,8 +44,15 @@ def dentist_task(**overrides: Any) -> AgentTask:
 
 
 PROVIDERS = ("realtime", "live")
+
+
+def realtime_only(why: str) -> Any:
+    """A test of a Realtime-only wire behaviour; `why` says what GPT-Live lacks (kept in the source)."""
+    del why
+    return pytest.mark.parametrize("provider", ["realtime"])
 # What asks the model to speak, per provider: Realtime's response.create, Live's instructions append.
 SPEAK_EVENT = {"realtime": "response.create", "live": "session.instructions.append"}
+SETUP_EVENT = {"realtime": "session.update", "live": "session.start"}
 _LIVE_SPEAK = ("session.instructions.append", "response.create")
 
 
@@ -98,11 +107,23 @@ class Rig:
 
     # --- what the model was told, whichever the provider ------------------------------------------
 
-    def notes(self) -> list[str]:
-        """Silent context the model was given (Realtime: system items; Live: thinking appends)."""
+    def notes(self, session: Any = None) -> list[str]:
+        """Silent context the model was given (Realtime: system items; Live: thinking appends), by
+        every model session or by `session` only."""
+        received = self.sim.received() if session is None else session.received
         if self.provider == "realtime":
-            return [i["content"][0]["text"] for i in self.sent_items("message")]
-        return [e["content"] for e in self.sim.received("session.thinking.append")]
+            return [
+                e["item"]["content"][0]["text"]
+                for e in received
+                if e.get("type") == "conversation.item.create" and e["item"].get("type") == "message"
+            ]
+        return [e["content"] for e in received if e.get("type") == "session.thinking.append"]
+
+    def setup_event(self, session: Any) -> dict[str, Any]:
+        """The event that configured a model session: Realtime's session.update, Live's session.start."""
+        first = session.received[0]
+        assert first["type"] == SETUP_EVENT[self.provider]
+        return first
 
     def speak_requests(self) -> list[dict[str, Any]]:
         """Requests to speak: Realtime response.create events; on Live instructions appends and the
