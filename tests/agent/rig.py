@@ -119,6 +119,19 @@ class Rig:
             ]
         return [e["content"] for e in received if e.get("type") == "session.thinking.append"]
 
+    @property
+    def audio_in_event(self) -> str:
+        """The event that carries the callee's audio to the model."""
+        return "input_audio_buffer.append" if self.provider == "realtime" else "session.input_audio.append"
+
+    def model_audio_sent(self, session: Any) -> bool:
+        """Whether the model session has sent any audio yet."""
+        return bool(session.audio_ms_sent if self.provider == "realtime" else session.output_ms)
+
+    def model_speaking(self, session: Any) -> bool:
+        """Realtime: a response is in progress; Live: the model is talking."""
+        return bool(session.response_active if self.provider == "realtime" else session.speaking)
+
     def setup_event(self, session: Any) -> dict[str, Any]:
         """The event that configured a model session: Realtime's session.update, Live's session.start."""
         first = session.received[0]

@@ -45,7 +45,7 @@ async def test_the_callee_greets_first_and_the_agent_answers_when_their_words_en
     assert rig.event("callee_spoke_first").data == {"speech_ms": 1500}
     assert rig.event("answer_classified").data["kind"] == "person"
     # the model was told to introduce itself in that reply
-    notes = [i["content"][0]["text"] for i in rig.sent_items("message")]
+    notes = rig.notes()
     assert any("Let the person who answered speak first" in note and "Anna Schmidt" in note for note in notes)
 
 
@@ -111,7 +111,7 @@ async def test_an_automated_menu_is_classified_by_its_words_and_the_model_told_t
         await rig.result()
     kinds = [e.data["kind"] for e in rig.recorder.events["call-1"] if e.kind == "answer_classified"]
     assert kinds[-1] == "ivr_menu"
-    notes = [i["content"][0]["text"] for i in rig.sent_items("message")]
+    notes = rig.notes()
     assert any("automated phone menu" in note and "send_dtmf" in note for note in notes)
 
 

@@ -14,7 +14,7 @@ from db.models import Task, User
 from engine.agent.profile import AgentProfile
 from engine.agent.runner import agent_task_for
 from engine.agent.tools import ALL_TOOLS, ToolContext, ToolRecords, invoke_tool
-from tests.agent.rig import call_rig, dentist_task
+from tests.agent.rig import SETUP_EVENT, call_rig, dentist_task
 from tests.clock import START
 
 NOW = datetime(2026, 12, 1, 20, 4, tzinfo=UTC)  # a Tuesday
@@ -44,7 +44,7 @@ def test_instructions_name_the_owners_date_when_it_differs() -> None:
 
 async def test_the_voice_session_gets_the_date_when_the_call_starts(provider: str) -> None:
     async with call_rig([], task=zoned_task(), provider=provider) as rig:
-        await rig.sim.wait_for_event("session.update")
+        await rig.sim.wait_for_event(SETUP_EVENT[provider])
         instructions = rig.sim.sessions[0].session["instructions"]
     local = START.astimezone(ZoneInfo("America/New_York"))
     assert (

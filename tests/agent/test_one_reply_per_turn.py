@@ -35,7 +35,7 @@ async def test_a_create_racing_the_vad_response_of_the_turn_is_not_a_second_repl
     ) as rig:
         await rig.media.wait_sent(200 * 8)
         rig.media.press("5")  # keys alone trigger no VAD: the agent reacts once they stop ...
-        await rig.sim.wait_for(lambda: rig.sent_items("message"))
+        await rig.sim.wait_for(lambda: rig.notes())
         await rig.clock.wait_sleepers(1)
         rig.clock.advance(1.5)
         # ... and its response.create reaches the service just after the callee's speech started one

@@ -46,6 +46,7 @@ class LiveSession:
         self.closed = False  # the client's connection has ended
         self.received: list[dict[str, Any]] = []
         self.input_ms = 0  # caller audio received
+        self.output_ms = 0.0  # model audio sent
         self.clock_ms = 0.0  # the session timeline: audio heard, spoken and scripted speech
         self._callee_start_ms = 0.0
         self.spoken: list[str] = []  # what the model said (its output transcripts), one entry per turn
