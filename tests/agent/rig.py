@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from ari_apps.simulator import audio
 from engine.agent.model_link import FromVoice
 from engine.agent.options import AgentSessionOptions
 from engine.agent.session import AgentCallSession
@@ -131,6 +132,29 @@ class Rig:
     def model_speaking(self, session: Any) -> bool:
         """Realtime: a response is in progress; Live: the model is talking."""
         return bool(session.response_active if self.provider == "realtime" else session.speaking)
+
+    # --- the scripted callee, whichever the provider -------------------------------------------
+
+    def _callee_sound(self, pcm8k: bytes) -> None:
+        wire = audio.to_wire(pcm8k, "ulaw" if self.media.format is AudioFormat.ULAW else "slin16")
+        frame = self.media.format.frame_bytes
+        for start in range(0, len(wire), frame):
+            self.media.callee_audio(wire[start : start + frame])
+
+    async def callee_starts_speaking(self, session: Any = None) -> None:
+        """The callee starts talking. GPT-Live marks no start of the callee's speech: its adapter hears it
+        in the audio it is sent, so on Live the callee's side also sends speech."""
+        session = session or self.sim.sessions[0]
+        if self.provider == "live":
+            self._callee_sound(audio.speech(0.3, seed=3))
+        await session.callee_starts_speaking()
+
+    async def callee_stops_speaking(self, transcript: str = "", session: Any = None) -> None:
+        """The callee stops talking (on Live their side then sends silence the adapter hears)."""
+        session = session or self.sim.sessions[0]
+        if self.provider == "live":
+            self._callee_sound(bytes(2 * 8 * 600))
+        await session.callee_stops_speaking(transcript)
 
     def setup_event(self, session: Any) -> dict[str, Any]:
         """The event that configured a model session: Realtime's session.update, Live's session.start."""

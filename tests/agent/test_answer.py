@@ -24,11 +24,11 @@ async def test_the_callee_greets_first_and_the_agent_answers_when_their_words_en
         assert not rig.speak_requests()  # nothing is said over the callee's greeting
         rig.clock.advance(0.2)
         callee = rig.sim.sessions[0]
-        await callee.callee_starts_speaking()
+        await rig.callee_starts_speaking(callee)
         await rig.wait_timer(6.0)  # the agent heard the callee start (a machine's greeting would run longer)
         rig.clock.advance(1.5)  # "Green Street Pharmacy, how can I help?"
         assert len(rig.media.sent) == 0
-        await callee.callee_stops_speaking("Green Street Pharmacy, how can I help?")
+        await rig.callee_stops_speaking(session=callee, transcript="Green Street Pharmacy, how can I help?")
         await rig.media.wait_sent(600 * 8)
         rig.call.callee_hangs_up()
         result = await rig.result()
@@ -93,10 +93,10 @@ async def test_an_automated_menu_is_classified_by_its_words_and_the_model_told_t
     async with call_rig([INTRO], task=LISTENING_TASK, provider=provider) as rig:
         await rig.wait_event("listening")
         callee = rig.sim.sessions[0]
-        await callee.callee_starts_speaking()
+        await rig.callee_starts_speaking(callee)
         await rig.wait_timer(6.0)
         rig.clock.advance(4.0)
-        await callee.callee_stops_speaking(menu)
+        await rig.callee_stops_speaking(session=callee, transcript=menu)
         async with rig.recorder._changed:  # the menu is known once its words are transcribed
             await asyncio.wait_for(
                 rig.recorder._changed.wait_for(
