@@ -208,7 +208,9 @@ class LiveTurns:
             self._callee_timer = None
         if turn is None:
             return
+        # The end of speech first, then its words (as on Realtime, where the transcription completes
+        # after speech_stopped): what heard the turn end knows nothing of its words yet.
+        self._emit(SpeechStopped(turn.item_id, self._input_ms))
         text = "".join(turn.text).strip()
         if text:
             self._emit(CalleeTranscript(turn.item_id, text))
-        self._emit(SpeechStopped(turn.item_id, self._input_ms))
