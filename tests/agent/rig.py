@@ -156,6 +156,15 @@ class Rig:
             self._callee_sound(bytes(2 * 8 * 600))
         await session.callee_stops_speaking(transcript)
 
+    async def wait_model_reply_stopped(self, session: Any = None) -> None:
+        """The model's own reply is stopped by the agent: Realtime gets a response.cancel; GPT-Live has
+        no cancel, so the model says its turn (the agent keeps it off the line) and then is silent."""
+        session = session or self.sim.sessions[0]
+        if self.provider == "realtime":
+            await self.sim.wait_for_event("response.cancel")
+            return
+        await self.sim.wait_for(lambda: session.spoken and not session.speaking)
+
     def setup_event(self, session: Any) -> dict[str, Any]:
         """The event that configured a model session: Realtime's session.update, Live's session.start."""
         first = session.received[0]

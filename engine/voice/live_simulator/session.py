@@ -358,6 +358,7 @@ class LiveSession:
             self._speak(self._queued.pop(0))
         elif not yielded:
             self._arm_idle(spoken_ms)
+        await self.sim.notify()  # a finished turn is something tests wait for
 
     def _usage(self) -> dict[str, Any]:
         return {"seconds": round(self.clock_ms / 1000, 3)}
