@@ -51,6 +51,8 @@ def realtime_only(why: str) -> Any:
     """A test of a Realtime-only wire behaviour; `why` says what GPT-Live lacks (kept in the source)."""
     del why
     return pytest.mark.parametrize("provider", ["realtime"])
+
+
 # What asks the model to speak, per provider: Realtime's response.create, Live's instructions append.
 SPEAK_EVENT = {"realtime": "response.create", "live": "session.instructions.append"}
 SETUP_EVENT = {"realtime": "session.update", "live": "session.start"}
@@ -164,6 +166,10 @@ class Rig:
             await self.sim.wait_for_event("response.cancel")
             return
         await self.sim.wait_for(lambda: session.spoken and not session.speaking)
+
+    async def callee_says(self, transcript: str, session: Any = None) -> None:
+        await self.callee_starts_speaking(session)
+        await self.callee_stops_speaking(transcript, session)
 
     def setup_event(self, session: Any) -> dict[str, Any]:
         """The event that configured a model session: Realtime's session.update, Live's session.start."""

@@ -10,7 +10,7 @@ import asyncio
 import pytest
 
 from engine.voice.simulator.script import Reply, SimToolCall
-from tests.agent.rig import call_rig
+from tests.agent.rig import call_rig, realtime_only
 
 HELLO = Reply("Hello, this is an AI assistant.", audio_ms=200)
 REPLY = Reply("Reply to the callee.", audio_ms=300)
@@ -18,6 +18,7 @@ SECOND = Reply("A second, unprompted reply.", audio_ms=400)
 LAST = Reply("Fine.", audio_ms=200)
 
 
+@realtime_only("GPT-Live has no response lifecycle: no create can race a VAD response")
 @pytest.mark.parametrize("created_first", [True, False], ids=["created-then-refused", "refused-then-created"])
 async def test_a_create_racing_the_vad_response_of_the_turn_is_not_a_second_reply(
     created_first: bool, provider: str
@@ -51,6 +52,7 @@ async def test_a_create_racing_the_vad_response_of_the_turn_is_not_a_second_repl
     assert rig.media.sent_ms == 200 + 300 + 200
 
 
+@realtime_only("TODO(issue 15): on the Live simulator the follow-up of a delegated call is not yet scripted as here")
 async def test_a_tool_result_of_the_turns_answer_gets_exactly_one_follow_up(provider: str) -> None:
     answer = Reply(
         "Let me note that.",
