@@ -43,6 +43,7 @@ from engine.ports.voice_model import (
 from engine.voice.live_turns import LiveTurns
 from engine.voice.live_wire import (
     DEFAULT_BACKEND_MODEL,
+    IGNORED_EVENTS,
     audio_format,
     b64,
     backend_usage,
@@ -336,21 +337,7 @@ def _ignore(session: OpenAILiveSession, event: dict[str, Any]) -> None: ...
 
 _S = OpenAILiveSession
 _HANDLERS: dict[str, _Handler] = {
-    **dict.fromkeys(
-        (
-            "session.updated",
-            "session.instructions.appended",
-            "session.thinking.appended",
-            "session.commentary.appended",
-            "session.input_audio.muted",
-            "session.input_audio.unmuted",
-            "session.output_audio.fixture.playing",
-            "session.output_audio.fixture.played",
-            "session.delegation.created",
-            "info",
-        ),
-        _ignore,
-    ),
+    **dict.fromkeys(IGNORED_EVENTS, _ignore),
     "session.started": _S._on_session_started,
     "session.output_audio.delta": lambda s, e: s._turns.output_audio(e),
     "session.output_transcript.delta": lambda s, e: s._turns.output_transcript(e),
