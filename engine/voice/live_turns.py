@@ -72,7 +72,9 @@ class LiveTurns:
         *,
         segment_gap_s: float = 0.3,
         callee_gap_s: float = 0.5,
+        on_agent_quiet: Callable[[], None] = lambda: None,
     ) -> None:
+        self._on_agent_quiet = on_agent_quiet  # a turn of the model's ended
         self._media_format = media_format
         self._bytes_per_ms = bytes_per_ms
         self._emit = emit
@@ -89,6 +91,11 @@ class LiveTurns:
         self._vad = EnergyVad()
         self._input_ms = 0
         self._carry = b""
+
+    @property
+    def agent_speaking(self) -> bool:
+        """The model is in a turn of its own (its audio has not paused for the segment gap yet)."""
+        return self._segment is not None
 
     def cancel_timers(self) -> None:
         for timer in (self._segment_timer, self._callee_timer):
@@ -139,6 +146,7 @@ class LiveTurns:
         self._emit(AudioDone(segment.response_id, segment.item_id))
         status, reason = ("cancelled", "turn_detected") if yielded else ("completed", "")
         self._emit(ResponseDone(segment.response_id, status, reason, self._take_usage()))
+        self._on_agent_quiet()
 
     # --- the callee's turns ----------------------------------------------------------------
 
@@ -200,7 +208,9 @@ class LiveTurns:
             self._callee_timer = None
         if turn is None:
             return
+        # The end of speech first, then its words (as on Realtime, where the transcription completes
+        # after speech_stopped): what heard the turn end knows nothing of its words yet.
+        self._emit(SpeechStopped(turn.item_id, self._input_ms))
         text = "".join(turn.text).strip()
         if text:
             self._emit(CalleeTranscript(turn.item_id, text))
-        self._emit(SpeechStopped(turn.item_id, self._input_ms))

@@ -23,6 +23,20 @@ START_FIELDS = frozenset(
 )
 
 
+# Server events the adapter has no use for (acknowledgements and informational events).
+IGNORED_EVENTS = (
+    "session.updated",
+    "session.instructions.appended",
+    "session.thinking.appended",
+    "session.commentary.appended",
+    "session.input_audio.muted",
+    "session.input_audio.unmuted",
+    "session.output_audio.fixture.playing",
+    "session.output_audio.fixture.played",
+    "session.delegation.created",
+    "info",
+)
+
 def audio_format(media_format: AudioFormat) -> dict[str, Any]:
     """One format for both directions, fixed at start. Both our media formats pass through:
     G.711 mu-law at 8 kHz, and PCM16 at 16 kHz (Live accepts 16 and 24 kHz; the server never resamples)."""

@@ -43,6 +43,7 @@ from engine.ports.voice_model import (
 from engine.voice.live_turns import LiveTurns
 from engine.voice.live_wire import (
     DEFAULT_BACKEND_MODEL,
+    IGNORED_EVENTS,
     audio_format,
     b64,
     backend_usage,
@@ -101,11 +102,13 @@ class OpenAILiveSession:
             self._agent_speaks,
             segment_gap_s=segment_gap_s,
             callee_gap_s=callee_gap_s,
+            on_agent_quiet=self._agent_quiet,
         )
         self._calls: dict[str, list[str]] = {}  # backend response id -> its function call ids
         self._outputs: set[str] = set()  # call ids whose output we sent
         self._completed: set[str] = set()  # backend responses that finished (their calls are all known)
         self._notes_unanswered = False  # a silent note came since the model last spoke
+        self._react_after_turn = False  # a bare reaction asked for while the model spoke
         self._seconds = 0.0  # cumulative billed seconds, as the service last reported them
         self._seconds_reported = 0.0
         self._tokens = Usage()
@@ -164,6 +167,10 @@ class OpenAILiveSession:
     async def create_response(self, instructions: str | None = None) -> None:
         if instructions:
             self._append("session.instructions.append", instructions)
+        elif self._notes_unanswered and self._turns.agent_speaking:
+            # An instructions append interrupts speech in progress: a reaction to new notes waits
+            # for the end of the model's turn (as a Realtime create waits for the response under way).
+            self._react_after_turn = True
         elif self._notes_unanswered:
             self._append("session.instructions.append", REACT)
         self._notes_unanswered = False
@@ -254,6 +261,11 @@ class OpenAILiveSession:
     def _emit(self, event: VoiceEvent) -> None:
         self._events.put_nowait(event)
 
+    def _agent_quiet(self) -> None:
+        if self._react_after_turn:
+            self._react_after_turn = False
+            self._append("session.instructions.append", REACT)
+
     def _agent_speaks(self) -> None:
         self._notes_unanswered = False  # the model speaks: it has taken what it was told into account
 
@@ -325,21 +337,7 @@ def _ignore(session: OpenAILiveSession, event: dict[str, Any]) -> None: ...
 
 _S = OpenAILiveSession
 _HANDLERS: dict[str, _Handler] = {
-    **dict.fromkeys(
-        (
-            "session.updated",
-            "session.instructions.appended",
-            "session.thinking.appended",
-            "session.commentary.appended",
-            "session.input_audio.muted",
-            "session.input_audio.unmuted",
-            "session.output_audio.fixture.playing",
-            "session.output_audio.fixture.played",
-            "session.delegation.created",
-            "info",
-        ),
-        _ignore,
-    ),
+    **dict.fromkeys(IGNORED_EVENTS, _ignore),
     "session.started": _S._on_session_started,
     "session.output_audio.delta": lambda s, e: s._turns.output_audio(e),
     "session.output_transcript.delta": lambda s, e: s._turns.output_transcript(e),

@@ -9,6 +9,9 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+import pytest
+
+from ari_apps.simulator import audio
 from engine.agent.model_link import FromVoice
 from engine.agent.options import AgentSessionOptions
 from engine.agent.session import AgentCallSession
@@ -42,8 +45,18 @@ def dentist_task(**overrides: Any) -> AgentTask:
 
 
 PROVIDERS = ("realtime", "live")
+
+
+def realtime_only(why: str) -> Any:
+    """A test of a Realtime-only wire behaviour; `why` says what GPT-Live lacks (kept in the source)."""
+    del why
+    return pytest.mark.parametrize("provider", ["realtime"])
+
+
 # What asks the model to speak, per provider: Realtime's response.create, Live's instructions append.
 SPEAK_EVENT = {"realtime": "response.create", "live": "session.instructions.append"}
+SETUP_EVENT = {"realtime": "session.update", "live": "session.start"}
+_LIVE_SPEAK = ("session.instructions.append", "response.create")
 
 
 @dataclass
@@ -97,15 +110,95 @@ class Rig:
 
     # --- what the model was told, whichever the provider ------------------------------------------
 
-    def notes(self) -> list[str]:
-        """Silent context the model was given (Realtime: system items; Live: thinking appends)."""
+    def notes(self, session: Any = None) -> list[str]:
+        """Silent context the model was given (Realtime: system items; Live: thinking appends), by
+        every model session or by `session` only."""
+        received = self.sim.received() if session is None else session.received
         if self.provider == "realtime":
-            return [i["content"][0]["text"] for i in self.sent_items("message")]
-        return [e["content"] for e in self.sim.received("session.thinking.append")]
+            return [
+                e["item"]["content"][0]["text"]
+                for e in received
+                if e.get("type") == "conversation.item.create" and e["item"].get("type") == "message"
+            ]
+        return [e["content"] for e in received if e.get("type") == "session.thinking.append"]
+
+    @property
+    def audio_in_event(self) -> str:
+        """The event that carries the callee's audio to the model."""
+        return "input_audio_buffer.append" if self.provider == "realtime" else "session.input_audio.append"
+
+    def model_audio_sent(self, session: Any) -> bool:
+        """Whether the model session has sent any audio yet."""
+        return bool(session.audio_ms_sent if self.provider == "realtime" else session.output_ms)
+
+    def model_speaking(self, session: Any) -> bool:
+        """Realtime: a response is in progress; Live: the model is talking."""
+        return bool(session.response_active if self.provider == "realtime" else session.speaking)
+
+    # --- the scripted callee, whichever the provider -------------------------------------------
+
+    def _callee_sound(self, pcm8k: bytes) -> None:
+        wire = audio.to_wire(pcm8k, "ulaw" if self.media.format is AudioFormat.ULAW else "slin16")
+        frame = self.media.format.frame_bytes
+        for start in range(0, len(wire), frame):
+            self.media.callee_audio(wire[start : start + frame])
+
+    async def callee_starts_speaking(self, session: Any = None) -> None:
+        """The callee starts talking. GPT-Live marks no start of the callee's speech: its adapter hears it
+        in the audio it is sent, so on Live the callee's side also sends speech."""
+        session = session or self.sim.sessions[0]
+        if self.provider == "live":
+            self._callee_sound(audio.speech(0.3, seed=3))
+        await session.callee_starts_speaking()
+
+    async def callee_stops_speaking(self, transcript: str = "", session: Any = None) -> None:
+        """The callee stops talking (on Live their side then sends silence the adapter hears)."""
+        session = session or self.sim.sessions[0]
+        if self.provider == "live":
+            self._callee_sound(bytes(2 * 8 * 600))
+        await session.callee_stops_speaking(transcript)
+
+    async def wait_model_reply_stopped(self, session: Any = None) -> None:
+        """The model's own reply is stopped by the agent: Realtime gets a response.cancel; GPT-Live has
+        no cancel, so the model says its turn (the agent keeps it off the line) and then is silent."""
+        session = session or self.sim.sessions[0]
+        if self.provider == "realtime":
+            await self.sim.wait_for_event("response.cancel")
+            return
+        await self.sim.wait_for(lambda: session.spoken and not session.speaking)
+
+    async def callee_says(self, transcript: str, session: Any = None) -> None:
+        await self.callee_starts_speaking(session)
+        await self.callee_stops_speaking(transcript, session)
+
+    def setup_event(self, session: Any) -> dict[str, Any]:
+        """The event that configured a model session: Realtime's session.update, Live's session.start."""
+        first = session.received[0]
+        assert first["type"] == SETUP_EVENT[self.provider]
+        return first
 
     def speak_requests(self) -> list[dict[str, Any]]:
-        """Requests to speak: Realtime response.create events, Live instructions appends."""
-        return self.sim.received(SPEAK_EVENT[self.provider])
+        """Requests to speak: Realtime response.create events; on Live instructions appends and the
+        adapter's response.create that continues a delegated tool call (Realtime's agent-sent
+        response.create after a tool result)."""
+        if self.provider == "realtime":
+            return self.sim.received("response.create")
+        return [e for e in self.sim.received() if e.get("type") in _LIVE_SPEAK]
+
+    async def wait_speak_request(
+        self, where: Any = lambda e: True, count: int = 1, timeout: float = 5.0
+    ) -> dict[str, Any]:
+        """The `count`th request to speak that matches `where` (given the event)."""
+
+        def found() -> list[dict[str, Any]] | None:
+            hits = [e for e in self.speak_requests() if where(e)]
+            return hits if len(hits) >= count else None
+
+        return (await self.sim.wait_for(found, timeout))[count - 1]
+
+    def instructions(self) -> list[str]:
+        """The instructions of every request to speak, in order ("" when it has none)."""
+        return [self.spoken_instructions(e) for e in self.speak_requests()]
 
     def spoken_instructions(self, event: dict[str, Any]) -> str:
         if self.provider == "realtime":

@@ -18,23 +18,23 @@ LISTENING_TASK = dentist_task(greet_first=False)
 INTRO = Reply("Hello! This is an AI assistant calling for Anna Schmidt about her appointment.", audio_ms=600)
 
 
-async def test_the_callee_greets_first_and_the_agent_answers_when_their_words_end() -> None:
-    async with call_rig([INTRO], task=LISTENING_TASK) as rig:
+async def test_the_callee_greets_first_and_the_agent_answers_when_their_words_end(provider: str) -> None:
+    async with call_rig([INTRO], task=LISTENING_TASK, provider=provider) as rig:
         await rig.wait_event("listening")
-        assert not rig.sim.received("response.create")  # nothing is said over the callee's greeting
+        assert not rig.speak_requests()  # nothing is said over the callee's greeting
         rig.clock.advance(0.2)
         callee = rig.sim.sessions[0]
-        await callee.callee_starts_speaking()
+        await rig.callee_starts_speaking(callee)
         await rig.wait_timer(6.0)  # the agent heard the callee start (a machine's greeting would run longer)
         rig.clock.advance(1.5)  # "Green Street Pharmacy, how can I help?"
         assert len(rig.media.sent) == 0
-        await callee.callee_stops_speaking("Green Street Pharmacy, how can I help?")
+        await rig.callee_stops_speaking(session=callee, transcript="Green Street Pharmacy, how can I help?")
         await rig.media.wait_sent(600 * 8)
         rig.call.callee_hangs_up()
         result = await rig.result()
 
     # The model answered by itself (turn detection); the agent did not ask for a second response.
-    assert not rig.sim.received("response.create")
+    assert not rig.speak_requests()
     assert "voice_error" not in rig.kinds()
     # callee's last word at 1.7 s -> the agent's first audio: at once, no interruption
     assert result.metrics.turn_latencies_ms == [0.0]
@@ -45,28 +45,28 @@ async def test_the_callee_greets_first_and_the_agent_answers_when_their_words_en
     assert rig.event("callee_spoke_first").data == {"speech_ms": 1500}
     assert rig.event("answer_classified").data["kind"] == "person"
     # the model was told to introduce itself in that reply
-    notes = [i["content"][0]["text"] for i in rig.sent_items("message")]
+    notes = rig.notes()
     assert any("Let the person who answered speak first" in note and "Anna Schmidt" in note for note in notes)
 
 
-async def test_a_silent_callee_is_greeted_after_the_listening_time() -> None:
-    async with call_rig([INTRO], task=LISTENING_TASK) as rig:
+async def test_a_silent_callee_is_greeted_after_the_listening_time(provider: str) -> None:
+    async with call_rig([INTRO], task=LISTENING_TASK, provider=provider) as rig:
         await rig.wait_event("listening")
         await rig.advance_when_due(1.5)
-        create = await rig.sim.wait_for_event("response.create")
+        create = await rig.wait_speak_request()
         await rig.media.wait_sent(600 * 8)
         rig.call.callee_hangs_up()
         result = await rig.result()
 
-    assert "Say exactly this greeting" in create["response"]["instructions"]
+    assert "Say exactly this greeting" in rig.spoken_instructions(create)
     assert result.metrics.time_to_first_audio_ms == 1500.0  # answer -> greeting
     assert rig.event("greeting").data == {"silent_s": 1.5}
     assert rig.kinds().index("listening") < rig.kinds().index("greeting")
 
 
-async def test_the_listening_time_is_an_option() -> None:
+async def test_the_listening_time_is_an_option(provider: str) -> None:
     options = AgentSessionOptions(listen_first_s=3.0)
-    async with call_rig([INTRO], task=LISTENING_TASK, options=options) as rig:
+    async with call_rig([INTRO], task=LISTENING_TASK, options=options, provider=provider) as rig:
         await rig.wait_event("listening")
         await rig.advance_when_due(3.0)
         await rig.media.wait_sent(600 * 8)
@@ -75,36 +75,43 @@ async def test_the_listening_time_is_an_option() -> None:
     assert result.metrics.time_to_first_audio_ms == 3000.0
 
 
-async def test_a_task_that_greets_at_once_asks_for_the_greeting_while_the_phone_rings() -> None:
-    async with call_rig([INTRO], task=dentist_task(greet_first=True), answer=False) as rig:
-        create = await rig.sim.wait_for_event("response.create")  # before the answer
+async def test_a_task_that_greets_at_once_asks_for_the_greeting_while_the_phone_rings(provider: str) -> None:
+    async with call_rig([INTRO], task=dentist_task(greet_first=True), answer=False, provider=provider) as rig:
+        create = await rig.wait_speak_request()  # before the answer
         assert rig.agent.status.state is CallState.RINGING
         rig.call.answer()
         await rig.media.wait_sent(600 * 8)
         rig.call.callee_hangs_up()
         result = await rig.result()
-    assert "Say exactly this greeting" in create["response"]["instructions"]
+    assert "Say exactly this greeting" in rig.spoken_instructions(create)
     assert result.metrics.time_to_first_audio_ms == 0.0
     assert "listening" not in rig.kinds()
 
 
-async def test_an_automated_menu_is_classified_by_its_words_and_the_model_told_to_use_keys() -> None:
+async def test_an_automated_menu_is_classified_by_its_words_and_the_model_told_to_use_keys(provider: str) -> None:
     menu = "Thank you for calling Green Street Dental. For appointments, press 1. For billing, press 2."
-    async with call_rig([INTRO], task=LISTENING_TASK) as rig:
+    async with call_rig([INTRO], task=LISTENING_TASK, provider=provider) as rig:
         await rig.wait_event("listening")
         callee = rig.sim.sessions[0]
-        await callee.callee_starts_speaking()
+        await rig.callee_starts_speaking(callee)
         await rig.wait_timer(6.0)
         rig.clock.advance(4.0)
-        await callee.callee_stops_speaking(menu)
+        await rig.callee_stops_speaking(session=callee, transcript=menu)
         async with rig.recorder._changed:  # the menu is known once its words are transcribed
-            await asyncio.wait_for(rig.recorder._changed.wait_for(lambda: any(
-                e.kind == "answer_classified" and e.data["kind"] == "ivr_menu" for e in rig.recorder.events["call-1"])), 5)
+            await asyncio.wait_for(
+                rig.recorder._changed.wait_for(
+                    lambda: any(
+                        e.kind == "answer_classified" and e.data["kind"] == "ivr_menu"
+                        for e in rig.recorder.events["call-1"]
+                    )
+                ),
+                5,
+            )
         rig.call.callee_hangs_up()
         await rig.result()
     kinds = [e.data["kind"] for e in rig.recorder.events["call-1"] if e.kind == "answer_classified"]
     assert kinds[-1] == "ivr_menu"
-    notes = [i["content"][0]["text"] for i in rig.sent_items("message")]
+    notes = rig.notes()
     assert any("automated phone menu" in note and "send_dtmf" in note for note in notes)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from engine.voice.simulator.script import Reply
-from tests.agent.rig import call_rig
+from tests.agent.rig import call_rig, realtime_only
 
 LONG = Reply(
     "Hello, this is an AI assistant calling on behalf of Anna Schmidt about her appointment.",
@@ -13,8 +13,11 @@ LONG = Reply(
 )
 
 
-async def test_barge_in_truncates_at_the_played_position() -> None:
-    async with call_rig([LONG, Reply("Of course, go ahead.", audio_ms=300)], autoplay=False) as rig:
+@realtime_only(
+    "Live has no truncate and no response.cancel; its barge-in is test_providers' test_barge_in_flushes_what_the_callee_did_not_hear"
+)
+async def test_barge_in_truncates_at_the_played_position(provider: str) -> None:
+    async with call_rig([LONG, Reply("Of course, go ahead.", audio_ms=300)], autoplay=False, provider=provider) as rig:
         await rig.media.wait_sent(1000 * 8)  # the model streamed 1 s and holds the rest
         await rig.media.play(300)  # 15 frames reach the callee; marks confirm 300 ms
         await rig.agent.playout.wait_played_ms(300)
@@ -60,12 +63,15 @@ async def test_speech_while_silent_does_not_flush_or_truncate(provider: str) -> 
     assert result.metrics.barge_ins == 0
 
 
-async def test_interrupt_response_off_means_the_agent_cancels() -> None:
+@realtime_only(
+    "interrupt_response is a Realtime setting; the Live model always yields by itself (model_yields_on_barge_in)"
+)
+async def test_interrupt_response_off_means_the_agent_cancels(provider: str) -> None:
     from engine.agent.options import AgentSessionOptions
     from engine.ports.voice_model import TurnDetectionConfig
 
     options = AgentSessionOptions(turn_detection=TurnDetectionConfig(interrupt_response=False))
-    async with call_rig([LONG], autoplay=False, options=options) as rig:
+    async with call_rig([LONG], autoplay=False, options=options, provider=provider) as rig:
         await rig.media.wait_sent(1000 * 8)
         await rig.media.play(100)
         await rig.agent.playout.wait_played_ms(100)

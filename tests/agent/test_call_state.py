@@ -71,8 +71,8 @@ async def test_who_hung_up_and_why_it_failed_are_set_by_the_moves_that_decide_th
     assert (call.hangup_by, call.over, call.hung_up) == ("agent", True, True)
 
 
-async def test_a_live_call_ends_in_the_ended_state_hung_up_by_the_callee() -> None:
-    async with call_rig([GREETING]) as rig:
+async def test_a_live_call_ends_in_the_ended_state_hung_up_by_the_callee(provider: str) -> None:
+    async with call_rig([GREETING], provider=provider) as rig:
         await rig.media.wait_sent(400 * 8)
         assert rig.agent.status.state is S.CONVERSING
         rig.call.callee_hangs_up()

@@ -14,7 +14,7 @@ from db.models import Task, User
 from engine.agent.profile import AgentProfile
 from engine.agent.runner import agent_task_for
 from engine.agent.tools import ALL_TOOLS, ToolContext, ToolRecords, invoke_tool
-from tests.agent.rig import call_rig, dentist_task
+from tests.agent.rig import SETUP_EVENT, call_rig, dentist_task
 from tests.clock import START
 
 NOW = datetime(2026, 12, 1, 20, 4, tzinfo=UTC)  # a Tuesday
@@ -42,26 +42,46 @@ def test_instructions_name_the_owners_date_when_it_differs() -> None:
     ) in text
 
 
-async def test_the_voice_session_gets_the_date_when_the_call_starts() -> None:
-    async with call_rig([], task=zoned_task()) as rig:
-        await rig.sim.wait_for_event("session.update")
+async def test_the_voice_session_gets_the_date_when_the_call_starts(provider: str) -> None:
+    async with call_rig([], task=zoned_task(), provider=provider) as rig:
+        await rig.sim.wait_for_event(SETUP_EVENT[provider])
         instructions = rig.sim.sessions[0].session["instructions"]
     local = START.astimezone(ZoneInfo("America/New_York"))
-    assert f"It is {local:%A} {local.day} {local:%B %Y}, {local:%H:%M} for the callee (America/New_York)" in instructions
+    assert (
+        f"It is {local:%A} {local.day} {local:%B %Y}, {local:%H:%M} for the callee (America/New_York)" in instructions
+    )
 
 
 def stored(phone: str, constraints: dict | None = None) -> Task:
     return Task(
-        id=uuid4(), user_id=1, campaign_id=None, phone_number=phone, callee_name="Dr. Smile",
-        objective="Move my cleaning", facts="", success_criteria="", constraints=constraints or {}, status="dialing",
-        priority=0, max_attempts=5, attempt_count=1, next_attempt_at=None, claimed_by="n", claimed_at=None,
-        context={}, result=None, failure_reason=None, created_at=NOW, updated_at=NOW,
+        id=uuid4(),
+        user_id=1,
+        campaign_id=None,
+        phone_number=phone,
+        callee_name="Dr. Smile",
+        objective="Move my cleaning",
+        facts="",
+        success_criteria="",
+        constraints=constraints or {},
+        status="dialing",
+        priority=0,
+        max_attempts=5,
+        attempt_count=1,
+        next_attempt_at=None,
+        claimed_by="n",
+        claimed_at=None,
+        context={},
+        result=None,
+        failure_reason=None,
+        created_at=NOW,
+        updated_at=NOW,
     )
 
 
 def owner(time_zone: str) -> User:
-    return User(id=1, email="sam@example.test", display_name="Sam", role="user", time_zone=time_zone, profile={},
-                created_at=NOW)
+    return User(
+        id=1, email="sam@example.test", display_name="Sam", role="user", time_zone=time_zone, profile={}, created_at=NOW
+    )
 
 
 @pytest.mark.parametrize(

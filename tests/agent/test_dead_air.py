@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from engine.agent.options import AgentSessionOptions
 from engine.voice.simulator.script import Reply
-from tests.agent.rig import call_rig
+from tests.agent.rig import call_rig, realtime_only
 
 GREETING = Reply("Hello, this is an AI assistant calling on behalf of Anna Schmidt.", audio_ms=400)
 CHECK_IN = Reply("Hello, are you still there?", audio_ms=800)
@@ -24,11 +24,14 @@ async def played(rig, ms: int) -> None:
 
 
 def instructions(rig) -> list[str]:
-    return [e["response"].get("instructions") or "" for e in rig.sim.received("response.create")]
+    return [rig.spoken_instructions(e) for e in rig.speak_requests()]
 
 
-async def test_a_silent_line_gets_one_check_in_then_a_goodbye_and_ends_as_no_response() -> None:
-    async with call_rig([GREETING, CHECK_IN, GOODBYE], options=DEAD_AIR, supervise=True) as rig:
+@realtime_only(
+    "TODO(issue 15): on Live the end of the agent's turn is found on a wall-clock gap (LiveTurns), so the dead-air timer starts later than this test's virtual-clock steps assume"
+)
+async def test_a_silent_line_gets_one_check_in_then_a_goodbye_and_ends_as_no_response(provider: str) -> None:
+    async with call_rig([GREETING, CHECK_IN, GOODBYE], options=DEAD_AIR, supervise=True, provider=provider) as rig:
         await played(rig, 400)
         await rig.advance_when_due(8.0)
         await rig.wait_event("dead_air_check_in")
@@ -47,9 +50,12 @@ async def test_a_silent_line_gets_one_check_in_then_a_goodbye_and_ends_as_no_res
     assert rig.kinds().index("dead_air_check_in") < rig.kinds().index("no_response") < rig.kinds().index("hangup")
 
 
-async def test_an_answer_to_the_check_in_keeps_the_call_going() -> None:
+@realtime_only(
+    "TODO(issue 15): on Live the end of the agent's turn is found on a wall-clock gap (LiveTurns), so the dead-air timer starts later than this test's virtual-clock steps assume"
+)
+async def test_an_answer_to_the_check_in_keeps_the_call_going(provider: str) -> None:
     replies = [GREETING, CHECK_IN, Reply("Great. I'm calling about Anna's appointment.", audio_ms=500), CHECK_IN]
-    async with call_rig(replies, options=DEAD_AIR, supervise=True) as rig:
+    async with call_rig(replies, options=DEAD_AIR, supervise=True, provider=provider) as rig:
         await played(rig, 400)
         await rig.advance_when_due(8.0)
         await played(rig, 400 + 800)
@@ -64,17 +70,20 @@ async def test_an_answer_to_the_check_in_keeps_the_call_going() -> None:
     assert [t.text for t in result.transcript if t.speaker == "agent"][-1] == "Hello, are you still there?"
 
 
-async def test_no_check_in_while_the_owner_is_being_asked() -> None:
+async def test_no_check_in_while_the_owner_is_being_asked(provider: str) -> None:
     from engine.voice.simulator.script import SimToolCall
 
     ask = Reply(
-        "One moment please, let me check.", audio_ms=300,
+        "One moment please, let me check.",
+        audio_ms=300,
         tool_calls=(SimToolCall("request_user_info", {"question": "Is 15:00 fine?", "timeout_seconds": 60}),),
     )
     options = AgentSessionOptions(
         dead_air_s=8.0, max_call_s=None, session_handover_s=None, hitl_timeout_s=60, hitl_reassure_every_s=10_000
     )
-    async with call_rig([GREETING, ask, Reply("Okay.", audio_ms=200)], options=options, supervise=True) as rig:
+    async with call_rig(
+        [GREETING, ask, Reply("Okay.", audio_ms=200)], options=options, supervise=True, provider=provider
+    ) as rig:
         await played(rig, 400)
         await rig.sim.sessions[0].callee_says("Would 15:00 work?")
         await rig.broker.wait_for_question()
@@ -86,10 +95,10 @@ async def test_no_check_in_while_the_owner_is_being_asked() -> None:
         await rig.result()
 
 
-async def test_the_call_length_cap_wraps_up_politely_and_hangs_up() -> None:
+async def test_the_call_length_cap_wraps_up_politely_and_hangs_up(provider: str) -> None:
     options = AgentSessionOptions(dead_air_s=None, max_call_s=60.0, session_handover_s=None)
     wrap_up = Reply("I'm afraid I have to end the call now. Thank you, goodbye!", audio_ms=700)
-    async with call_rig([GREETING, wrap_up], options=options, supervise=True) as rig:
+    async with call_rig([GREETING, wrap_up], options=options, supervise=True, provider=provider) as rig:
         await played(rig, 400)
         await rig.advance_when_due(60.0)
         await rig.call.wait_hung_up()
@@ -100,10 +109,17 @@ async def test_the_call_length_cap_wraps_up_politely_and_hangs_up() -> None:
     assert "call_limit" in rig.kinds()
 
 
-async def test_a_fresh_model_session_takes_over_at_a_quiet_moment_without_a_gap() -> None:
+@realtime_only(
+    "TODO(issue 15): the handover's silent wait on Live (session.start only, no notes yet) differs; Live's cap handover is in test_providers"
+)
+async def test_a_fresh_model_session_takes_over_at_a_quiet_moment_without_a_gap(provider: str) -> None:
     options = AgentSessionOptions(dead_air_s=None, max_call_s=None, session_handover_s=30.0)
-    replies = [GREETING, Reply("Tuesday at three works, thank you.", audio_ms=500), Reply("Yes, exactly.", audio_ms=300)]
-    async with call_rig(replies, options=options, supervise=True) as rig:
+    replies = [
+        GREETING,
+        Reply("Tuesday at three works, thank you.", audio_ms=500),
+        Reply("Yes, exactly.", audio_ms=300),
+    ]
+    async with call_rig(replies, options=options, supervise=True, provider=provider) as rig:
         old = rig.sim.sessions[0]
         await played(rig, 400)
         await old.callee_starts_speaking()  # the callee is speaking when the handover is due
@@ -120,9 +136,11 @@ async def test_a_fresh_model_session_takes_over_at_a_quiet_moment_without_a_gap(
     note = next(e for e in new.received if e["type"] == "conversation.item.create")["item"]["content"][0]["text"]
     assert "taking over" in note and "Tuesday at three works" in note  # the whole conversation, after the last reply
     assert [t.text for t in result.transcript if t.speaker == "agent"] == [
-        GREETING.text, "Tuesday at three works, thank you.", "Yes, exactly.",
+        GREETING.text,
+        "Tuesday at three works, thank you.",
+        "Yes, exactly.",
     ]
     assert not any(t.truncated for t in result.transcript)
     assert result.metrics.reconnects == 0 and "voice_session_lost" not in rig.kinds()
     assert "voice_session_handover" in rig.kinds()
-    assert not rig.sim.received("response.create")[1:]  # no apology or greeting from the new session
+    assert not rig.speak_requests()[1:]  # no apology or greeting from the new session

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from engine.voice.simulator.script import Reply
-from tests.agent.rig import call_rig
+from tests.agent.rig import call_rig, realtime_only
 
 HELLO = Reply("Hello, this is an AI assistant calling for Anna Schmidt.", audio_ms=200)
 
@@ -14,13 +14,14 @@ HELLO = Reply("Hello, this is an AI assistant calling for Anna Schmidt.", audio_
     ("code", "reason"),
     [(1011, "keepalive ping timeout"), (1001, "Your session hit the maximum duration of 60 minutes.")],
 )
-async def test_one_reconnect_carries_the_conversation(code: int, reason: str) -> None:
+async def test_one_reconnect_carries_the_conversation(code: int, reason: str, provider: str) -> None:
     async with call_rig(
         [
             HELLO,
             Reply("Yes, it's about Anna's appointment.", audio_ms=200),
             Reply("Sorry, we were cut off. As I said, it's about the appointment.", audio_ms=300),
-        ]
+        ],
+        provider=provider,
     ) as rig:
         await rig.media.wait_sent(200 * 8)
         first = rig.sim.sessions[0]
@@ -30,15 +31,12 @@ async def test_one_reconnect_carries_the_conversation(code: int, reason: str) ->
         await first.close(code, reason)
 
         second = await rig.sim.wait_for_session(1)
-        resumed = await rig.sim.wait_for_event("conversation.item.create", where=lambda e: e in second.received)
-        note = resumed["item"]["content"][0]["text"]
+        note = (await rig.sim.wait_for(lambda: rig.notes(second)))[0]
         assert "Agent: Hello, this is an AI assistant calling for Anna Schmidt." in note
         assert "Callee: Who is calling?" in note
         assert "Apologise" in note
-        assert second.received[0]["type"] == "session.update"
-        assert (
-            second.received[0]["session"]["instructions"] == rig.sim.sessions[0].received[0]["session"]["instructions"]
-        )
+        first_setup, second_setup = rig.setup_event(rig.sim.sessions[0]), rig.setup_event(second)
+        assert second_setup["session"]["instructions"] == first_setup["session"]["instructions"]
         await rig.media.wait_sent(700 * 8)
         rig.call.callee_hangs_up()
         result = await rig.result()
@@ -47,8 +45,8 @@ async def test_one_reconnect_carries_the_conversation(code: int, reason: str) ->
     assert {"voice_session_lost", "voice_session_resumed"} <= set(rig.recorder.kinds("call-1"))
 
 
-async def test_failed_reconnect_is_an_agent_failure() -> None:
-    async with call_rig([HELLO]) as rig:
+async def test_failed_reconnect_is_an_agent_failure(provider: str) -> None:
+    async with call_rig([HELLO], provider=provider) as rig:
         await rig.media.wait_sent(200 * 8)
         rig.sim.reject_upgrades(401)
         await rig.sim.sessions[0].close(1011, "internal error")
@@ -60,8 +58,8 @@ async def test_failed_reconnect_is_an_agent_failure() -> None:
     assert "agent_failure" in rig.recorder.kinds("call-1")
 
 
-async def test_second_drop_is_an_agent_failure() -> None:
-    async with call_rig([HELLO, HELLO]) as rig:
+async def test_second_drop_is_an_agent_failure(provider: str) -> None:
+    async with call_rig([HELLO, HELLO], provider=provider) as rig:
         await rig.media.wait_sent(200 * 8)
         await rig.sim.sessions[0].close(1011)
         second = await rig.sim.wait_for_session(1)
@@ -72,35 +70,37 @@ async def test_second_drop_is_an_agent_failure() -> None:
     assert result.agent_failure and result.metrics.reconnects == 1
 
 
-async def test_model_unreachable_at_the_start_is_an_agent_failure() -> None:
-    async with call_rig([HELLO], answer=False, prepare=lambda sim: sim.reject_upgrades(401)) as rig:
+async def test_model_unreachable_at_the_start_is_an_agent_failure(provider: str) -> None:
+    async with call_rig([HELLO], answer=False, prepare=lambda sim: sim.reject_upgrades(401), provider=provider) as rig:
         rig.call.answer()
         result = await rig.result()
     assert result.agent_failure and "unavailable" in result.failure_reason
     assert rig.call.hangups == ["normal"]
 
 
-async def test_rate_limit_error_is_retried_after_a_backoff() -> None:
+@realtime_only("GPT-Live has no rate_limits.updated and no response.create to refuse with a rate limit")
+async def test_rate_limit_error_is_retried_after_a_backoff(provider: str) -> None:
     def fail_first_create(sim) -> None:
         sim.failing_creates.append("rate_limit_exceeded")
 
-    async with call_rig([HELLO], prepare=fail_first_create) as rig:
+    async with call_rig([HELLO], prepare=fail_first_create, provider=provider) as rig:
         await rig.clock.wait_sleepers(1)
-        assert len(rig.sim.received("response.create")) == 1
+        assert len(rig.speak_requests()) == 1
         rig.clock.advance(1.0)
         await rig.media.wait_sent(200 * 8)
-        retried = rig.sim.received("response.create")[1]
-        assert retried["response"]["instructions"] == rig.sim.received("response.create")[0]["response"]["instructions"]
+        retried = rig.speak_requests()[1]
+        assert rig.spoken_instructions(retried) == rig.spoken_instructions(rig.speak_requests()[0])
         rig.call.callee_hangs_up()
         result = await rig.result()
     assert result.metrics.rate_limit_hits == 1 and not result.agent_failure
 
 
-async def test_rate_limit_exhausted_repeatedly_fails_the_call() -> None:
+@realtime_only("GPT-Live has no rate_limits.updated and no response.create to refuse with a rate limit")
+async def test_rate_limit_exhausted_repeatedly_fails_the_call(provider: str) -> None:
     def fail_creates(sim) -> None:
         sim.failing_creates.extend(["rate_limit_exceeded"] * 3)
 
-    async with call_rig([HELLO], prepare=fail_creates) as rig:
+    async with call_rig([HELLO], prepare=fail_creates, provider=provider) as rig:
         for delay in (1.0, 2.0):
             await rig.clock.wait_sleepers(1)
             rig.clock.advance(delay)
@@ -109,11 +109,12 @@ async def test_rate_limit_exhausted_repeatedly_fails_the_call() -> None:
     assert result.agent_failure and "rate limited" in result.failure_reason
 
 
-async def test_rate_limits_updated_exhausted_is_recorded() -> None:
+@realtime_only("GPT-Live has no rate_limits.updated and no response.create to refuse with a rate limit")
+async def test_rate_limits_updated_exhausted_is_recorded(provider: str) -> None:
     def exhausted(sim) -> None:
         sim.rate_limit_remaining = 0
 
-    async with call_rig([HELLO], prepare=exhausted) as rig:
+    async with call_rig([HELLO], prepare=exhausted, provider=provider) as rig:
         await rig.media.wait_sent(200 * 8)
         rig.call.callee_hangs_up()
         await rig.result()

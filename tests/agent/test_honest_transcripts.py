@@ -5,13 +5,16 @@ from __future__ import annotations
 
 from engine.ports.voice_model import CalleeTranscriptFailed, SpeechStarted, SpeechStopped
 from engine.voice.simulator.script import Reply
-from tests.agent.rig import call_rig
+from tests.agent.rig import call_rig, realtime_only
 
 HELLO = Reply("Hello, this is an AI assistant.", audio_ms=200)
 
 
-async def test_a_failed_transcription_is_a_call_event_and_a_marked_callee_turn() -> None:
-    async with call_rig([HELLO]) as rig:
+@realtime_only(
+    "TODO(issue 15): GPT-Live reports no transcription failure; the Live run of this port-level test times out"
+)
+async def test_a_failed_transcription_is_a_call_event_and_a_marked_callee_turn(provider: str) -> None:
+    async with call_rig([HELLO], provider=provider) as rig:
         await rig.media.wait_sent(200 * 8)
         rig.emit(SpeechStarted("item_callee_1", 1200))
         rig.emit(SpeechStopped("item_callee_1", 2400))
@@ -26,8 +29,8 @@ async def test_a_failed_transcription_is_a_call_event_and_a_marked_callee_turn()
     assert [t.inaudible for t in result.transcript if t.speaker == "callee"] == [True]
 
 
-async def test_a_callee_turn_whose_text_never_arrives_is_kept_with_a_marker() -> None:
-    async with call_rig([HELLO]) as rig:
+async def test_a_callee_turn_whose_text_never_arrives_is_kept_with_a_marker(provider: str) -> None:
+    async with call_rig([HELLO], provider=provider) as rig:
         await rig.media.wait_sent(200 * 8)
         rig.emit(SpeechStarted("item_callee_1", 1200))
         rig.emit(SpeechStopped("item_callee_1", 2400))
@@ -38,9 +41,9 @@ async def test_a_callee_turn_whose_text_never_arrives_is_kept_with_a_marker() ->
     assert [t.text for t in rig.recorder.turns["call-1"] if t.speaker == "callee"] == [callee.text]
 
 
-async def test_an_interrupted_agent_turn_keeps_the_words_the_callee_heard() -> None:
+async def test_an_interrupted_agent_turn_keeps_the_words_the_callee_heard(provider: str) -> None:
     counting = Reply("one two three four five six seven eight nine ten", audio_ms=2000, hold_after_ms=1000)
-    async with call_rig([counting, Reply("Yes?", audio_ms=200)], autoplay=False) as rig:
+    async with call_rig([counting, Reply("Yes?", audio_ms=200)], autoplay=False, provider=provider) as rig:
         await rig.media.wait_sent(1000 * 8)  # the model sent "one two three four five " with 1000 ms of audio
         await rig.media.play(500)  # the callee heard half of it
         await rig.agent.playout.wait_played_ms(500)
@@ -54,9 +57,9 @@ async def test_an_interrupted_agent_turn_keeps_the_words_the_callee_heard() -> N
     assert (first.speaker, first.text, first.truncated) == ("agent", "one two", True)
 
 
-async def test_an_agent_turn_cut_off_before_a_word_was_heard_is_not_recorded() -> None:
+async def test_an_agent_turn_cut_off_before_a_word_was_heard_is_not_recorded(provider: str) -> None:
     counting = Reply("one two three four five six seven eight nine ten", audio_ms=2000, hold_after_ms=1000)
-    async with call_rig([counting, Reply("Yes?", audio_ms=200)], autoplay=False) as rig:
+    async with call_rig([counting, Reply("Yes?", audio_ms=200)], autoplay=False, provider=provider) as rig:
         await rig.media.wait_sent(1000 * 8)
         await rig.media.play(40)  # 4% of the item: not even "one" (the clock says so; no mark yet)
         await rig.sim.sessions[0].callee_starts_speaking()

@@ -29,16 +29,18 @@ def send_as_callee(rig, pcm8k: bytes) -> None:
         rig.media.callee_audio(wire[i : i + 160])
 
 
-async def test_an_intercept_ends_the_call_at_once_as_a_dead_number() -> None:
-    async with call_rig([GREETING], decode_callee=ulaw_to_pcm16) as rig:
+async def test_an_intercept_ends_the_call_at_once_as_a_dead_number(provider: str) -> None:
+    async with call_rig([GREETING], decode_callee=ulaw_to_pcm16, provider=provider) as rig:
         await rig.media.wait_sent(200 * 8)  # the greeting has started
         send_as_callee(rig, silence(0.3) + sit_tones() + speech(3.0))  # then "the number you have dialed..."
         await rig.call.wait_hung_up()
         report = await rig.result()
     assert report.hangup_by == "agent"
-    assert report.intercept.startswith("special information tones"), [(e.kind, e.message) for e in rig.recorder.events["call-1"]]
+    assert report.intercept.startswith("special information tones"), [
+        (e.kind, e.message) for e in rig.recorder.events["call-1"]
+    ]
     assert report.objective is not None and report.objective.wrong_number and not report.objective.achieved
-    assert len(rig.sim.received("response.create")) == 1  # the greeting only: nothing said after the tones
+    assert len(rig.speak_requests()) == 1  # the greeting only: nothing said after the tones
     assert "intercept" in [e.kind for e in rig.recorder.events["call-1"]]
     given = AnalysisInput(task=None, telephony=TelephonyResult(CallOutcome.ANSWERED), report=report)
     verdict = decide_by_rules(given)  # the rules: the model analyzer never overrules a wrong number
@@ -46,8 +48,10 @@ async def test_an_intercept_ends_the_call_at_once_as_a_dead_number() -> None:
     assert verdict.reason.startswith("Dead number: special information tones")
 
 
-async def test_a_person_answering_is_not_an_intercept() -> None:
-    async with call_rig([GREETING, Reply("Thank you.", audio_ms=300)], decode_callee=ulaw_to_pcm16) as rig:
+async def test_a_person_answering_is_not_an_intercept(provider: str) -> None:
+    async with call_rig(
+        [GREETING, Reply("Thank you.", audio_ms=300)], decode_callee=ulaw_to_pcm16, provider=provider
+    ) as rig:
         await rig.media.wait_sent(200 * 8)
         send_as_callee(rig, speech(8.0, seed=3))
         await rig.media.wait_sent(3000 * 8)  # the whole greeting went out: nobody hung up

@@ -13,7 +13,7 @@ import json
 
 from engine.agent.state import CallState
 from engine.voice.simulator.script import Reply, SimToolCall
-from tests.agent.rig import Rig, call_rig
+from tests.agent.rig import Rig, call_rig, realtime_only
 
 HELD = Reply("Thank you so much for your help, goodbye and have a nice day.", audio_ms=2000, hold_after_ms=1000)
 AGAIN = Reply("Of course, what is it?", audio_ms=300)
@@ -45,8 +45,11 @@ async def interrupt_with_tool_call(rig: Rig, call_id: str, name: str, arguments:
     await rig.sim.wait_for(lambda: call_id in outputs(rig))
 
 
-async def test_an_interrupted_end_call_does_not_hang_up() -> None:
-    async with call_rig([HELD, AGAIN], autoplay=False) as rig:
+@realtime_only(
+    "TODO(issue 15): the interrupting tool call is injected as a Realtime wire event; needs a Live delegated-call equivalent"
+)
+async def test_an_interrupted_end_call_does_not_hang_up(provider: str) -> None:
+    async with call_rig([HELD, AGAIN], autoplay=False, provider=provider) as rig:
         await interrupt_with_tool_call(rig, "call_bye", "end_call", {"reason": "done"})
         assert "not run" in outputs(rig)["call_bye"]["error"]
         await rig.sim.sessions[0].callee_stops_speaking("Wait, one more thing.")
@@ -60,8 +63,11 @@ async def test_an_interrupted_end_call_does_not_hang_up() -> None:
     assert "Of course, what is it?" in [t.text for t in result.transcript]
 
 
-async def test_interrupted_keys_are_not_pressed() -> None:
-    async with call_rig([HELD, AGAIN], autoplay=False) as rig:
+@realtime_only(
+    "TODO(issue 15): the interrupting tool call is injected as a Realtime wire event; needs a Live delegated-call equivalent"
+)
+async def test_interrupted_keys_are_not_pressed(provider: str) -> None:
+    async with call_rig([HELD, AGAIN], autoplay=False, provider=provider) as rig:
         await interrupt_with_tool_call(rig, "call_keys", "send_dtmf", {"digits": "1"})
         assert "not run" in outputs(rig)["call_keys"]["error"]
         rig.call.callee_hangs_up()
@@ -69,8 +75,11 @@ async def test_interrupted_keys_are_not_pressed() -> None:
     assert rig.call.dtmf == [] and result.dtmf_sent == ()
 
 
-async def test_an_interrupted_record_outcome_is_kept() -> None:
-    async with call_rig([HELD, AGAIN], autoplay=False) as rig:
+@realtime_only(
+    "TODO(issue 15): the interrupting tool call is injected as a Realtime wire event; needs a Live delegated-call equivalent"
+)
+async def test_an_interrupted_record_outcome_is_kept(provider: str) -> None:
+    async with call_rig([HELD, AGAIN], autoplay=False, provider=provider) as rig:
         await interrupt_with_tool_call(
             rig, "call_outcome", "record_outcome", {"achieved": True, "summary": "Moved to Tuesday 15:00"}
         )
@@ -81,13 +90,14 @@ async def test_an_interrupted_record_outcome_is_kept() -> None:
         result = await rig.result()
     assert result.objective is not None and result.objective.summary == "Moved to Tuesday 15:00"
     # the callee's speech gets its own (VAD) answer; the kept tool asks for none besides
-    assert len(rig.sim.received("response.create")) == 1  # the greeting's
+    assert len(rig.speak_requests()) == 1  # the greeting's
 
 
-async def test_a_goodbye_the_callee_interrupts_goes_back_to_the_conversation() -> None:
+@realtime_only("TODO(issue 15): Live run times out; the goodbye's interruption needs the Live callee audio path")
+async def test_a_goodbye_the_callee_interrupts_goes_back_to_the_conversation(provider: str) -> None:
     bye = Reply("Thank you, goodbye!", audio_ms=1000, tool_calls=(SimToolCall("end_call", {"reason": "done"}),))
     last = Reply("Then see you Tuesday.", audio_ms=300, tool_calls=(SimToolCall("end_call", {"reason": "done"}),))
-    async with call_rig([bye, Reply("Yes, of course?", audio_ms=300), last], autoplay=False) as rig:
+    async with call_rig([bye, Reply("Yes, of course?", audio_ms=300), last], autoplay=False, provider=provider) as rig:
         await rig.media.wait_sent(1000 * 8)
         await rig.clock.wait_sleepers(1)  # the goodbye is under way: waiting for its mark
         assert rig.agent.status.state is CallState.ENDING

@@ -11,9 +11,9 @@ from tests.agent.rig import call_rig
 HELLO = Reply("Hello, this is an assistant calling for Anna.", audio_ms=400)
 
 
-async def test_a_call_that_is_not_answered_closes_the_model_session() -> None:
-    async with call_rig([HELLO], answer=False) as rig:
-        await rig.sim.wait_for_event("response.create")  # the session was opened while ringing
+async def test_a_call_that_is_not_answered_closes_the_model_session(provider: str) -> None:
+    async with call_rig([HELLO], answer=False, provider=provider) as rig:
+        await rig.wait_speak_request()  # the session was opened while ringing
         assert len(rig.sim.open_sessions()) == 1
         rig.call.fail()  # busy, no answer or a failed originate: answered() resolves False
         report = await rig.result()
@@ -21,10 +21,10 @@ async def test_a_call_that_is_not_answered_closes_the_model_session() -> None:
         await rig.sim.wait_until_all_closed()
 
 
-async def test_cancelling_a_ringing_call_closes_the_model_session() -> None:
+async def test_cancelling_a_ringing_call_closes_the_model_session(provider: str) -> None:
     """The attempt cancels the agent while the phone rings (task cancelled, node shutting down)."""
-    async with call_rig([HELLO], answer=False) as rig:
-        await rig.sim.wait_for_event("response.create")
+    async with call_rig([HELLO], answer=False, provider=provider) as rig:
+        await rig.wait_speak_request()
         rig.running.cancel()
         await asyncio.gather(rig.running, return_exceptions=True)
         assert rig.running.cancelled()
@@ -32,8 +32,8 @@ async def test_cancelling_a_ringing_call_closes_the_model_session() -> None:
         assert rig.call.hangups == []  # nobody answered: nothing to hang up on the agent's side
 
 
-async def test_cancelling_an_answered_call_closes_the_model_session() -> None:
-    async with call_rig([HELLO]) as rig:
+async def test_cancelling_an_answered_call_closes_the_model_session(provider: str) -> None:
+    async with call_rig([HELLO], provider=provider) as rig:
         await rig.recorder.wait_for_turns("call-1", 1)
         rig.running.cancel()
         await asyncio.gather(rig.running, return_exceptions=True)

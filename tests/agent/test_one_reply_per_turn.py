@@ -10,7 +10,7 @@ import asyncio
 import pytest
 
 from engine.voice.simulator.script import Reply, SimToolCall
-from tests.agent.rig import call_rig
+from tests.agent.rig import call_rig, realtime_only
 
 HELLO = Reply("Hello, this is an AI assistant.", audio_ms=200)
 REPLY = Reply("Reply to the callee.", audio_ms=300)
@@ -18,8 +18,11 @@ SECOND = Reply("A second, unprompted reply.", audio_ms=400)
 LAST = Reply("Fine.", audio_ms=200)
 
 
+@realtime_only("GPT-Live has no response lifecycle: no create can race a VAD response")
 @pytest.mark.parametrize("created_first", [True, False], ids=["created-then-refused", "refused-then-created"])
-async def test_a_create_racing_the_vad_response_of_the_turn_is_not_a_second_reply(created_first: bool) -> None:
+async def test_a_create_racing_the_vad_response_of_the_turn_is_not_a_second_reply(
+    created_first: bool, provider: str
+) -> None:
     async def callee_speaks_first(session, event) -> None:
         if sum(e["type"] == "response.create" for e in session.received) == 2:
             await session.callee_says("Sorry, I pressed the wrong key. Who is calling?")
@@ -27,11 +30,13 @@ async def test_a_create_racing_the_vad_response_of_the_turn_is_not_a_second_repl
                 await asyncio.sleep(0)  # one turn of the event loop for the response task, no time passes
 
     async with call_rig(
-        [HELLO, REPLY, SECOND, LAST], prepare=lambda sim: sim.before("response.create", callee_speaks_first)
+        [HELLO, REPLY, SECOND, LAST],
+        prepare=lambda sim: sim.before("response.create", callee_speaks_first),
+        provider=provider,
     ) as rig:
         await rig.media.wait_sent(200 * 8)
         rig.media.press("5")  # keys alone trigger no VAD: the agent reacts once they stop ...
-        await rig.sim.wait_for(lambda: rig.sent_items("message"))
+        await rig.sim.wait_for(lambda: rig.notes())
         await rig.clock.wait_sleepers(1)
         rig.clock.advance(1.5)
         # ... and its response.create reaches the service just after the callee's speech started one
@@ -47,13 +52,18 @@ async def test_a_create_racing_the_vad_response_of_the_turn_is_not_a_second_repl
     assert rig.media.sent_ms == 200 + 300 + 200
 
 
-async def test_a_tool_result_of_the_turns_answer_gets_exactly_one_follow_up() -> None:
+@realtime_only("TODO(issue 15): on the Live simulator the follow-up of a delegated call is not yet scripted as here")
+async def test_a_tool_result_of_the_turns_answer_gets_exactly_one_follow_up(provider: str) -> None:
     answer = Reply(
         "Let me note that.",
         audio_ms=300,
-        tool_calls=(SimToolCall("schedule_callback", {"local_time": "2026-03-03T15:00", "time_zone": "Europe/Berlin"}),),
+        tool_calls=(
+            SimToolCall("schedule_callback", {"local_time": "2026-03-03T15:00", "time_zone": "Europe/Berlin"}),
+        ),
     )
-    async with call_rig([HELLO, answer, Reply("I will call you back tomorrow at three.", audio_ms=300)]) as rig:
+    async with call_rig(
+        [HELLO, answer, Reply("I will call you back tomorrow at three.", audio_ms=300)], provider=provider
+    ) as rig:
         await rig.media.wait_sent(200 * 8)
         await rig.sim.sessions[0].callee_says("Call me tomorrow at three.")
         await rig.recorder.wait_for_turns("call-1", 4)
@@ -64,5 +74,5 @@ async def test_a_tool_result_of_the_turns_answer_gets_exactly_one_follow_up() ->
         "Let me note that.",
         "I will call you back tomorrow at three.",
     ]
-    assert len(rig.sim.received("response.create")) == 2  # the greeting and the one follow-up
+    assert len(rig.speak_requests()) == 2  # the greeting and the one follow-up
     assert result.callback is not None

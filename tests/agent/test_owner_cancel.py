@@ -12,14 +12,15 @@ GOODBYE = Reply("Sorry, we no longer need this. Goodbye.", audio_ms=600)
 
 
 def asks_for_the_goodbye(event: dict) -> bool:
-    return "cancelled" in (event.get("response", {}).get("instructions") or "")
+    # Realtime: response.create's instructions; Live: the instructions append's content
+    return "cancelled" in ((event.get("response") or {}).get("instructions") or event.get("content") or "")
 
 
-async def test_cancel_mid_call_plays_a_goodbye_then_hangs_up() -> None:
-    async with call_rig([HELLO, GOODBYE]) as rig:
+async def test_cancel_mid_call_plays_a_goodbye_then_hangs_up(provider: str) -> None:
+    async with call_rig([HELLO, GOODBYE], provider=provider) as rig:
         await rig.recorder.wait_for_turns("call-1", 1)  # the greeting has played
         await rig.agent.end_for_owner("cancelled by the owner")
-        await rig.sim.wait_for_event("response.create", asks_for_the_goodbye)
+        await rig.wait_speak_request(asks_for_the_goodbye)
         await rig.call.wait_hung_up()
         report = await rig.result()
     assert [t.text for t in report.transcript if t.speaker == "agent"] == [HELLO.text, GOODBYE.text]
@@ -27,13 +28,13 @@ async def test_cancel_mid_call_plays_a_goodbye_then_hangs_up() -> None:
     assert "cancelled" in [e.kind for e in rig.recorder.events["call-1"]]
 
 
-async def test_a_goodbye_that_never_ends_is_cut_at_the_bound() -> None:
+async def test_a_goodbye_that_never_ends_is_cut_at_the_bound(provider: str) -> None:
     held = Reply(GOODBYE.text, audio_ms=4000, hold_after_ms=200)  # the model stalls mid-goodbye
     options = AgentSessionOptions(cancel_goodbye_s=5.0)
-    async with call_rig([HELLO, held], options=options) as rig:
+    async with call_rig([HELLO, held], options=options, provider=provider) as rig:
         await rig.recorder.wait_for_turns("call-1", 1)
         await rig.agent.end_for_owner("cancelled by the owner")
-        await rig.sim.wait_for_event("response.create", asks_for_the_goodbye)
+        await rig.wait_speak_request(asks_for_the_goodbye)
         await rig.clock.wait_sleepers(1)
         assert rig.call.hangups == []  # still waiting for the goodbye
         rig.clock.advance(5.0)

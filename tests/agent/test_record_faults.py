@@ -49,11 +49,14 @@ def failures(what: str, result: str) -> float:
     return metrics.REGISTRY.get_sample_value("opendeep_call_log_write_failures_total", labels) or 0.0
 
 
-async def test_a_failing_database_never_ends_the_call_and_the_record_arrives_once_it_recovers(pool, make_user):
+async def test_a_failing_database_never_ends_the_call_and_the_record_arrives_once_it_recovers(
+    pool, make_user, provider: str
+):
     user = await make_user()
     task = await tasks.create_task(pool, user.id, TaskDraft(phone_number="+14155550123", objective="x"))
-    row = await calls.create_call(pool, user.id, task.id, attempt=1, node_id="n", destination=task.phone_number,
-                                  call_id=uuid.uuid4())
+    row = await calls.create_call(
+        pool, user.id, task.id, attempt=1, node_id="n", destination=task.phone_number, call_id=uuid.uuid4()
+    )
     database = FailingDatabase(pool)
     database.down = True  # from before the answer to after the hang-up
     log_clock = ManualClock()
@@ -61,7 +64,9 @@ async def test_a_failing_database_never_ends_the_call_and_the_record_arrives_onc
     await call_log.start()
     retried_before = failures("transcript_turn", "retried") + failures("call_event", "retried")
     try:
-        async with call_rig([HELLO, BYE], recorder=DatabaseCallRecorder(call_log), call_id=str(row.id)) as rig:
+        async with call_rig(
+            [HELLO, BYE], recorder=DatabaseCallRecorder(call_log), call_id=str(row.id), provider=provider
+        ) as rig:
             callee = await rig.sim.wait_for_session()
             await rig.media.wait_sent(300 * 8)  # the greeting
             await callee.callee_starts_speaking()
@@ -87,8 +92,9 @@ async def test_a_failing_database_never_ends_the_call_and_the_record_arrives_onc
 async def test_a_write_that_keeps_failing_is_dropped_after_the_bound_and_counted(pool, make_user):
     user = await make_user()
     task = await tasks.create_task(pool, user.id, TaskDraft(phone_number="+14155550123", objective="x"))
-    row = await calls.create_call(pool, user.id, task.id, attempt=1, node_id="n", destination=task.phone_number,
-                                  call_id=uuid.uuid4())
+    row = await calls.create_call(
+        pool, user.id, task.id, attempt=1, node_id="n", destination=task.phone_number, call_id=uuid.uuid4()
+    )
     database = FailingDatabase(pool)
     database.down = True
     log_clock = ManualClock()

@@ -69,6 +69,13 @@ class LiveSimulator(SimulatorControls):
     def reject_upgrades(self, status: int = 401, count: int = 1) -> None:
         self._rejections.extend([status] * count)
 
+    def open_sessions(self) -> list[LiveSession]:
+        """The connections a client still holds open."""
+        return [s for s in self.sessions if not s.closed]
+
+    async def wait_until_all_closed(self, timeout: float = 5.0) -> None:
+        await self.wait_for(lambda: not self.open_sessions(), timeout)
+
     def received(self, event_type: str | None = None) -> list[dict[str, Any]]:
         return [e for s in self.sessions for e in s.received if event_type is None or e.get("type") == event_type]
 

@@ -43,8 +43,10 @@ class LiveSession:
         self.session: dict[str, Any] = {}
         self.started = False
         self.closed_reason: str | None = None
+        self.closed = False  # the client's connection has ended
         self.received: list[dict[str, Any]] = []
         self.input_ms = 0  # caller audio received
+        self.output_ms = 0.0  # model audio sent
         self.clock_ms = 0.0  # the session timeline: audio heard, spoken and scripted speech
         self._callee_start_ms = 0.0
         self.spoken: list[str] = []  # what the model said (its output transcripts), one entry per turn
@@ -126,6 +128,11 @@ class LiveSession:
         """The connection breaks without `session.closed`."""
         await self.websocket.close(code, "internal error")
 
+    async def close(self, code: int = 1000, reason: str = "") -> None:
+        """The socket closes with `code` and no `session.closed` (as the Realtime simulator's `close`):
+        1000/1001 is a clean close, anything else a broken connection."""
+        await self.websocket.close(code, reason)
+
     @property
     def speaking(self) -> bool:
         return self.speaking_task is not None and not self.speaking_task.done()
@@ -162,6 +169,7 @@ class LiveSession:
                     task.cancel()
             self._outbox.put_nowait(None)
             await asyncio.gather(writer, return_exceptions=True)
+            self.closed = True
             await self.sim.notify()
 
     async def _write_loop(self) -> None:
@@ -350,6 +358,7 @@ class LiveSession:
             self._speak(self._queued.pop(0))
         elif not yielded:
             self._arm_idle(spoken_ms)
+        await self.sim.notify()  # a finished turn is something tests wait for
 
     def _usage(self) -> dict[str, Any]:
         return {"seconds": round(self.clock_ms / 1000, 3)}

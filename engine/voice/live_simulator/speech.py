@@ -27,6 +27,7 @@ class LiveSession(Protocol):
     index: int
     session: dict[str, Any]
     clock_ms: float
+    output_ms: float
     input_ms: int
     spoken: list[str]
     pending_calls: list[str]
@@ -66,6 +67,7 @@ async def stream(self: LiveSession, reply: Reply) -> tuple[float, bool]:
         pcm = tone_pcm16(int(ms), rate_of(fmt), phase_ms=sent)
         start = self.clock_ms
         self.clock_ms += ms
+        self.output_ms += ms
         sent += ms
         self.send({"type": "session.output_audio.delta", "delta": base64.b64encode(encode(pcm, fmt["type"])).decode()})
         due = round(len(words) * sent / total) if total else len(words)
