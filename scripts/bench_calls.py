@@ -14,7 +14,7 @@ claim them, waits until every call's media is up, then measures a window of `--s
 
   cpu ms/call-s   engine CPU per second of call, and the simulators' CPU beside it (pbx / model core share)
   RSS KB/call     engine RSS with N calls minus the idle started node, per call
-  in p50/p99      callee frame: media socket read -> the agent loop has it (then push_audio)
+  in p50/p99      callee frame read off the media socket -> the agent's loop dispatches it (silence fill not counted)
   out p50/p99     agent frame: media.send_audio -> written to the media socket
   d>w p50/p99     model audio delta parsed -> the same bytes written to the media socket (mu-law)
   sustained       every p99 < 20 ms, all N calls up, and the engine used less than one core
