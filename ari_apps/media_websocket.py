@@ -62,6 +62,7 @@ class WebSocketMediaStream:
         self._xon = asyncio.Event()
         self._xon.set()
         self._events: asyncio.Queue[tuple[MediaEvent, float]] = asyncio.Queue()
+        self._sink: Callable[[MediaEvent], None] | None = None  # set by deliver_to: no queue, no reader
         self._closed = False
         self._clock = clock
         self.audio_messages = 0  # binary messages the PBX sent (the silence media_gaps fills in excluded)
@@ -103,6 +104,13 @@ class WebSocketMediaStream:
         self._outbox.clear()
         self._partial = b""
         self._queue_command({"command": "FLUSH_MEDIA"})
+
+    def deliver_to(self, sink: Callable[[MediaEvent], None]) -> None:
+        """Hand every event to `sink` as it arrives instead of queueing it for `events()` (the ones
+        queued so far first, in order): one queue hop and one task wake-up fewer per frame."""
+        while not self._events.empty():
+            sink(self._events.get_nowait()[0])
+        self._sink = sink
 
     async def events(self) -> AsyncIterator[MediaEvent]:
         while True:
@@ -146,7 +154,10 @@ class WebSocketMediaStream:
         self._outbox_ready.set()
 
     def _emit(self, event: MediaEvent) -> None:
-        self._events.put_nowait((event, time.perf_counter()))
+        if self._sink is not None:
+            self._sink(event)
+        else:
+            self._events.put_nowait((event, time.perf_counter()))
 
     async def _write(self) -> None:
         try:
@@ -174,7 +185,7 @@ class WebSocketMediaStream:
                 if msg.type is aiohttp.WSMsgType.BINARY:
                     self.audio_messages += 1
                     self._gaps.heard(self._clock.monotonic())
-                    self._events.put_nowait((AudioReceived(msg.data), time.perf_counter()))
+                    self._emit(AudioReceived(msg.data))
                 elif msg.type is aiohttp.WSMsgType.TEXT:
                     self._control_message(msg.data)
                 elif msg.type is aiohttp.WSMsgType.ERROR:
@@ -189,7 +200,7 @@ class WebSocketMediaStream:
 
     def _emit_silence(self, frame: bytes) -> None:
         """Asterisk sends nothing while the callee is quiet; the agent hears silence (media_gaps)."""
-        self._events.put_nowait((AudioReceived(frame), time.perf_counter()))
+        self._emit(AudioReceived(frame))
 
     def _control_message(self, text: str) -> None:
         try:

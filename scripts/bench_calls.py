@@ -14,7 +14,7 @@ claim them, waits until every call's media is up, then measures a window of `--s
 
   cpu ms/call-s   engine CPU per second of call, and the simulators' CPU beside it (pbx / model core share)
   RSS KB/call     engine RSS with N calls minus the idle started node, per call
-  in p50/p99      callee frame: media socket read -> the agent loop has it (then push_audio)
+  in p50/p99      callee frame read off the media socket -> the agent's loop dispatches it (silence fill not counted)
   out p50/p99     agent frame: media.send_audio -> written to the media socket
   d>w p50/p99     model audio delta parsed -> the same bytes written to the media socket (mu-law)
   sustained       every p99 < 20 ms, all N calls up, and the engine used less than one core
@@ -133,6 +133,8 @@ class Stamps:
     def __init__(self) -> None:
         self.deltas: dict[int, tuple[bytes, float]] = {}
         self.delta_to_write: list[float] = []
+        self.frames: dict[int, tuple[bytes, float]] = {}
+        self.inbound: list[float] = []  # callee frame read off the media socket -> the agent's loop takes it
         self.streams = 0
         self.closed = 0
 
@@ -178,6 +180,27 @@ class Stamps:
                 stamps.delta_to_write.append(time.perf_counter() - stamp[1])
 
         aiohttp.ClientWebSocketResponse.send_bytes = stamped_send_bytes
+        receive = aiohttp.ClientWebSocketResponse.receive
+
+        async def stamped_receive(self, *args, **kwargs):
+            msg = await receive(self, *args, **kwargs)
+            if msg.type is aiohttp.WSMsgType.BINARY:
+                stamps.frames[id(msg.data)] = (msg.data, time.perf_counter())
+            return msg
+
+        aiohttp.ClientWebSocketResponse.receive = stamped_receive
+        from engine.agent import loop as agent_loop
+        from engine.ports.telephony import AudioReceived
+
+        on_audio = agent_loop._MEDIA_HANDLERS[AudioReceived]
+
+        async def stamped_on_audio(self, event):
+            stamp = stamps.frames.pop(id(event.audio), None)
+            if stamp is not None and stamp[0] is event.audio:
+                stamps.inbound.append(time.perf_counter() - stamp[1])
+            await on_audio(self, event)
+
+        agent_loop._MEDIA_HANDLERS[AudioReceived] = stamped_on_audio
         return timings
 
 
@@ -221,7 +244,7 @@ async def run_engine(args: argparse.Namespace) -> None:
         await asyncio.sleep(0.2)
     up = stamps.streams
     await asyncio.sleep(2.0)  # greetings out, every call in its steady state
-    timings.inbound.clear()
+    stamps.inbound.clear()
     timings.outbound.clear()
     stamps.delta_to_write.clear()
     sims = [int(p) for p in args.sim_pids.split(",")]
@@ -241,7 +264,7 @@ async def run_engine(args: argparse.Namespace) -> None:
     cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
     sim_share = [(process_cpu_s(p) - s) / wall for p, s in zip(sims, sim0)]
     rss = rss_bytes()
-    inbound, outbound, d2w = list(timings.inbound), list(timings.outbound), list(stamps.delta_to_write)
+    inbound, outbound, d2w = list(stamps.inbound), list(timings.outbound), list(stamps.delta_to_write)
     up = (live_start + live_end) / 2  # calls in the window
     result = {
         "tree": args.tree, "engine_file": engine.__file__, "speech": args.speech, "calls": n, "up": up, "live_end": live_end, "cpu_ms_per_call_s": cpu / max(1, up) / wall * 1000, "core_share": cpu / wall,

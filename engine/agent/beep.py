@@ -74,7 +74,7 @@ class BeepDetector:
             samples = _ULAW[np.frombuffer(audio, dtype=np.uint8)]
         else:
             samples = np.frombuffer(audio[: len(audio) - len(audio) % 2], dtype="<i2").astype(np.float64) / 32768
-        data = np.concatenate((self._carry, samples))
+        data = np.concatenate((self._carry, samples)) if len(self._carry) else samples
         whole = len(data) - len(data) % self._n
         self._carry = data[whole:]
         ended = False
@@ -108,7 +108,7 @@ class BeepDetector:
 
     def _tone_hz(self, frame: np.ndarray) -> float | None:
         """The frame's frequency if it is a loud, pure tone in the beep band; else None."""
-        if float(np.sqrt(np.mean(frame * frame))) < self._level:
+        if float(np.dot(frame, frame)) < self._level * self._level * len(frame):  # RMS below the level
             return None
         power = np.abs(np.fft.rfft(frame * self._window, self._nfft)) ** 2
         total = float(power.sum())

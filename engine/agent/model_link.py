@@ -120,7 +120,12 @@ class ModelLink:
     def _use(self, session: VoiceSession) -> None:
         self.generation += 1
         self.session = session
-        self._tasks.spawn(self._pump(session, self.generation), f"voice-pump-{self.generation}")
+        deliver_to = getattr(session, "deliver_to", None)
+        if deliver_to is not None:  # straight into the inbox, without a pump task (see VoiceSession)
+            generation, inbox = self.generation, self._inbox
+            deliver_to(lambda event: inbox.put_nowait(FromVoice(generation, event)))
+        else:
+            self._tasks.spawn(self._pump(session, self.generation), f"voice-pump-{self.generation}")
 
     async def _pump(self, session: VoiceSession, generation: int) -> None:
         async for event in session.events():

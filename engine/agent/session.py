@@ -41,7 +41,7 @@ from engine.clock import Clock, SystemClock, within
 from engine.ports.agent import CallMetrics, CallReport, ObjectiveResult, ToolCallRecord, TranscriptTurn
 from engine.ports.call_record import CallRecorder
 from engine.ports.owner_questions import UserInfoBroker
-from engine.ports.telephony import AudioFormat, AudioReceived, MediaClosed, OutboundCall
+from engine.ports.telephony import AudioFormat, AudioReceived, MediaClosed, MediaEvent, OutboundCall
 from engine.ports.voice_model import VoiceModel, VoiceModelUnavailable, VoiceSessionConfig
 
 log = logging.getLogger(__name__)
@@ -129,7 +129,11 @@ class AgentCallSession:
                 return await self._finish()
             self.playout = Playout(media, self.clock)
             await self.supervision.start()  # LISTENING, or CONVERSING for a task that greets at once
-            self.tasks.spawn(self._pump_media(), "media-pump")
+            deliver_to = getattr(media, "deliver_to", None)
+            if deliver_to is not None:  # straight into the inbox, without a pump task (see MediaStream)
+                deliver_to(self._on_media_event)
+            else:
+                self.tasks.spawn(self._pump_media(), "media-pump")
             await self.loop.run()
             return await self._finish()
         finally:
@@ -144,11 +148,14 @@ class AgentCallSession:
 
     async def _pump_media(self) -> None:
         async for event in self.call.media.events():
-            if isinstance(event, AudioReceived) and self._listening_for_intercept():
-                self._check_intercept(event.audio)
-            self.inbox.put_nowait(event)
+            self._on_media_event(event)
             if isinstance(event, MediaClosed):
                 return
+
+    def _on_media_event(self, event: MediaEvent) -> None:
+        if isinstance(event, AudioReceived) and self._listening_for_intercept():
+            self._check_intercept(event.audio)
+        self.inbox.put_nowait(event)
 
     # --- an intercept (SIT tones) instead of a person -------------------------------------------
 

@@ -115,7 +115,11 @@ class MediaStream(Protocol):
         """Drop every queued, not yet played byte at once (barge-in)."""
 
     def events(self) -> AsyncIterator[MediaEvent]:
-        """Callee audio, DTMF, marks played, and finally MediaClosed."""
+        """Callee audio, DTMF, marks played, and finally MediaClosed.
+
+        A stream may also offer `deliver_to(sink)`: the same events, in the same order, handed to
+        `sink` (a plain function) as they arrive instead of through `events()`; the agent uses it
+        when present, saving a queue hop and a task wake-up per frame."""
 
 
 class OutboundCall(Protocol):

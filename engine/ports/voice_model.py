@@ -210,7 +210,11 @@ class VoiceSession(Protocol):
     capabilities: VoiceCapabilities
 
     def events(self) -> AsyncIterator[VoiceEvent]:
-        """Everything the model says or notices, ending with SessionClosed."""
+        """Everything the model says or notices, ending with SessionClosed.
+
+        A session may also offer `deliver_to(sink)`: the same events, in the same order, handed to
+        `sink` (a plain function) as they happen instead of through `events()`; the agent uses it
+        when present, saving a queue hop and a task wake-up per event."""
 
     async def push_audio(self, audio: bytes) -> None:
         """Callee audio in the call's media format."""

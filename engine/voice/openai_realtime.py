@@ -66,6 +66,7 @@ class OpenAIRealtimeSession:
         self._audio_bytes = 0
         self._outbox: asyncio.Queue[dict[str, Any] | str | None] = asyncio.Queue()
         self._events: asyncio.Queue[VoiceEvent] = asyncio.Queue()
+        self._sink: Callable[[VoiceEvent], None] | None = None  # set by deliver_to: no queue, no reader
         self._ready = asyncio.Event()
         self._closed = asyncio.Event()
         self._closing = False
@@ -96,6 +97,13 @@ class OpenAIRealtimeSession:
         if not all(same_format(wanted, f) for f in formats):
             await self.close()
             raise VoiceModelUnavailable(f"the model negotiated audio formats {formats}, expected {wanted}")
+
+    def deliver_to(self, sink: Callable[[VoiceEvent], None]) -> None:
+        """Hand every event to `sink` as it is parsed instead of queueing it for `events()` (the
+        ones queued so far first, in order): one queue hop and one task wake-up fewer per event."""
+        while not self._events.empty():
+            sink(self._events.get_nowait())
+        self._sink = sink
 
     async def events(self) -> AsyncIterator[VoiceEvent]:
         while True:
@@ -230,10 +238,13 @@ class OpenAIRealtimeSession:
         finally:
             self._closed.set()
             self._outbox.put_nowait(None)
-            self._events.put_nowait(closed)
+            self._emit(closed)
 
     def _emit(self, event: VoiceEvent) -> None:
-        self._events.put_nowait(event)
+        if self._sink is not None:
+            self._sink(event)
+        else:
+            self._events.put_nowait(event)
 
     # --- wire event handlers (see _HANDLERS) ------------------------------------------
 
