@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from db import calls, events, hitl, tasks, transcripts
+from db import calls, campaigns, events, hitl, tasks, transcripts
 from db.tasks import TaskDraft
 from engine import accounts
 from engine.planner.chat import RulePlanner
@@ -297,4 +297,56 @@ async def test_a_test_call_shows_the_agents_keys_asks_this_owner_and_ends_with_e
     kinds = [e.kind for e in await events.list_call_events(running.pool, user.id, test_call.id)]
     assert "hitl_asked" in kinds and "hitl_answered" in kinds, kinds
     assert await calls.list_calls(running.pool, user.id, task_id=task.id) == []  # no attempt made
+    await context.close()
+
+
+async def test_try_a_planned_call_before_confirming_creates_no_task_or_campaign(site, mic_browser):
+    running, url = site
+    running.script(ScriptedReplies([GREETING], default=Reply("", audio_ms=0)))
+    running.model.callee_lines.append(OWNER_WORDS)
+    context, page, user = await sign_in(mic_browser, running, url)
+    await page.get_by_role("link", name="Assistant", exact=True).click()
+    await page.get_by_label("Message").fill("Please call my dentist and move my cleaning to a Tuesday afternoon")
+    await page.get_by_role("button", name="Send").click()
+    await expect(page.locator(".bubble.assistant")).to_contain_text("Which phone number should I call?")
+    await page.get_by_label("Message").fill("It is +1 415 555 0123")
+    await page.get_by_role("button", name="Send").click()
+    planned = page.locator("fieldset.planned-call")
+    await expect(planned).to_have_count(1)
+    # Edits on the review page, not yet confirmed, are what the test call runs.
+    await planned.get_by_label("Callee").fill("Smile Dental")
+    await planned.get_by_label("Success").fill("A confirmed Tuesday slot")
+    await planned.get_by_role("button", name="Try call 1").click()
+
+    panel = page.locator("#test-call")
+    await expect(panel).to_have_attribute("data-state", "idle")
+    await expect(page.locator(".crumbs")).to_contain_text("Plan")
+    await page.get_by_role("button", name="Start test call").click()
+    assert await within(panel, TEST_STATE_IS, "connected") == "connected"
+    # The owner answers (fake microphone); the agent's greeting is heard: audio, not silence.
+    assert await within(panel, HEARD_MORE_THAN.replace("owner-voice-heard", "test-call-heard"), 25) > 25
+    await page.get_by_role("button", name="End").click()
+    assert await within(panel, TEST_STATE_IS, "ended") == "ended"
+    await browser_shot(page, "plan-test-call-ended")
+
+    # The agent ran the proposed call as its task would: its objective, callee and success criteria.
+    first = running.model.responder.turns[0]
+    assert "move my cleaning to a Tuesday afternoon" in first.session_instructions, first.session_instructions
+    assert "A confirmed Tuesday slot" in first.session_instructions
+    assert "Am I speaking with Smile Dental?" in json.dumps(first.new_items)
+    assert {"end_call", "send_dtmf", "request_user_info"} <= set(first.tool_names), first.tool_names
+
+    async def stored() -> Any:
+        [test_call] = await calls.list_calls(running.pool, user.id, tests=True)
+        return test_call if test_call.status == "ended" else None
+
+    test_call = await running.tap.until(stored, 20, "the test call stored as ended")
+    assert test_call.is_test and test_call.task_id is None and test_call.hangup_by != "agent", test_call
+    assert test_call.test_draft["task"]["callee_name"] == "Smile Dental"
+    turns = await transcripts.list_turns(running.pool, user.id, test_call.id)
+    assert any(t.speaker == "agent" and "calling for Ada" in t.text for t in turns), turns
+    assert await tasks.list_tasks(running.pool, user.id) == []
+    assert await campaigns.list_campaigns(running.pool, user.id) == []
+    await page.goto(f"/calls/{test_call.id}")
+    await expect(page.locator(".transcript")).to_contain_text("calling for Ada")
     await context.close()
