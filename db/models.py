@@ -158,7 +158,7 @@ class AriEvent(Row):
 class HitlRequest(Row):
     id: UUID
     user_id: int
-    task_id: UUID
+    task_id: UUID | None  # None: asked during a plan's test call (call_id names it)
     call_id: UUID | None
     question: str
     recipient_message: str

@@ -232,21 +232,24 @@ KEYS_HEARD = """(panel, keys) => panel.querySelector('.test-call-keys').textCont
       .observe(panel.querySelector('.test-call-keys'), { childList: true, characterData: true, subtree: true }))"""
 
 
-class KeysQuestionGoodbye:
-    """When the owner has answered (their fake microphone), the agent greets, presses 1# and asks Ada
-    (send_dtmf, request_user_info); when her answer comes back it says goodbye and ends the test
-    (end_call). Silent otherwise."""
+ASK_ADA = SimToolCall("request_user_info", {"question": QUESTION, "timeout_seconds": 300})
+KEYS_AND_QUESTION = Reply("Hello, one moment: I press one and hash, and check with Ada.", audio_ms=1500,
+                          tool_calls=(SimToolCall("send_dtmf", {"digits": "1#"}), ASK_ADA))
 
-    def __init__(self) -> None:
+
+class FirstThenGoodbye:
+    """When the owner has answered (their fake microphone), the agent says `first` (by default: greets,
+    presses 1# and asks Ada: send_dtmf, request_user_info); when her answer comes back it says goodbye
+    and ends the test (end_call). Silent otherwise."""
+
+    def __init__(self, first: Reply = KEYS_AND_QUESTION) -> None:
         self.turns: list[Any] = []
+        self.first = first
 
     def reply(self, turn: Any) -> Reply:
         self.turns.append(turn)
         if len(self.turns) == 1:
-            return Reply("Hello, one moment: I press one and hash, and check with Ada.", audio_ms=1500, tool_calls=(
-                SimToolCall("send_dtmf", {"digits": "1#"}),
-                SimToolCall("request_user_info", {"question": QUESTION, "timeout_seconds": 300}),
-            ))
+            return self.first
         if ANSWER in json.dumps(turn.new_items):
             return GOODBYE
         return Reply("", audio_ms=0)
@@ -254,7 +257,7 @@ class KeysQuestionGoodbye:
 
 async def test_a_test_call_shows_the_agents_keys_asks_this_owner_and_ends_with_end_call(site, mic_browser):
     running, url = site
-    responder = KeysQuestionGoodbye()
+    responder = FirstThenGoodbye()
     running.script(responder)
     running.model.callee_lines.append(OWNER_WORDS)
     context, page, user = await sign_in(mic_browser, running, url)
@@ -302,7 +305,8 @@ async def test_a_test_call_shows_the_agents_keys_asks_this_owner_and_ends_with_e
 
 async def test_try_a_planned_call_before_confirming_creates_no_task_or_campaign(site, mic_browser):
     running, url = site
-    running.script(ScriptedReplies([GREETING], default=Reply("", audio_ms=0)))
+    responder = FirstThenGoodbye(Reply(GREETING.text, audio_ms=GREETING.audio_ms, tool_calls=(ASK_ADA,)))
+    running.script(responder)
     running.model.callee_lines.append(OWNER_WORDS)
     context, page, user = await sign_in(mic_browser, running, url)
     await page.get_by_role("link", name="Assistant", exact=True).click()
@@ -325,12 +329,28 @@ async def test_try_a_planned_call_before_confirming_creates_no_task_or_campaign(
     assert await within(panel, TEST_STATE_IS, "connected") == "connected"
     # The owner answers (fake microphone); the agent's greeting is heard: audio, not silence.
     assert await within(panel, HEARD_MORE_THAN.replace("owner-voice-heard", "test-call-heard"), 25) > 25
-    await page.get_by_role("button", name="End").click()
+
+    # The agent asked Ada (request_user_info): with no task, the question still reaches this owner's inbox,
+    # about the proposed call, and the answer reaches the test call.
+    async def asked() -> Any:
+        return next(iter(await hitl.list_requests(running.pool, user.id, status="open")), None)
+
+    question = await running.tap.until(asked, 30, "the agent's question in the owner's inbox")
+    assert question.task_id is None and question.question == QUESTION, question
+    inbox = await context.new_page()
+    await inbox.goto("/inbox")
+    card = inbox.locator(f'[data-question-id="{question.id}"]')
+    await expect(card.locator(".question-about .callee")).to_have_text("Smile Dental")
+    await card.get_by_label("Your answer").fill(ANSWER)
+    await card.get_by_role("button", name="Answer").click()
+    await expect(inbox.locator(f'[data-question-id="{question.id}"]')).to_have_count(0)
+    # The answer reaches the test call: the agent says goodbye and ends it (end_call).
     assert await within(panel, TEST_STATE_IS, "ended") == "ended"
+    assert any(ANSWER in json.dumps(t.new_items) for t in responder.turns), "the answer never reached the agent"
     await browser_shot(page, "plan-test-call-ended")
 
     # The agent ran the proposed call as its task would: its objective, callee and success criteria.
-    first = running.model.responder.turns[0]
+    first = responder.turns[0]
     assert "move my cleaning to a Tuesday afternoon" in first.session_instructions, first.session_instructions
     assert "A confirmed Tuesday slot" in first.session_instructions
     assert "Am I speaking with Smile Dental?" in json.dumps(first.new_items)
@@ -341,7 +361,7 @@ async def test_try_a_planned_call_before_confirming_creates_no_task_or_campaign(
         return test_call if test_call.status == "ended" else None
 
     test_call = await running.tap.until(stored, 20, "the test call stored as ended")
-    assert test_call.is_test and test_call.task_id is None and test_call.hangup_by != "agent", test_call
+    assert test_call.is_test and test_call.task_id is None and test_call.hangup_by == "agent", test_call
     assert test_call.test_draft["task"]["callee_name"] == "Smile Dental"
     turns = await transcripts.list_turns(running.pool, user.id, test_call.id)
     assert any(t.speaker == "agent" and "calling for Ada" in t.text for t in turns), turns
