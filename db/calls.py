@@ -46,6 +46,20 @@ async def create_call(
     return Call.from_record(record)
 
 
+async def create_plan_test_call(conn: Executor, user_id: int, *, node_id: str, draft: dict[str, Any]) -> Call:
+    """Record a test call of a proposed call (a plan's "Try it"): no task, the draft kept with the call."""
+    record = await conn.fetchrow(
+        f"""INSERT INTO calls (user_id, task_id, attempt, node_id, destination, is_test, test_draft)
+            VALUES ($1, NULL, 1, $2, 'browser', true, $3)
+            RETURNING {_CALL}""",
+        user_id,
+        node_id,
+        draft,
+    )
+    await publish(conn, "call", user_id, call_id=record["id"], task_id=None, status="dialing")
+    return Call.from_record(record)
+
+
 async def get_call(conn: Executor, user_id: int, call_id: UUID) -> Call:
     record = await conn.fetchrow(f"SELECT {_CALL} FROM calls WHERE id = $1 AND user_id = $2", call_id, user_id)
     if record is None:

@@ -29,9 +29,14 @@ async def create_request(
     """`request_id` lets the asker know the id before the INSERT (to clean up if it is cancelled)."""
     check_length("question", question, 2000, required=True)
     check_length("recipient_message", recipient_message, 2000)
+    # `task_id` names a task of the user, or (a plan's test call, which runs with no task) that test call.
     record = await conn.fetchrow(
         f"""INSERT INTO hitl_requests (id, user_id, task_id, call_id, question, recipient_message, deadline)
-            SELECT coalesce($7, gen_random_uuid()), $1, id, $3, $4, $5, $6 FROM tasks WHERE id = $2 AND user_id = $1
+            SELECT coalesce($7, gen_random_uuid()), $1, asker.task_id, $3, $4, $5, $6
+            FROM (SELECT id AS task_id FROM tasks WHERE id = $2 AND user_id = $1
+                  UNION ALL
+                  SELECT NULL FROM calls WHERE id = $2 AND id = $3 AND user_id = $1 AND task_id IS NULL AND is_test
+                 ) asker
             RETURNING {_HITL}""",
         user_id,
         task_id,
@@ -43,7 +48,7 @@ async def create_request(
     )
     if record is None:
         raise NotFound("task", task_id)
-    await publish(conn, "hitl", user_id, request_id=record["id"], task_id=task_id, status="open")
+    await publish(conn, "hitl", user_id, request_id=record["id"], task_id=record["task_id"], status="open")
     return HitlRequest.from_record(record)
 
 
@@ -74,9 +79,14 @@ async def list_requests(
 async def list_inbox_requests(conn: Executor, user_id: int, *, limit: int = 100) -> list[InboxQuestion]:
     """The user's questions, newest first, each with its task's callee and objective."""
     records = await conn.fetch(
-        f"""SELECT {columns(HitlRequest, "h")}, t.callee_name, t.phone_number, t.objective
-            FROM hitl_requests h JOIN tasks t ON t.id = h.task_id AND t.user_id = h.user_id
-            WHERE h.user_id = $1
+        f"""SELECT {columns(HitlRequest, "h")},
+                   coalesce(t.callee_name, c.test_draft #>> '{{task,callee_name}}', '') AS callee_name,
+                   coalesce(t.phone_number, c.test_draft #>> '{{task,phone_number}}', '') AS phone_number,
+                   coalesce(t.objective, c.test_draft #>> '{{task,objective}}', '') AS objective
+            FROM hitl_requests h
+            LEFT JOIN tasks t ON t.id = h.task_id AND t.user_id = h.user_id
+            LEFT JOIN calls c ON h.task_id IS NULL AND c.id = h.call_id AND c.user_id = h.user_id
+            WHERE h.user_id = $1 AND (t.id IS NOT NULL OR c.id IS NOT NULL)
             ORDER BY h.created_at DESC LIMIT $2""",
         user_id,
         limit,

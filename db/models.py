@@ -89,7 +89,7 @@ class Task(Row):
 class Call(Row):
     id: UUID
     user_id: int
-    task_id: UUID
+    task_id: UUID | None  # None only for a plan's test call (is_test, test_draft)
     attempt: int
     node_id: str
     destination: str
@@ -107,6 +107,7 @@ class Call(Row):
     recording: str | None
     metrics: dict[str, Any]
     is_test: bool = False  # a test call from the owner's browser (issue 16): not one of the task's attempts
+    test_draft: dict[str, Any] | None = None  # a plan's test call: the proposed call it ran (no task exists)
 
 
 class TranscriptTurn(Row):
@@ -157,7 +158,7 @@ class AriEvent(Row):
 class HitlRequest(Row):
     id: UUID
     user_id: int
-    task_id: UUID
+    task_id: UUID | None  # None: asked during a plan's test call (call_id names it)
     call_id: UUID | None
     question: str
     recipient_message: str

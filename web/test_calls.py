@@ -1,6 +1,7 @@
 """Test calls: "Try it" on a task runs its agent with the owner's browser as the callee.
 
-`POST /tasks/{id}/try` creates the test call (capped per user per day) and opens its page;
+`POST /tasks/{id}/try` creates the test call (capped per user per day) and opens its page; a plan's
+"Try it" (`POST /chat/{id}/try`, web/pages/chat.py) does the same for a proposed call, without a task;
 the page opens `/ws/test-calls/{id}` with the token of `/calls/{id}/owner-token` (the same
 checks as the owner's voice socket: Origin, sign-in, ownership, token, all before `accept()`).
 On that socket: binary 20 ms μ-law frames both ways, paced by the server toward the page; the page
@@ -24,7 +25,7 @@ from litestar.response import Redirect, Template
 from db import calls, tasks
 from engine.agent.browser_call import BrowserCall
 from engine.agent.runner import VoiceAgentRunner
-from engine.agent.test_call import TestCallRefused, open_test_call, run_test_call
+from engine.agent.test_call import TestCallRefused, open_test_call, run_test_call, test_call_task
 from engine.hitl import HitlService
 from engine.lifecycle.call_log import DatabaseCallLog
 from web.auth import current_user, db_pool, signed_in
@@ -57,8 +58,8 @@ async def test_call_page(request: Request, call_id: UUID) -> Template:
     call = await calls.get_call(pool, user.id, call_id)
     if not call.is_test:
         raise NotFoundException("No such test call.")
-    task = await tasks.get_task(pool, user.id, call.task_id)
-    return await page(request, "test_call.html", call=call, task=task)
+    task = await test_call_task(pool, call)
+    return await page(request, "test_call.html", call=call, task=task, plan=call.test_draft)
 
 
 @websocket("/ws/test-calls/{call_id:uuid}")
@@ -69,7 +70,7 @@ async def test_call_socket(socket: WebSocket, call_id: UUID) -> None:
         return
     node = socket.app.state.node
     pool = node.database.pool
-    task = await tasks.get_task(pool, call_row.user_id, call_row.task_id)
+    task = await test_call_task(pool, call_row)
     await socket.accept()
     await socket.send_text(json.dumps({"event": "MEDIA_START", "format": "ulaw", "optimal_frame_size": 160, "ptime": 20}))
 

@@ -2,6 +2,9 @@
 browser as the callee (`BrowserCall`). Stored like a call, marked as a test (`calls.is_test`), with
 its transcript, timeline and metrics; the task's status and attempts are never touched. A test
 call ends when the page leaves, the agent hangs up, or after `max_s` seconds.
+
+A plan's "Try it" tests a proposed call before any task exists: the call row keeps the task draft
+(`calls.test_draft`) and `draft_task` makes the in-memory `Task` the agent runs, never stored.
 """
 
 from __future__ import annotations
@@ -10,11 +13,15 @@ import asyncio
 import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from uuid import UUID
 
 import asyncpg
+import msgspec
 
 from db import calls as call_queries
-from db.models import Call, Task
+from db import tasks as task_queries
+from db.models import Call, Task, TaskStatus
+from db.tasks import TaskDraft
 from engine.agent.browser_call import BrowserCall
 from engine.ports.agent import CallReport, metrics_as_json
 
@@ -28,14 +35,50 @@ class TestCallRefused(Exception):
     """The user may not start a test call now (the message says why)."""
 
 
+async def _within_allowance(pool: asyncpg.Pool, user_id: int, per_day: int) -> None:
+    since = datetime.now(UTC) - timedelta(days=1)
+    if await call_queries.count_test_calls_since(pool, user_id, since) >= per_day:
+        raise TestCallRefused(f"You have made {per_day} test calls in the last 24 hours; try again later.")
+
+
 async def open_test_call(pool: asyncpg.Pool, task: Task, node_id: str, per_day: int = TEST_CALLS_PER_DAY) -> Call:
     """Create the test call's row, within the user's daily allowance."""
-    since = datetime.now(UTC) - timedelta(days=1)
-    if await call_queries.count_test_calls_since(pool, task.user_id, since) >= per_day:
-        raise TestCallRefused(f"You have made {per_day} test calls in the last 24 hours; try again later.")
+    await _within_allowance(pool, task.user_id, per_day)
     return await call_queries.create_call(
         pool, task.user_id, task.id, attempt=1, node_id=node_id, destination="browser", is_test=True
     )
+
+
+async def open_plan_test_call(
+    pool: asyncpg.Pool, user_id: int, draft: TaskDraft, node_id: str, *, conversation_id: UUID, index: int,
+    per_day: int = TEST_CALLS_PER_DAY,
+) -> Call:
+    """A test call of a plan's proposed call (a validated draft): no task or campaign is created."""
+    await _within_allowance(pool, user_id, per_day)
+    stored = {"task": msgspec.to_builtins(draft), "conversation_id": str(conversation_id), "index": index}
+    return await call_queries.create_plan_test_call(pool, user_id, node_id=node_id, draft=stored)
+
+
+def draft_task(call_row: Call) -> Task:
+    """The in-memory task a plan's test call runs (built as a stored task would be; never stored)."""
+    assert call_row.test_draft is not None, "not a plan's test call"
+    draft = msgspec.convert(call_row.test_draft["task"], TaskDraft)
+    now = call_row.originated_at
+    return Task(
+        id=call_row.id, user_id=call_row.user_id, campaign_id=None, phone_number=draft.phone_number,
+        callee_name=draft.callee_name, objective=draft.objective, facts=draft.facts,
+        success_criteria=draft.success_criteria, constraints=dict(draft.constraints), status=TaskStatus.DRAFT,
+        priority=draft.priority, max_attempts=draft.max_attempts, attempt_count=0, next_attempt_at=None,
+        claimed_by=None, claimed_at=None, context={}, result=None, failure_reason=None, created_at=now, updated_at=now,
+        greet_first=draft.greet_first, voicemail=draft.voicemail, voice_provider=draft.voice_provider,
+    )  # fmt: skip
+
+
+async def test_call_task(pool: asyncpg.Pool, call_row: Call) -> Task:
+    """The task a test call runs: the stored task, or a plan's draft."""
+    if call_row.task_id is None:
+        return draft_task(call_row)
+    return await task_queries.get_task(pool, call_row.user_id, call_row.task_id)
 
 
 async def run_test_call(

@@ -118,6 +118,9 @@ async def answer_question(
         refusal = _closed_refusal(request)
         if refusal is not None:
             return refusal
+        if request.task_id is None:
+            return _refused(RefusalReason.EXPIRED, "This question came from a test call that is over; "
+                            "there is no next call to keep the answer for.", request=request)
         if not for_next_call:
             return _refused(
                 RefusalReason.EXPIRED,
@@ -136,16 +139,18 @@ async def _answer_live(
     try:
         async with conn.transaction():
             answered = await hitl_queries.answer_request(conn, user_id, request.id, text)
-            task = await hitl_queries.append_user_answer(
-                conn, user_id, request.task_id, answer_entry(answered, text, now, after_call=False)
-            )
+            task = None
+            if request.task_id is not None:  # None: a plan's test call, with no task to remember it
+                task = await hitl_queries.append_user_answer(
+                    conn, user_id, request.task_id, answer_entry(answered, text, now, after_call=False)
+                )
     except InvalidInput:
         return None
     return AnswerResult(
         outcome=AnswerOutcome.DELIVERED,
         message="Your answer was sent to the call in progress.",
         request=answered,
-        task_status=task.status,
+        task_status=task.status if task else None,
     )
 
 

@@ -57,6 +57,13 @@ async def test_reads_and_lists_see_nothing_of_another_user(pool, world):
     await calls.create_call(pool, alice.id, task.id, attempt=1, node_id="", destination="browser", is_test=True)
     assert await calls.count_test_calls_since(pool, bob.id, NOW - timedelta(days=1)) == 0
     assert await calls.count_test_calls_since(pool, alice.id, NOW - timedelta(days=1)) == 1
+    # A plan's test call (no task): Bob can neither read it nor ask a question on it.
+    planned = await calls.create_plan_test_call(pool, alice.id, node_id="", draft={"task": {"phone_number": "+1"}})
+    with pytest.raises(NotFound):
+        await calls.get_call(pool, bob.id, planned.id)
+    with pytest.raises(NotFound):
+        await hitl.create_request(pool, bob.id, planned.id, question="x", deadline=NOW, call_id=planned.id)
+    assert await calls.list_calls(pool, bob.id, tests=True) == []
     assert await transcripts.list_turns(pool, bob.id, call.id) == []
     assert await events.list_task_events(pool, bob.id, task.id) == []
     assert await events.list_call_events(pool, bob.id, call.id) == []
@@ -78,7 +85,7 @@ async def test_reads_and_lists_see_nothing_of_another_user(pool, world):
         "create_campaign", "get_campaign", "get_task", "get_call", "get_request", "list_campaigns", "list_tasks",
         "count_tasks_by_status", "list_calls", "list_turns", "list_task_events", "list_call_events",
         "list_ari_events", "list_requests", "list_inbox_requests", "count_open_requests", "list_numbers", "blocking_entry",
-        "count_test_calls_since",
+        "count_test_calls_since", "create_plan_test_call",
     )
 
 

@@ -20,11 +20,11 @@ from typing import Any
 
 import pytest
 
-from db import calls, events, tasks, transcripts
+from db import calls, campaigns, events, hitl, tasks, transcripts
 from db.tasks import TaskDraft
 from engine import accounts
 from engine.planner.chat import RulePlanner
-from engine.voice.simulator.script import Reply, ScriptedReplies
+from engine.voice.simulator.script import Reply, ScriptedReplies, SimToolCall
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, expect, playwright_api
 from tests.browser import shot as browser_shot
 from tests.e2e.harness import TALKER, RunningNode, always_open
@@ -220,4 +220,153 @@ async def test_a_test_call_runs_the_tasks_agent_against_the_browser_and_is_store
     assert await calls.list_calls(running.pool, user.id, task_id=task.id) == []  # no attempt made
     await page.goto(f"/calls/{test_call.id}")
     await expect(page.locator(".transcript")).to_contain_text("Tuesday at three works for me")
+    await context.close()
+
+
+QUESTION = "Which afternoon suits Ada best?"
+ANSWER = "Tuesday after two"
+KEYS_HEARD = """(panel, keys) => panel.querySelector('.test-call-keys').textContent === keys ? keys
+    : new Promise(resolve => new MutationObserver((_, seen) => {
+        const now = panel.querySelector('.test-call-keys').textContent;
+        if (now === keys) { seen.disconnect(); resolve(now); } })
+      .observe(panel.querySelector('.test-call-keys'), { childList: true, characterData: true, subtree: true }))"""
+
+
+ASK_ADA = SimToolCall("request_user_info", {"question": QUESTION, "timeout_seconds": 300})
+KEYS_AND_QUESTION = Reply("Hello, one moment: I press one and hash, and check with Ada.", audio_ms=1500,
+                          tool_calls=(SimToolCall("send_dtmf", {"digits": "1#"}), ASK_ADA))
+
+
+class FirstThenGoodbye:
+    """When the owner has answered (their fake microphone), the agent says `first` (by default: greets,
+    presses 1# and asks Ada: send_dtmf, request_user_info); when her answer comes back it says goodbye
+    and ends the test (end_call). Silent otherwise."""
+
+    def __init__(self, first: Reply = KEYS_AND_QUESTION) -> None:
+        self.turns: list[Any] = []
+        self.first = first
+
+    def reply(self, turn: Any) -> Reply:
+        self.turns.append(turn)
+        if len(self.turns) == 1:
+            return self.first
+        if ANSWER in json.dumps(turn.new_items):
+            return GOODBYE
+        return Reply("", audio_ms=0)
+
+
+async def test_a_test_call_shows_the_agents_keys_asks_this_owner_and_ends_with_end_call(site, mic_browser):
+    running, url = site
+    responder = FirstThenGoodbye()
+    running.script(responder)
+    running.model.callee_lines.append(OWNER_WORDS)
+    context, page, user = await sign_in(mic_browser, running, url)
+    task = await tasks.create_task(
+        running.pool, user.id, TaskDraft(phone_number=TALKER, objective="Move Ada's cleaning to a Tuesday afternoon",
+                                         callee_name="Smile Dental", constraints=always_open()),
+        schedule_at=datetime.now(UTC) + timedelta(days=1),
+    )
+    await page.goto(f"/tasks/{task.id}")
+    await page.get_by_role("button", name="Try it").click()
+    panel = page.locator("#test-call")
+    await expect(panel).to_have_attribute("data-state", "idle")
+    await page.get_by_role("button", name="Start test call").click()
+    assert await within(panel, TEST_STATE_IS, "connected") == "connected"
+    # The owner speaks first (fake microphone); the keys the agent then pressed (send_dtmf) are shown.
+    assert await within(panel, KEYS_HEARD, "1#") == "1#"
+
+    # The agent asked Ada: the question is in this owner's inbox.
+    async def asked() -> Any:
+        open_questions = await hitl.list_requests(running.pool, user.id, status="open")
+        return next((q for q in open_questions if q.question == QUESTION), None)
+
+    question = await running.tap.until(asked, 30, "the agent's question in the owner's inbox")
+    [test_call] = await calls.list_calls(running.pool, user.id, task_id=task.id, tests=True)
+    assert question.call_id == test_call.id
+    inbox = await context.new_page()
+    await inbox.goto("/inbox")
+    card = inbox.locator(f'[data-question-id="{question.id}"]')
+    await expect(card).to_contain_text(QUESTION)
+    await card.get_by_label("Your answer").fill(ANSWER)
+    await card.get_by_role("button", name="Answer").click()
+    await expect(inbox.locator(f'[data-question-id="{question.id}"]')).to_have_count(0)
+
+    # The answer reaches the test call: the agent hears it, says goodbye and ends the test (end_call).
+    assert await within(panel, TEST_STATE_IS, "ended") == "ended"
+    assert any(ANSWER in json.dumps(t.new_items) for t in responder.turns), "the answer never reached the agent"
+    await running.settle()
+    ended = await calls.get_call(running.pool, user.id, test_call.id)
+    assert ended.status == "ended" and ended.hangup_by == "agent", ended
+    kinds = [e.kind for e in await events.list_call_events(running.pool, user.id, test_call.id)]
+    assert "hitl_asked" in kinds and "hitl_answered" in kinds, kinds
+    assert await calls.list_calls(running.pool, user.id, task_id=task.id) == []  # no attempt made
+    await context.close()
+
+
+async def test_try_a_planned_call_before_confirming_creates_no_task_or_campaign(site, mic_browser):
+    running, url = site
+    responder = FirstThenGoodbye(Reply(GREETING.text, audio_ms=GREETING.audio_ms, tool_calls=(ASK_ADA,)))
+    running.script(responder)
+    running.model.callee_lines.append(OWNER_WORDS)
+    context, page, user = await sign_in(mic_browser, running, url)
+    await page.get_by_role("link", name="Assistant", exact=True).click()
+    await page.get_by_label("Message").fill("Please call my dentist and move my cleaning to a Tuesday afternoon")
+    await page.get_by_role("button", name="Send").click()
+    await expect(page.locator(".bubble.assistant")).to_contain_text("Which phone number should I call?")
+    await page.get_by_label("Message").fill("It is +1 415 555 0123")
+    await page.get_by_role("button", name="Send").click()
+    planned = page.locator("fieldset.planned-call")
+    await expect(planned).to_have_count(1)
+    # Edits on the review page, not yet confirmed, are what the test call runs.
+    await planned.get_by_label("Callee").fill("Smile Dental")
+    await planned.get_by_label("Success").fill("A confirmed Tuesday slot")
+    await planned.get_by_role("button", name="Try call 1").click()
+
+    panel = page.locator("#test-call")
+    await expect(panel).to_have_attribute("data-state", "idle")
+    await expect(page.locator(".crumbs")).to_contain_text("Plan")
+    await page.get_by_role("button", name="Start test call").click()
+    assert await within(panel, TEST_STATE_IS, "connected") == "connected"
+    # The owner answers (fake microphone); the agent's greeting is heard: audio, not silence.
+    assert await within(panel, HEARD_MORE_THAN.replace("owner-voice-heard", "test-call-heard"), 25) > 25
+
+    # The agent asked Ada (request_user_info): with no task, the question still reaches this owner's inbox,
+    # about the proposed call, and the answer reaches the test call.
+    async def asked() -> Any:
+        return next(iter(await hitl.list_requests(running.pool, user.id, status="open")), None)
+
+    question = await running.tap.until(asked, 30, "the agent's question in the owner's inbox")
+    assert question.task_id is None and question.question == QUESTION, question
+    inbox = await context.new_page()
+    await inbox.goto("/inbox")
+    card = inbox.locator(f'[data-question-id="{question.id}"]')
+    await expect(card.locator(".question-about .callee")).to_have_text("Smile Dental")
+    await card.get_by_label("Your answer").fill(ANSWER)
+    await card.get_by_role("button", name="Answer").click()
+    await expect(inbox.locator(f'[data-question-id="{question.id}"]')).to_have_count(0)
+    # The answer reaches the test call: the agent says goodbye and ends it (end_call).
+    assert await within(panel, TEST_STATE_IS, "ended") == "ended"
+    assert any(ANSWER in json.dumps(t.new_items) for t in responder.turns), "the answer never reached the agent"
+    await browser_shot(page, "plan-test-call-ended")
+
+    # The agent ran the proposed call as its task would: its objective, callee and success criteria.
+    first = responder.turns[0]
+    assert "move my cleaning to a Tuesday afternoon" in first.session_instructions, first.session_instructions
+    assert "A confirmed Tuesday slot" in first.session_instructions
+    assert "Am I speaking with Smile Dental?" in json.dumps(first.new_items)
+    assert {"end_call", "send_dtmf", "request_user_info"} <= set(first.tool_names), first.tool_names
+
+    async def stored() -> Any:
+        [test_call] = await calls.list_calls(running.pool, user.id, tests=True)
+        return test_call if test_call.status == "ended" else None
+
+    test_call = await running.tap.until(stored, 20, "the test call stored as ended")
+    assert test_call.is_test and test_call.task_id is None and test_call.hangup_by == "agent", test_call
+    assert test_call.test_draft["task"]["callee_name"] == "Smile Dental"
+    turns = await transcripts.list_turns(running.pool, user.id, test_call.id)
+    assert any(t.speaker == "agent" and "calling for Ada" in t.text for t in turns), turns
+    assert await tasks.list_tasks(running.pool, user.id) == []
+    assert await campaigns.list_campaigns(running.pool, user.id) == []
+    await page.goto(f"/calls/{test_call.id}")
+    await expect(page.locator(".transcript")).to_contain_text("calling for Ada")
     await context.close()

@@ -217,7 +217,7 @@ async def test_plan_with_the_assistant_review_and_confirm(open_page, make_accoun
     await call.get_by_label("Success").fill("A confirmed Tuesday slot")
     await shot(page, "chat")
     await call.get_by_label("Number").fill("+1 415")
-    await page.get_by_role("button", name="Confirm and schedule").click()
+    await call.get_by_label("Number").press("Enter")  # Enter confirms (not the call's "Try it" button)
     await expect(page.locator("fieldset.planned-call.invalid")).to_contain_text("is not a valid phone number")
     assert await tasks.list_tasks(pool, user.id) == []
     await page.locator("fieldset.planned-call").get_by_label("Number").fill("+1 415 555 0123")

@@ -11,7 +11,8 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from db import campaigns, chats, tasks
+from db import calls, campaigns, chats, tasks
+from engine.agent.test_call import TEST_CALLS_PER_DAY
 from engine.planner.chat import ChatTurn, PlannerSettings, RulePlanner, UserContext, build_planner
 from tests.web.conftest import Browserless, serving
 from tests.web.fakes import FakeOpenAI, FakePlaces, running
@@ -200,4 +201,40 @@ async def test_a_planned_call_can_name_its_voice_provider(model_site, make_accou
     assert (await web.post_form(f"{path}/confirm", form, csrf_from=path)).status_code == 303
     [task] = await tasks.list_tasks(pool, user.id)
     assert task.voice_provider == "live"
+    await web.client.aclose()
+
+
+async def test_try_a_planned_call_opens_a_test_call_without_a_task_within_the_daily_cap(model_site, make_account, pool):
+    url, openai, _ = model_site
+    user = await make_account()
+    web = Browserless(httpx.AsyncClient(base_url=url, timeout=20))
+    await web.login(user)
+    openai.reply_json(_plan("+1 415-555-0142", _future(20)))
+    first = await web.post_form("/chat/messages", {"message": "Call Smile Dental and move my cleaning"}, csrf_from="/chat")
+    path = first.headers["location"]
+    page = await web.client.get(path)
+    assert 'formaction="/chat/' in page.text and ">Try it</button>" in page.text
+    form = {name: value for name, value in re.findall(r'name="(calls-0-[a-z_]+|title|count)" value="([^"]*)"', page.text)}
+    form.pop("calls-0-remove")
+    form |= {"calls-0-objective": "Move the cleaning to Tuesday after 2pm", "try": "0"}
+
+    bad = await web.post_form(f"{path}/try", {**form, "calls-0-phone_number": "+1 415"}, csrf_from=path)
+    assert bad.status_code == 400 and "Call 1" in bad.text and "phone" in bad.text
+    assert await calls.count_test_calls_since(pool, user.id, datetime.now(UTC) - timedelta(days=1)) == 0
+
+    tried = await web.post_form(f"{path}/try", form, csrf_from=path)
+    assert tried.status_code == 303 and tried.headers["location"].startswith("/test-calls/"), tried.text
+    test_page = await web.client.get(tried.headers["location"])
+    assert test_page.status_code == 200 and "Start test call" in test_page.text and "no task is created" in test_page.text
+    [call] = await calls.list_calls(pool, user.id, tests=True)
+    assert call.is_test and call.task_id is None and call.status == "dialing"
+    assert call.test_draft["task"]["phone_number"] == "+14155550142"
+    assert call.test_draft["task"]["objective"] == "Move the cleaning to Tuesday after 2pm"
+    assert await tasks.list_tasks(pool, user.id) == [] and await campaigns.list_campaigns(pool, user.id) == []
+
+    for _ in range(TEST_CALLS_PER_DAY - 1):  # the same daily allowance as a task's "Try it"
+        await calls.create_plan_test_call(pool, user.id, node_id="", draft=call.test_draft)
+    refused = await web.post_form(f"{path}/try", form, csrf_from=path)
+    assert refused.status_code == 429 and "20 test calls" in refused.text
+    assert len(await calls.list_calls(pool, user.id, tests=True)) == TEST_CALLS_PER_DAY
     await web.client.aclose()

@@ -25,7 +25,8 @@ async def test_every_route_with_an_id_is_404_for_another_user(app, signed_in, ma
                  f"/calls/{c}/owner-token", f"/test-calls/{c}"]
     pages_post = [f"/tasks/{t}/edit", f"/tasks/{t}/cancel", f"/tasks/{t}/call-now", f"/inbox/{q}/answer",
                   f"/chat/{conversation.id}/messages", f"/chat/{conversation.id}/confirm", f"/tokens/{token.id}/revoke",
-                  f"/tasks/{t}/strategy/{note.id}/accept", f"/calls/{c}/recording/delete", f"/tasks/{t}/try"]
+                  f"/tasks/{t}/strategy/{note.id}/accept", f"/calls/{c}/recording/delete", f"/tasks/{t}/try",
+                  f"/chat/{conversation.id}/try"]
     api_get = [f"/api/campaigns/{world.task.id}", f"/api/tasks/{t}", f"/api/tasks/{t}/events", f"/api/calls/{c}",
                f"/api/calls/{c}/transcript", f"/api/calls/{c}/events", f"/api/calls/{c}/ari-events", f"/api/hitl/{q}"]
     api_post = [f"/api/tasks/{t}/cancel", f"/api/tasks/{t}/call-now"]

@@ -10,7 +10,8 @@ from litestar.exceptions import NotFoundException
 from litestar.params import Parameter
 from litestar.response import Redirect, Response, Stream, Template
 
-from db import calls, events, hitl, tasks, transcripts
+from db import calls, events, hitl, transcripts
+from engine.agent.test_call import test_call_task
 from web import charts
 from web.auth import current_user, db_pool, signed_in
 from web.byte_ranges import Unsatisfiable, requested_range
@@ -27,7 +28,7 @@ async def _call_view(request: Request, call_id: UUID) -> dict[str, Any]:
     questions = [q for q in await hitl.list_requests(pool, user.id, task_id=call.task_id) if q.call_id == call_id]
     return {
         "call": call, "turns": turns, "call_events": call_events, "questions": questions, "all_ari_events": ari,
-        "task": await tasks.get_task(pool, user.id, call.task_id),
+        "task": await test_call_task(pool, call),
         "timeline": charts.call_timeline(call, ari, turns, call_events, questions),
     }
 

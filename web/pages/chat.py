@@ -12,7 +12,17 @@ from litestar.response import Redirect, Template
 
 from db import chats
 from db.errors import InvalidInput
-from engine.planner.chat import ChatTurn, Plan, PlannedCall, PlannerError, UserContext, validate_plan
+from engine.agent.test_call import TestCallRefused
+from engine.agent.test_call import open_plan_test_call as open_test_call_of_plan
+from engine.planner.chat import (
+    ChatTurn,
+    Plan,
+    PlannedCall,
+    PlannerError,
+    UserContext,
+    validate_plan,
+    validate_planned_call,
+)
 from engine.tasks.campaigns import PlanRejected
 from web import services
 from web.auth import current_user, db_pool, signed_in
@@ -59,18 +69,27 @@ def _plan_from_form(form: Any, tz: ZoneInfo) -> tuple[Plan, dict[int, str]]:
     for index in range(_plan_size(form)):
         if form.get(f"calls-{index}-remove"):
             continue
-        values = {f: str(form.get(f"calls-{index}-{f}", "")) for f in PLAN_FIELDS}
-        values["voicemail"] = values["voicemail"] or "hang_up"
-        try:
-            times = {k: parse_local_time(k, values[k], tz) for k in ("earliest", "latest")}
-            attempts = int(values["max_attempts"] or 3)
-        except (InvalidInput, ValueError) as exc:
-            errors[len(calls)] = str(exc) if isinstance(exc, InvalidInput) else "max_attempts: must be a whole number"
-            times, attempts = {"earliest": None, "latest": None}, 3
-        provider = str(form.get(f"calls-{index}-voice_provider", "")) or None  # checked with the draft
-        calls.append(PlannedCall(**{**values, "max_attempts": attempts, **{k: v.isoformat() if v else None for k, v in times.items()}},
-                                 voice_provider=provider))
+        call, error = _planned_call(form, index, tz)
+        if error:
+            errors[len(calls)] = error
+        calls.append(call)
     return Plan(title=str(form.get("title", "")).strip() or "Phone errand", calls=calls), errors
+
+
+def _planned_call(form: Any, index: int, tz: ZoneInfo) -> tuple[PlannedCall, str]:
+    """One proposed call as edited on the review page, and what is wrong with its times ("" if nothing)."""
+    values = {f: str(form.get(f"calls-{index}-{f}", "")) for f in PLAN_FIELDS}
+    values["voicemail"] = values["voicemail"] or "hang_up"
+    error = ""
+    try:
+        times = {k: parse_local_time(k, values[k], tz) for k in ("earliest", "latest")}
+        attempts = int(values["max_attempts"] or 3)
+    except (InvalidInput, ValueError) as exc:
+        error = str(exc) if isinstance(exc, InvalidInput) else "max_attempts: must be a whole number"
+        times, attempts = {"earliest": None, "latest": None}, 3
+    provider = str(form.get(f"calls-{index}-voice_provider", "")) or None  # checked with the draft
+    return PlannedCall(**{**values, "max_attempts": attempts, **{k: v.isoformat() if v else None for k, v in times.items()}},
+                       voice_provider=provider), error
 
 
 def _task_errors(exc: PlanRejected) -> dict[int, str]:
@@ -143,3 +162,28 @@ class ChatPages(Controller):
         except PlanRejected as exc:
             return await _chat_page(request, conversation.id, 400, plan=plan, errors=_task_errors(exc))
         return Redirect(f"/?campaign={campaign.id}", status_code=303)
+
+    @post("/chat/{conversation_id:uuid}/try")
+    async def try_call(self, request: Request, conversation_id: UUID) -> Template | Redirect:
+        """"Try it" on one proposed call: a test call of its agent, with no task or campaign created."""
+        user, pool = current_user(request), db_pool(request)
+        conversation = await chats.get_conversation(pool, user.id, conversation_id)
+        form = await request.form()
+        tz = ZoneInfo(user.time_zone)
+        plan, _ = _plan_from_form(form, tz)
+        text = str(form.get("try", "")).strip()
+        index = int(text) if text.isascii() and text.isdigit() else -1
+        if not 0 <= index < _plan_size(form):
+            return await _chat_page(request, conversation.id, 400, plan=plan, errors={-1: "Choose a call to try."})
+        call, error = _planned_call(form, index, tz)
+        try:
+            if error:
+                raise InvalidInput("call", error)
+            draft, _ = validate_planned_call(call, services.now())
+            test_call = await open_test_call_of_plan(pool, user.id, draft, request.app.state.node.node_id,
+                                                     conversation_id=conversation.id, index=index)
+        except InvalidInput as exc:
+            return await _chat_page(request, conversation.id, 400, plan=plan, errors={-1: f"Call {index + 1}: {exc}"})
+        except TestCallRefused as exc:
+            return await page(request, "error.html", status_code=429, title="No more test calls today", detail=str(exc))
+        return Redirect(f"/test-calls/{test_call.id}", status_code=303)
