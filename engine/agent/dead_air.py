@@ -1,7 +1,7 @@
 """Dead air: nobody says anything.
 
-While the call is CONVERSING, the agent is not speaking and no question to the
-owner is open, `dead_air_s` of silence make the agent check in once ("Hello, are
+While the call is CONVERSING, the agent is not speaking, no question to the
+owner is open and the owner has not taken the call over by voice, `dead_air_s` of silence make the agent check in once ("Hello, are
 you still there?"). If the callee stays silent for another `dead_air_s`, the agent
 says a short goodbye, hangs up, and the attempt ends as "no response" (the report's
 `no_response`; the analyzer retries per policy). Any word from the callee resets it.
@@ -37,7 +37,8 @@ class DeadAir:
             if wait > 1e-6:
                 await call.clock.sleep(wait)
                 continue
-            if call.status.state is not CallState.CONVERSING or not watch.quiet or call.questions.asking:
+            if (call.status.state is not CallState.CONVERSING or not watch.quiet or call.questions.asking
+                    or call.owner_holding):
                 watch.touch()  # not dead air: count again from now
                 continue
             if not self._checked_in:

@@ -68,6 +68,7 @@ class LiveCall(Protocol):
     questions: UserQuestions
     control: CallControl
     answered_at: float | None
+    owner_holding: bool  # the owner took the call over by voice (engine.agent.owner): the agent is muted
     supervision: Supervisor
 
     async def event(self, kind: str, message: str, data: dict[str, Any] | None = None) -> None:

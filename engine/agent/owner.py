@@ -30,7 +30,7 @@ NOTES = {
 
 def owner_holds(loop: Any) -> bool:
     """True while the owner has taken the call over: the agent must not answer."""
-    return bool(getattr(loop, "owner_holding", False))
+    return loop._call.owner_holding
 
 
 async def on_owner_changed(loop: Any, event: OwnerChanged) -> None:
@@ -41,12 +41,12 @@ async def on_owner_changed(loop: Any, event: OwnerChanged) -> None:
     if recorder is not None:
         await recorder.transcript_turn(call.call.call_id, TranscriptTurn("system", NOTES[event.move], now, now))
     if event.move == "talking":
-        loop.owner_holding = True
+        call.owner_holding = True
         await _silence_agent(call)
         loop.owner_words = OwnerWords(call)
         await loop.owner_words.open()
     elif event.move in ("handed_back", "left") and owner_holds(loop):
-        loop.owner_holding = False
+        call.owner_holding = False
         words, loop.owner_words = getattr(loop, "owner_words", None), None
         if words is not None:
             await words.close()

@@ -84,6 +84,7 @@ class AgentCallSession:
         self.transcript = TranscriptLog(self._record_turn, expect_callee_text=bool(self.options.transcription_model))
         self.playout: Playout | None = None
         self.answered_at: float | None = None  # monotonic
+        self.owner_holding = False  # the owner took the call over by voice (engine.agent.owner)
         self.status = CallStatus(call.call_id, self._record_event)
         self.tasks = CallTasks(call.call_id)
         self.inbox: asyncio.Queue[Any] = asyncio.Queue()
