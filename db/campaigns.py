@@ -25,6 +25,15 @@ async def create_campaign(conn: Executor, user_id: int, *, title: str, request: 
     return Campaign.from_record(record)
 
 
+# With the user's id, the advisory lock that serialises one user's campaign creation (the daily quota).
+CAMPAIGN_QUOTA_LOCK_KEY = 0x0DEE_CA3F
+
+
+async def lock_user_campaigns(conn: Executor, user_id: int) -> None:
+    """Hold the user's campaign-creation lock until the transaction ends (count-then-insert is then atomic)."""
+    await conn.execute("SELECT pg_advisory_xact_lock($1, $2)", CAMPAIGN_QUOTA_LOCK_KEY, user_id)
+
+
 async def count_recent_campaigns(conn: Executor, user_id: int) -> int:
     """How many campaigns the user created in the last 24 hours (the daily quota)."""
     return await conn.fetchval(

@@ -79,9 +79,6 @@ async def create_campaign_with_tasks(
     if len(drafts) > quota.max_tasks:
         raise QuotaExceeded(f"A campaign holds at most {quota.max_tasks} tasks; this one has {len(drafts)}. "
                             "Split it into smaller campaigns.", 422)
-    if await campaigns.count_recent_campaigns(conn, user_id) >= quota.max_per_day:
-        raise QuotaExceeded(f"You created {quota.max_per_day} campaigns in the last 24 hours, the most allowed; "
-                            "try again later.", 429)
     errors: list[TaskError] = []
     if not drafts:
         errors.append(TaskError(0, "tasks", "a plan needs at least one task"))
@@ -99,6 +96,10 @@ async def create_campaign_with_tasks(
     if errors:
         raise PlanRejected(errors)
     async with transaction(conn) as tx:
+        await campaigns.lock_user_campaigns(tx, user_id)  # concurrent plans of one user count one after the other
+        if await campaigns.count_recent_campaigns(tx, user_id) >= quota.max_per_day:
+            raise QuotaExceeded(f"You created {quota.max_per_day} campaigns in the last 24 hours, the most allowed; "
+                                "try again later.", 429)
         campaign = await campaigns.create_campaign(tx, user_id, title=title, request=request)
         created = [
             await tasks.create_task(tx, user_id, draft, campaign_id=campaign.id,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import hashlib
 import io
@@ -16,8 +17,10 @@ from db.models import TaskStatus
 from db.tasks import TaskDraft, TaskMove
 from engine.lifecycle.sweeps import LifecycleSweeps
 from engine.tasks.campaigns import (
+    CampaignQuota,
     CampaignSummarizer,
     PlanRejected,
+    QuotaExceeded,
     TaskError,
     create_campaign_with_tasks,
     export_campaign_csv,
@@ -147,6 +150,22 @@ async def test_a_plan_with_one_bad_task_is_refused_whole(db, new_user):
     assert isinstance(refused.value.errors[0], TaskError)
     assert await campaigns.list_campaigns(db, user.id) == []
     assert await tasks.list_tasks(db, user.id) == []
+
+
+async def test_the_daily_campaign_quota_holds_under_concurrent_requests(db, new_user):
+    """Eight plans confirmed at once against a quota of three: three campaigns, five refusals."""
+    user = await new_user()
+    quota = CampaignQuota(max_per_day=3)
+
+    async def confirm(index: int):
+        drafts = [TaskDraft(phone_number="+12125550123", objective=f"Book {index}")]
+        return await create_campaign_with_tasks(db, user.id, title=f"Plan {index}", drafts=drafts, quota=quota)
+
+    results = await asyncio.gather(*(confirm(index) for index in range(8)), return_exceptions=True)
+
+    refused = [r for r in results if isinstance(r, QuotaExceeded)]
+    assert len(refused) == 5 and all(r.status == 429 for r in refused)
+    assert len(await campaigns.list_campaigns(db, user.id)) == 3
 
 
 async def test_finished_campaign_gets_a_summary_and_exports_csv(db, new_user):

@@ -36,9 +36,10 @@ async def test_the_simulators_ari_login_is_random_per_process_and_not_the_old_fi
         assert len(first.config.password) >= 24 and first.config.password != second.config.password
         async with aiohttp.ClientSession() as http:
             url = f"{first.config.ari_url}/asterisk/info"
-            old = await http.get(url, auth=aiohttp.BasicAuth("opendeep", "opendeep"))
+            old = await http.get(url, headers={"Authorization": aiohttp.encode_basic_auth("opendeep", "opendeep")})
             assert old.status == 401
-            good = await http.get(url, auth=aiohttp.BasicAuth(first.config.user, first.config.password))
+            good = await http.get(url, headers={"Authorization": aiohttp.encode_basic_auth(first.config.user,
+                                                                                      first.config.password)})
             assert good.status == 200
     finally:
         await first.close()
