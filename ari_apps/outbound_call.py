@@ -25,7 +25,7 @@ from engine.ports.telephony import CallOutcome, DialRequest, MediaStream, Teleph
 
 from .outcome import DialObservations, classify
 from .rest_client import AriError, AriRestClient
-from .wire_events import AriEvent, ChannelDestroyed, Dial, StasisStart
+from .wire_events import AriEvent, ChannelDestroyed, Dial, RecordingFailed, RecordingFinished, StasisStart
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +35,7 @@ HANGUP_REASONS = {
 }  # fmt: skip
 MEDIA_SETUP_TIMEOUT_S = 10.0
 LEG_GONE_TIMEOUT_S = 2.0  # how long teardown waits for our leg's ChannelDestroyed
+RECORDING_CLOSE_TIMEOUT_S = 10.0  # ... and for RecordingFinished of the call's recording (the file complete)
 
 
 class CallState(enum.StrEnum):
@@ -115,6 +116,7 @@ class AriCall:
         self._our_leg_gone = False
         self._media_gone = False
         self.recording: str | None = None
+        self._recording_closed = False  # RecordingFinished/Failed seen: the PBX has written the whole file
         self.owner_leg: Any = None  # owner_leg.AriOwnerLeg while the owner is on the call
         self.epoch = 0  # the events-socket connection this call was placed under
 
@@ -224,6 +226,10 @@ class AriCall:
             if self.state in (CallState.CONNECTING_MEDIA, CallState.LIVE):
                 self._stop = CallStop("the media channel ended", "system", failed=self.state is not CallState.LIVE)
 
+    async def _on_recording_closed(self, event: RecordingFinished | RecordingFailed) -> None:
+        if event.recording and event.recording.name == self.recording:
+            self._recording_closed = True
+
     async def _connect_media(self) -> None:
         rest, ids = self.ctx.rest, self.ids
         try:
@@ -273,7 +279,11 @@ class AriCall:
             await self._quietly(rest.destroy_bridge(ids.bridge))
         if not self._our_leg_gone and await self._quietly(rest.hangup(ids.call, reason=stop.reason)) == 404:
             self._our_leg_gone = True
-        await self._drain_events(LEG_GONE_TIMEOUT_S if self.ctx.events_up() else 0.0)
+        wait_s = RECORDING_CLOSE_TIMEOUT_S if self.recording else LEG_GONE_TIMEOUT_S
+        await self._drain_events(wait_s if self.ctx.events_up() else 0.0)
+        if self.recording and not self._recording_closed:
+            log.warning("call %s: the PBX did not close recording %s in %.0f s; its file may be incomplete",
+                        self.call_id, self.recording, wait_s)
         self._set_state(CallState.ENDED)
         result = self._result(stop)
         await self._step("ended", f"{result.outcome.value}: {result.detail}", {"outcome": result.outcome.value})
@@ -299,11 +309,13 @@ class AriCall:
         )
 
     async def _drain_events(self, wait_s: float) -> None:
-        """Store and observe the events our teardown caused, waiting a little for our leg's end."""
+        """Store and observe the events our teardown caused, waiting a little for our leg's end and for the
+        recording's file to be closed (Asterisk sends RecordingFinished after the leg is destroyed)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + wait_s
         while True:
-            if self.queue.empty() and (self._our_leg_gone or loop.time() >= deadline):
+            all_gone = self._our_leg_gone and (self.recording is None or self._recording_closed)
+            if self.queue.empty() and (all_gone or loop.time() >= deadline):
                 return
             try:
                 item = await asyncio.wait_for(self.queue.get(), max(0.0, deadline - loop.time()))
@@ -315,6 +327,8 @@ class AriCall:
                 self.seen.observe(event)
                 if isinstance(event, ChannelDestroyed) and event.channel and event.channel.id == self.ids.call:
                     self._our_leg_gone = True
+                elif isinstance(event, RecordingFinished | RecordingFailed):
+                    await self._on_recording_closed(event)
 
     def _finish(self, result: TelephonyResult) -> None:
         if not self._answered.done():
@@ -357,6 +371,8 @@ _EVENT_HANDLERS: dict[type[AriEvent], Callable[[AriCall, Any], Awaitable[None]]]
     Dial: AriCall._on_dial,
     StasisStart: AriCall._on_stasis_start,
     ChannelDestroyed: AriCall._on_channel_destroyed,
+    RecordingFinished: AriCall._on_recording_closed,
+    RecordingFailed: AriCall._on_recording_closed,
 }  # the other events are only observed (`DialObservations`) and passed on raw
 
 

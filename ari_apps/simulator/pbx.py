@@ -37,6 +37,9 @@ class SimulatorConfig:
     modules_conf: str | None = None  # a modules.conf text; None: the shipped asterisk/modules.conf
     unloaded_modules: set[str] = field(default_factory=set)  # e.g. {"chan_pjsip"}: declined to load
     endpoints: dict[str, str] = field(default_factory=lambda: {"PJSIP/trunk": "online"})  # -> state
+    # How long the recorder takes to close its file once the bridge is empty (a slow disk). Until then
+    # the file is readable with format_wav's empty header, and RecordingFinished has not been sent.
+    recording_close_s: float = 0.0
 
 
 class SimError(Exception):
@@ -322,20 +325,39 @@ class Pbx:
             self.finish_recording(bridge, app)
 
     def finish_recording(self, bridge: SimBridge, app: str) -> None:
+        """The recorder leaves the bridge (no more audio); it closes its file now, or after `recording_close_s`."""
         name = bridge.recording
         if name is None:
             return
         bridge.recording = None
-        pcm = self.live_recordings.pop(name, bytearray())
-        self.stored_recordings[name] = wav_bytes(bytes(pcm), 8000)
-        recording = {
-            "name": name,
-            "format": "wav",
-            "state": "done",
-            "target_uri": f"bridge:{bridge.id}",
-            "duration": len(pcm) // 16000,
-        }
+        target = f"bridge:{bridge.id}"
+        if self.config.recording_close_s <= 0:
+            self.close_recording(name, target, app)
+            return
+
+        async def close_later() -> None:
+            await asyncio.sleep(self.config.recording_close_s)
+            self.close_recording(name, target, app)
+
+        self.spawn(f"recording:{name}", close_later(), name=f"sim-recording-close-{name}")
+
+    def close_recording(self, name: str, target_uri: str, app: str) -> None:
+        """format_wav fills in the header on close; then the file is stored and RecordingFinished sent."""
+        pcm = self.live_recordings.pop(name, None)
+        if pcm is not None:  # None: its file was deleted while it was being written
+            self.stored_recordings[name] = wav_bytes(bytes(pcm), 8000)
+        recording = {"name": name, "format": "wav", "state": "done", "target_uri": target_uri,
+                     "duration": len(pcm or b"") // 16000}
         self.emit(app, "RecordingFinished", recording=recording)
+
+    def recording_file(self, name: str) -> bytes | None:
+        """A recording's file as `GET /recordings/stored/{name}/file` reads it: a recording still open is
+        on disk already, with the zero sizes format_wav writes until it closes the file."""
+        if name in self.stored_recordings:
+            return self.stored_recordings[name]
+        if name in self.live_recordings:
+            return wav_bytes(bytes(self.live_recordings[name]), 8000, sizes_known=False)
+        return None
 
     # --- media channels -----------------------------------------------------------
 

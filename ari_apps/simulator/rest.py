@@ -298,12 +298,14 @@ async def record_bridge(pbx: Pbx, req: MatchedRequest) -> Reply:
 
 
 async def list_stored(pbx: Pbx, req: MatchedRequest) -> Reply:
-    return 200, [{"name": name, "format": "wav"} for name in sorted(pbx.stored_recordings)]
+    """The recordings directory: an open recording's file is there too (Asterisk lists the files it finds)."""
+    names = sorted({*pbx.stored_recordings, *pbx.live_recordings})
+    return 200, [{"name": name, "format": "wav"} for name in names]
 
 
 def _stored(pbx: Pbx, req: MatchedRequest) -> str:
     name = req.path_params["recordingName"]
-    if name not in pbx.stored_recordings:
+    if pbx.recording_file(name) is None:
         raise SimError(404, "Recording not found")
     return name
 
@@ -313,11 +315,14 @@ async def get_stored(pbx: Pbx, req: MatchedRequest) -> Reply:
 
 
 async def get_stored_file(pbx: Pbx, req: MatchedRequest) -> Reply:
-    return 200, pbx.stored_recordings[_stored(pbx, req)]
+    return 200, pbx.recording_file(_stored(pbx, req))
 
 
 async def delete_stored(pbx: Pbx, req: MatchedRequest) -> Reply:
-    del pbx.stored_recordings[_stored(pbx, req)]
+    """Unlinks the file; an open one is gone too once the recorder closes it."""
+    name = _stored(pbx, req)
+    pbx.stored_recordings.pop(name, None)
+    pbx.live_recordings.pop(name, None)
     return 204, None
 
 

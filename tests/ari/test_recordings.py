@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import io
+import struct
+import uuid
 import wave
 
 import numpy as np
@@ -126,3 +128,27 @@ async def test_a_stored_recording_is_the_bridged_audio_and_lives_on_the_pbx_unti
         await telephony.fetch_recording(name)
     with pytest.raises(RecordingUnavailable, match="404"):
         await telephony.delete_recording(name)
+
+
+async def test_a_call_is_finished_only_once_its_recording_is_closed(target, telephony):
+    """Asterisk's recorder closes the WAV file, filling in its header, only after the bridge is empty and
+    our leg destroyed (bridge-recording trace: RecordingFinished comes last), later still on a slow disk;
+    meanwhile the file is readable with format_wav's zero sizes. So the call's result waits for
+    RecordingFinished, or the engine would store a recording that says it holds no audio."""
+    if target.sim is not None:
+        target.sim.pbx.config.recording_close_s = 0.5  # a slow disk
+    call = await telephony.originate(DialRequest(str(uuid.uuid4()), "Local/s@callee-talker/n", record=True))
+    assert await call.answered() is True
+    tone = (np.sin(2 * np.pi * 1000 * np.arange(8000) / 8000) * 8000).astype("<i2")
+    await call.media.send_audio(pcm16_to_ulaw(tone.tobytes()))
+    await call.media.mark("sent")
+    await collect_until(call.media, lambda seen: any(isinstance(e, MarkPlayed) for e in seen))
+    await call.hangup()
+    result = await call.finished()
+
+    data = await telephony.fetch_recording(result.recording)
+    riff_size, data_size = struct.unpack_from("<I", data, 4)[0], struct.unpack_from("<I", data, 40)[0]
+    assert (riff_size, data_size) == (len(data) - 8, len(data) - 44)
+    with wave.open(io.BytesIO(data), "rb") as wav:
+        assert wav.getnframes() >= 8000  # at least our second of tone
+    await telephony.delete_recording(result.recording)
