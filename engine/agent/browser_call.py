@@ -33,7 +33,7 @@ Send = Callable[[bytes | str], Awaitable[None]]
 
 
 class BrowserMediaStream:
-    def __init__(self, send: Send, clock: Clock, fmt: AudioFormat = AudioFormat.ULAW) -> None:
+    def __init__(self, send: Send, clock: Clock, fmt: AudioFormat = AudioFormat.ULAW, call_id: str = "") -> None:
         self.format = fmt
         self._send = send
         self._clock = clock
@@ -43,7 +43,7 @@ class BrowserMediaStream:
         self._ready = asyncio.Event()
         self._events: asyncio.Queue[MediaEvent] = asyncio.Queue()
         self._closed = False
-        self._pacer = asyncio.create_task(self._pace(), name="test-call-pacer")
+        self._pacer = asyncio.create_task(self._pace(), name=f"test-call-pacer-{call_id}")
 
     async def send_audio(self, audio: bytes) -> None:
         data = self._partial + audio
@@ -111,7 +111,7 @@ class BrowserCall:
         self.clock = clock
         self._send = send
         self.answered_at = clock.now()
-        self._media = BrowserMediaStream(send, clock)
+        self._media = BrowserMediaStream(send, clock, call_id=call_id)
         self._done: asyncio.Future[TelephonyResult] = asyncio.get_running_loop().create_future()
         self.hangup_by = "callee"
 

@@ -225,6 +225,62 @@ async def test_a_test_call_runs_the_tasks_agent_against_the_browser_and_is_store
     await context.close()
 
 
+async def test_the_owner_ends_a_test_call_with_end_and_nothing_is_left_running(site, mic_browser):
+    running, url = site
+    running.script(ScriptedReplies([GREETING], default=AGENT))  # the agent never ends it by itself
+    running.model.callee_lines.append(OWNER_WORDS)
+    context, page, user = await sign_in(mic_browser, running, url)
+    task = await tasks.create_task(
+        running.pool, user.id, TaskDraft(phone_number=TALKER, objective="Move Ada's cleaning to a Tuesday afternoon",
+                                         callee_name="Smile Dental", constraints=always_open()),
+        schedule_at=datetime.now(UTC) + timedelta(days=1),
+    )
+    await page.goto(f"/tasks/{task.id}")
+    await page.get_by_role("button", name="Try it").click()
+    panel = page.locator("#test-call")
+    await expect(panel).to_have_attribute("data-state", "idle")
+    await page.get_by_role("button", name="Start test call").click()
+    assert await within(panel, TEST_STATE_IS, "connected") == "connected"
+    assert await within(panel, HEARD_MORE_THAN.replace("owner-voice-heard", "test-call-heard"), 25) > 25
+    [test_call] = await calls.list_calls(running.pool, user.id, task_id=task.id, tests=True)
+
+    async def owner_heard() -> Any:  # the owner answered (fake microphone) and the agent heard it
+        turns = await transcripts.list_turns(running.pool, user.id, test_call.id)
+        return next((t for t in turns if t.speaker == "callee"), None)
+
+    said = await running.tap.until(owner_heard, 30, "the owner's words in the test call's transcript")
+    assert "Tuesday at three works for me" in said.text
+    assert running.model.open_sessions(), "the model session is not open during the test call"
+
+    await page.get_by_role("button", name="End").click()
+    assert await within(panel, TEST_STATE_IS, "ended") == "ended"
+    await expect(panel.locator(".test-call-status")).to_have_text(
+        "The test call is over: you ended it. Its transcript is stored.")
+    await expect(page.get_by_role("button", name="End")).to_be_disabled()
+    await browser_shot(page, "test-call-ended-by-owner")
+
+    async def stored() -> Any:
+        ended = await calls.get_call(running.pool, user.id, test_call.id)
+        return ended if ended.status == "ended" else None
+
+    ended = await running.tap.until(stored, 20, "the test call stored as ended")
+    assert (ended.is_test, ended.outcome, ended.hangup_by, ended.detail) == (True, "answered", "callee", "you ended it")
+    assert ended.ended_at is not None and ended.metrics, ended
+    await running.settle()
+    turns = await transcripts.list_turns(running.pool, user.id, test_call.id)
+    assert any(t.speaker == "agent" and t.text == GREETING.text for t in turns), turns
+    assert any(t.speaker == "callee" and "Tuesday at three works for me" in t.text for t in turns), turns
+    await running.model.wait_until_all_closed(timeout=10)  # the simulator saw the model session closed
+    left = [t.get_name() for t in asyncio.all_tasks() if str(test_call.id) in t.get_name() or "realtime-" in t.get_name()]
+    assert left == [], left  # the call's tasks, its pacer and the model session's reader and writer are gone
+    after = await tasks.get_task(running.pool, user.id, task.id)
+    assert (after.status, after.attempt_count) == (task.status, task.attempt_count)
+    assert await calls.list_calls(running.pool, user.id, task_id=task.id) == []  # no attempt made
+    await page.reload()  # later, the test call's page says why it ended
+    await expect(panel.locator(".test-call-status")).to_have_text("This test call is over: you ended it.")
+    await context.close()
+
+
 QUESTION = "Which afternoon suits Ada best?"
 ANSWER = "Tuesday after two"
 KEYS_HEARD = """(panel, keys) => panel.querySelector('.test-call-keys').textContent === keys ? keys
