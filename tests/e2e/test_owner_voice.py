@@ -190,11 +190,8 @@ def _voiced_ms(pcm: bytes) -> int:
 TEST_STATE_IS = STATE_IS.replace("'owner-voice'", "'test-call'")
 
 
-async def test_a_test_call_runs_the_tasks_agent_against_the_browser_and_is_stored_as_a_test(site, mic_browser):
-    running, url = site
-    running.script(ScriptedReplies([GREETING, GOODBYE]))
-    running.model.callee_lines.append(OWNER_WORDS)  # what the simulator "recognises" in the owner's first turn
-    context, page, user = await sign_in(mic_browser, running, url)
+async def try_a_task(running: RunningNode, page: Any, user: Any) -> tuple[Any, Any]:
+    """A task for tomorrow; on its page the owner presses Try it, then Start test call: connected."""
     task = await tasks.create_task(
         running.pool, user.id, TaskDraft(phone_number=TALKER, objective="Move Ada's cleaning to a Tuesday afternoon",
                                          callee_name="Smile Dental", constraints=always_open()),
@@ -206,6 +203,15 @@ async def test_a_test_call_runs_the_tasks_agent_against_the_browser_and_is_store
     await expect(panel).to_have_attribute("data-state", "idle")  # its script is running
     await page.get_by_role("button", name="Start test call").click()
     assert await within(panel, TEST_STATE_IS, "connected") == "connected"
+    return task, panel
+
+
+async def test_a_test_call_runs_the_tasks_agent_against_the_browser_and_is_stored_as_a_test(site, mic_browser):
+    running, url = site
+    running.script(ScriptedReplies([GREETING, GOODBYE]))
+    running.model.callee_lines.append(OWNER_WORDS)  # what the simulator "recognises" in the owner's first turn
+    context, page, user = await sign_in(mic_browser, running, url)
+    task, panel = await try_a_task(running, page, user)
     assert await within(panel, HEARD_MORE_THAN.replace("owner-voice-heard", "test-call-heard"), 25) > 25
     # The owner answers (the fake microphone); the agent says goodbye and ends the test with end_call.
     assert await within(panel, TEST_STATE_IS, "ended") == "ended"
@@ -230,17 +236,7 @@ async def test_the_owner_ends_a_test_call_with_end_and_nothing_is_left_running(s
     running.script(ScriptedReplies([GREETING], default=AGENT))  # the agent never ends it by itself
     running.model.callee_lines.append(OWNER_WORDS)
     context, page, user = await sign_in(mic_browser, running, url)
-    task = await tasks.create_task(
-        running.pool, user.id, TaskDraft(phone_number=TALKER, objective="Move Ada's cleaning to a Tuesday afternoon",
-                                         callee_name="Smile Dental", constraints=always_open()),
-        schedule_at=datetime.now(UTC) + timedelta(days=1),
-    )
-    await page.goto(f"/tasks/{task.id}")
-    await page.get_by_role("button", name="Try it").click()
-    panel = page.locator("#test-call")
-    await expect(panel).to_have_attribute("data-state", "idle")
-    await page.get_by_role("button", name="Start test call").click()
-    assert await within(panel, TEST_STATE_IS, "connected") == "connected"
+    task, panel = await try_a_task(running, page, user)
     assert await within(panel, HEARD_MORE_THAN.replace("owner-voice-heard", "test-call-heard"), 25) > 25
     [test_call] = await calls.list_calls(running.pool, user.id, task_id=task.id, tests=True)
 
@@ -319,17 +315,7 @@ async def test_a_test_call_shows_the_agents_keys_asks_this_owner_and_ends_with_e
     running.script(responder)
     running.model.callee_lines.append(OWNER_WORDS)
     context, page, user = await sign_in(mic_browser, running, url)
-    task = await tasks.create_task(
-        running.pool, user.id, TaskDraft(phone_number=TALKER, objective="Move Ada's cleaning to a Tuesday afternoon",
-                                         callee_name="Smile Dental", constraints=always_open()),
-        schedule_at=datetime.now(UTC) + timedelta(days=1),
-    )
-    await page.goto(f"/tasks/{task.id}")
-    await page.get_by_role("button", name="Try it").click()
-    panel = page.locator("#test-call")
-    await expect(panel).to_have_attribute("data-state", "idle")
-    await page.get_by_role("button", name="Start test call").click()
-    assert await within(panel, TEST_STATE_IS, "connected") == "connected"
+    task, panel = await try_a_task(running, page, user)
     # The owner speaks first (fake microphone); the keys the agent then pressed (send_dtmf) are shown.
     assert await within(panel, KEYS_HEARD, "1#") == "1#"
 
