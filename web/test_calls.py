@@ -36,7 +36,8 @@ from web.rendering import page
 log = logging.getLogger(__name__)
 
 
-def _runner(node: Any) -> VoiceAgentRunner:
+def agent_runner(node: Any) -> VoiceAgentRunner:
+    """The node's voice agent for a test call: its model, settings, owner questions and call log."""
     hitl = next(c for c in node.components if isinstance(c, HitlService))
     call_log = next(c for c in node.components if isinstance(c, DatabaseCallLog))
     return VoiceAgentRunner(node.database.pool, node.voice.model, node.settings, hitl, call_log)
@@ -82,7 +83,9 @@ async def test_call_socket(socket: WebSocket, call_id: UUID) -> None:
             await socket.send_text(item)
 
     call = BrowserCall(str(call_id), send)
-    running = asyncio.create_task(run_test_call(pool, _runner(node), task, call_row, call), name=f"test-call-{call_id}")
+    running = asyncio.create_task(
+        run_test_call(pool, agent_runner(node), task, call_row, call), name=f"test-call-{call_id}"
+    )
     reading = asyncio.create_task(_read(socket, call), name=f"test-call-reader-{call_id}")
     try:
         await asyncio.wait([running, reading], return_when=asyncio.FIRST_COMPLETED)

@@ -267,7 +267,8 @@ async def test_the_owner_ends_a_test_call_with_end_and_nothing_is_left_running(s
     assert any(t.speaker == "agent" and t.text == GREETING.text for t in turns), turns
     assert any(t.speaker == "callee" and "Tuesday at three works for me" in t.text for t in turns), turns
     await running.model.wait_until_all_closed(timeout=10)  # the simulator saw the model session closed
-    left = [t.get_name() for t in asyncio.all_tasks() if str(test_call.id) in t.get_name() or "realtime-" in t.get_name()]
+    names = [t.get_name() for t in asyncio.all_tasks()]
+    left = [name for name in names if str(test_call.id) in name or name.startswith("realtime-")]
     assert left == [], left  # the call's tasks, its pacer and the model session's reader and writer are gone
     after = await tasks.get_task(running.pool, user.id, task.id)
     assert (after.status, after.attempt_count) == (task.status, task.attempt_count)

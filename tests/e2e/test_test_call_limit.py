@@ -28,7 +28,7 @@ from tests.e2e.harness import TALKER, always_open
 from tests.e2e.test_call import GREETING
 from tests.web.conftest import PASSWORD, Browserless, serving
 from web.app import create_app
-from web.test_calls import _runner
+from web.test_calls import agent_runner
 
 WRAP_UP = Reply("I'm sorry, I have to end this call now: Tuesday at three is agreed. Goodbye!", audio_ms=1000)
 CAP_S = 6.0  # this test call's cap (the product's is 300 s), below the dead-air check-in (8 s after the greeting)
@@ -82,8 +82,9 @@ async def test_a_test_call_at_its_length_cap_wraps_up_politely_ends_by_itself_an
     call_row = await open_test_call(running.pool, task, running.node.settings.node_id)
     clock, page = ManualClock(start=datetime.now(UTC)), OwnersPage()
     call = BrowserCall(str(call_row.id), page.send, clock)
+    runner = agent_runner(running.node)
     test_call = asyncio.create_task(
-        run_test_call(running.pool, _runner(running.node), task, call_row, call, max_s=CAP_S), name="test-call-capped"
+        run_test_call(running.pool, runner, task, call_row, call, max_s=CAP_S), name="test-call-capped"
     )
     await play_until(clock, page, lambda: page.frames >= 25)  # the agent greets; the owner listens, silent
     assert page.said("HANGUP") is None and not test_call.done()
