@@ -6,7 +6,8 @@ the page opens `/ws/test-calls/{id}` with the token of `/calls/{id}/owner-token`
 checks as the owner's voice socket: Origin, sign-in, ownership, token, all before `accept()`).
 On that socket: binary 20 ms μ-law frames both ways, paced by the server toward the page; the page
 sends `{"command": "DTMF", "digit": "5"}` and `{"command": "HANGUP"}`, the server sends
-`FLUSH_MEDIA` (barge-in), `DTMF_SENT` (keys the agent pressed) and `HANGUP` (the agent ended).
+`FLUSH_MEDIA` (barge-in), `DTMF_SENT` (keys the agent pressed), `HANGUP` (the agent hung up) and, last,
+`ENDED` with the `detail` of why the test call is over (stored on the call too).
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ from web.rendering import page
 log = logging.getLogger(__name__)
 
 
-def _runner(node: Any) -> VoiceAgentRunner:
+def agent_runner(node: Any) -> VoiceAgentRunner:
+    """The node's voice agent for a test call: its model, settings, owner questions and call log."""
     hitl = next(c for c in node.components if isinstance(c, HitlService))
     call_log = next(c for c in node.components if isinstance(c, DatabaseCallLog))
     return VoiceAgentRunner(node.database.pool, node.voice.model, node.settings, hitl, call_log)
@@ -81,11 +83,14 @@ async def test_call_socket(socket: WebSocket, call_id: UUID) -> None:
             await socket.send_text(item)
 
     call = BrowserCall(str(call_id), send)
-    running = asyncio.create_task(run_test_call(pool, _runner(node), task, call_row, call), name=f"test-call-{call_id}")
+    running = asyncio.create_task(
+        run_test_call(pool, agent_runner(node), task, call_row, call), name=f"test-call-{call_id}"
+    )
     reading = asyncio.create_task(_read(socket, call), name=f"test-call-reader-{call_id}")
     try:
         await asyncio.wait([running, reading], return_when=asyncio.FIRST_COMPLETED)
-        call.ended("the owner hung up" if reading.done() else "the agent ended the test call")
+        if reading.done() and not reading.cancelled() and reading.exception() is None:
+            call.ended(reading.result())  # the owner ended it, or left the page
         await asyncio.wait_for(asyncio.shield(running), 15)
     except Exception:  # noqa: BLE001 - the test call's own errors are logged, the page is closed below
         log.exception("test call %s failed", call_id)
@@ -96,11 +101,12 @@ async def test_call_socket(socket: WebSocket, call_id: UUID) -> None:
             await socket.close(code=1000)
 
 
-async def _read(socket: WebSocket, call: BrowserCall) -> None:
+async def _read(socket: WebSocket, call: BrowserCall) -> str:
+    """Feed the page's audio and keys to the call until the owner ends it; returns why it ended."""
     while True:
         message = await socket.receive()
         if message["type"] == "websocket.disconnect":
-            return
+            return "the page was closed"
         if message.get("bytes"):
             call.media.received_audio(message["bytes"])
             continue
@@ -111,7 +117,7 @@ async def _read(socket: WebSocket, call: BrowserCall) -> None:
         if command.get("command") == "DTMF":
             call.media.received_dtmf(str(command.get("digit", "")))
         elif command.get("command") == "HANGUP":
-            return
+            return "you ended it"
 
 
 ROUTES = [try_task, test_call_page, test_call_socket]

@@ -4,7 +4,8 @@
 chan_websocket speaks (20 ms μ-law frames, `FLUSH_MEDIA`), so the agent session runs unchanged.
 The browser does not pace, so this stream does: one frame per 20 ms on the injected clock, and a
 mark counts as played once every frame before it was sent (the page plays with a 60 ms buffer).
-DTMF the agent sends is shown to the owner (`{"event": "DTMF_SENT"}`); hanging up closes the socket.
+DTMF the agent sends is shown to the owner (`{"event": "DTMF_SENT"}`); when the test call is over the
+page is told why (`{"event": "ENDED", "detail": ...}`) and the socket is closed.
 The web app feeds it (`received_audio`, `received_dtmf`, `closed`) and gives it `send` to write with.
 """
 
@@ -14,9 +15,8 @@ import asyncio
 import collections
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import UTC, datetime
 
-from engine.clock import Clock, SystemClock
+from engine.clock import SYSTEM_CLOCK, Clock
 from engine.ports.telephony import (
     AudioFormat,
     AudioReceived,
@@ -33,7 +33,7 @@ Send = Callable[[bytes | str], Awaitable[None]]
 
 
 class BrowserMediaStream:
-    def __init__(self, send: Send, clock: Clock, fmt: AudioFormat = AudioFormat.ULAW) -> None:
+    def __init__(self, send: Send, clock: Clock, fmt: AudioFormat = AudioFormat.ULAW, call_id: str = "") -> None:
         self.format = fmt
         self._send = send
         self._clock = clock
@@ -43,7 +43,7 @@ class BrowserMediaStream:
         self._ready = asyncio.Event()
         self._events: asyncio.Queue[MediaEvent] = asyncio.Queue()
         self._closed = False
-        self._pacer = asyncio.create_task(self._pace(), name="test-call-pacer")
+        self._pacer = asyncio.create_task(self._pace(), name=f"test-call-pacer-{call_id}")
 
     async def send_audio(self, audio: bytes) -> None:
         data = self._partial + audio
@@ -98,24 +98,33 @@ class BrowserMediaStream:
                 continue
             await self._send(item)
             next_at += FRAME_S
-            await self._clock.sleep(max(0.0, next_at - self._clock.monotonic()))
+            due_in = next_at - self._clock.monotonic()
+            if due_in > 0:  # behind (the page was slow to take a frame): the next one goes at once
+                await self._clock.sleep(due_in)
 
 
 class BrowserCall:
     """`OutboundCall` whose callee is the owner's browser; answered as soon as it exists."""
 
-    def __init__(self, call_id: str, send: Send, clock: Clock | None = None) -> None:
+    def __init__(self, call_id: str, send: Send, clock: Clock = SYSTEM_CLOCK) -> None:
         self.call_id = call_id
+        self.clock = clock
         self._send = send
-        self._clock = clock or SystemClock()
-        self.answered_at = datetime.now(UTC)
-        self._media = BrowserMediaStream(send, self._clock)
+        self.answered_at = clock.now()
+        self._media = BrowserMediaStream(send, clock, call_id=call_id)
         self._done: asyncio.Future[TelephonyResult] = asyncio.get_running_loop().create_future()
         self.hangup_by = "callee"
 
     @property
     def media(self) -> BrowserMediaStream:
         return self._media
+
+    async def show_ended(self, detail: str) -> None:
+        """Tell the page the test call is over and why (`{"event": "ENDED", "detail": ...}`), if it is still there."""
+        try:
+            await self._send(json.dumps({"event": "ENDED", "detail": detail}))
+        except Exception:  # noqa: BLE001 - the page may be gone already
+            pass
 
     async def answered(self) -> bool:
         return True
@@ -131,14 +140,14 @@ class BrowserCall:
                 await self._send(with_reason)
             except Exception:  # noqa: BLE001 - the page may be gone already
                 pass
-        self.ended(f"hung up by the agent ({reason})")
+        self.ended("the agent hung up")
 
     def ended(self, detail: str) -> None:
         """The page left or the agent hung up: the call is over."""
         self._media.closed(detail)
         if not self._done.done():
             self._done.set_result(TelephonyResult(
-                CallOutcome.ANSWERED, answered_at=self.answered_at, ended_at=datetime.now(UTC),
+                CallOutcome.ANSWERED, answered_at=self.answered_at, ended_at=self.clock.now(),
                 hangup_by=self.hangup_by, detail=detail,
             ))  # fmt: skip
 

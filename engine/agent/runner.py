@@ -24,6 +24,7 @@ from engine.agent.options import AgentSessionOptions
 from engine.agent.recorder import DatabaseCallRecorder
 from engine.agent.session import AgentCallSession
 from engine.agent.task import AgentTask, MachinePolicy
+from engine.clock import Clock
 from engine.hitl import HitlService, carried_answers
 from engine.ports.agent import CallReport
 from engine.ports.call_record import CallRecorder
@@ -154,9 +155,17 @@ class VoiceAgentRunner:
         self._format = AudioFormat(settings.media_format.value)
         self._options = AgentSessionOptions.from_settings(settings)
 
-    async def prepare(self, task: Task, call_row: Call, call: OutboundCall) -> VoiceAgentSession:
+    async def prepare(
+        self, task: Task, call_row: Call, call: OutboundCall, *, clock: Clock | None = None,
+        max_call_s: float | None = None,
+    ) -> VoiceAgentSession:
+        """`clock`: the call's time (a test call's transport paces on it); `max_call_s`: a tighter cap on
+        the call's length than the installation's (where the agent wraps up politely)."""
         user = await users.get_user(self._pool, task.user_id)
         model = await self._model_for(task)
+        options = dataclasses.replace(self._options, model_name=getattr(model, "model", self._options.model_name))
+        if max_call_s is not None:
+            options = dataclasses.replace(options, max_call_s=min(max_call_s, options.max_call_s or max_call_s))
         session = AgentCallSession(
             call,
             agent_task_for(task, user),
@@ -164,7 +173,8 @@ class VoiceAgentRunner:
             media_format=self._format,
             recorder=DatabaseCallRecorder(self._call_log),
             broker=self._hitl.broker(task.user_id),
-            options=dataclasses.replace(self._options, model_name=getattr(model, "model", self._options.model_name)),
+            options=options,
+            clock=clock,
             decode_callee=self._decode_callee,
         )
         return VoiceAgentSession(session, model)

@@ -1,7 +1,9 @@
 """One test call: the task's agent (same profile, instructions, tools, greeting) with the owner's
 browser as the callee (`BrowserCall`). Stored like a call, marked as a test (`calls.is_test`), with
 its transcript, timeline and metrics; the task's status and attempts are never touched. A test
-call ends when the page leaves, the agent hangs up, or after `max_s` seconds.
+call ends when the owner ends it (or the page leaves), when the agent hangs up, or at its length limit
+(`max_s`, on the call's clock), where the agent wraps up politely as at a call's limit; the page is
+told why, and the stored call's `detail` says it too.
 
 A plan's "Try it" tests a proposed call before any task exists: the call row keeps the task draft
 (`calls.test_draft`) and `draft_task` makes the in-memory `Task` the agent runs, never stored.
@@ -29,6 +31,7 @@ log = logging.getLogger(__name__)
 
 TEST_CALLS_PER_DAY = 20  # per user
 TEST_CALL_MAX_S = 300
+CUT_OFF_GRACE_S = 30.0  # beyond the limit: time for the wrap-up (a quiet moment, the goodbye) before a hard stop
 
 
 class TestCallRefused(Exception):
@@ -84,22 +87,42 @@ async def test_call_task(pool: asyncpg.Pool, call_row: Call) -> Task:
 async def run_test_call(
     pool: asyncpg.Pool, runner: Any, task: Task, call_row: Call, call: BrowserCall, max_s: float = TEST_CALL_MAX_S
 ) -> CallReport:
-    """Run the agent against the browser until the call ends, then store it. `runner`: VoiceAgentRunner."""
+    """Run the agent against the browser until the call ends, store it, and tell the page why it ended.
+
+    `runner`: VoiceAgentRunner. At `max_s` on the call's clock the agent wraps up politely and hangs up, as
+    at a call's length limit (engine.agent.limits); `CUT_OFF_GRACE_S` later the test call is cut off anyway.
+    """
+    clock = call.clock
+    started = clock.monotonic()
     await call_queries.mark_answered(pool, task.user_id, call_row.id, call.answered_at)
-    limit = asyncio.get_running_loop().call_later(max_s, call.ended, f"test call limit of {max_s:.0f} s reached")
-    session = await runner.prepare(task, call_row, call)
+    session = await runner.prepare(task, call_row, call, clock=clock, max_call_s=max_s)
+    cut_off = asyncio.create_task(_cut_off(call, max_s + CUT_OFF_GRACE_S), name=f"test-call-cut-off-{call.call_id}")
     try:
         report: CallReport = await session.run(call)
     finally:
-        limit.cancel()
+        cut_off.cancel()
+        await asyncio.gather(cut_off, return_exceptions=True)
         await session.aclose()
         call.ended("test call over")
     result = await call.finished()
-    log.info("test call %s over: %d transcript turns", call_row.id, len(report.transcript))
+    detail = _limit_reached(max_s) if clock.monotonic() - started >= max_s else result.detail
+    log.info("test call %s over (%s): %d transcript turns", call_row.id, detail, len(report.transcript))
     await call_queries.finish_call(
-        pool, task.user_id, call_row.id, outcome=result.outcome.value, ended_at=result.ended_at or datetime.now(UTC),
-        hangup_by=report.hangup_by or result.hangup_by, detail=f"test call: {result.detail}",
+        pool, task.user_id, call_row.id, outcome=result.outcome.value, ended_at=result.ended_at or clock.now(),
+        hangup_by=report.hangup_by or result.hangup_by, detail=detail,
     )  # fmt: skip
     if report.metrics is not None:
         await call_queries.set_call_metrics(pool, task.user_id, call_row.id, metrics_as_json(report.metrics))
+    await call.show_ended(detail)
     return report
+
+
+def _limit_reached(max_s: float) -> str:
+    limit = f"{max_s / 60:g}-minute" if max_s >= 60 else f"{max_s:g}-second"
+    return f"it reached the {limit} limit of a test call; the agent wrapped up"
+
+
+async def _cut_off(call: BrowserCall, after_s: float) -> None:
+    """The wrap-up at the limit did not end the test call: end it."""
+    await call.clock.sleep(after_s)
+    call.ended(f"cut off {after_s:g} s in, past the limit of a test call")

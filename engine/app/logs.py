@@ -4,13 +4,16 @@
 JSON lines with OPENDEEP_LOG_FORMAT=json. Every other library's logger propagates to it.
 APScheduler reports each run of every job at INFO, so it is kept at WARNING. A warning
 repeated within `repeat_window_s` (a rejected AudioSocket connection, a failing sweep) passes
-once; when it comes back after the window, it says how many were suppressed.
+once; when it comes back after the window, it says how many were suppressed. Tokens in the query
+string of a logged URL (uvicorn logs each request and WebSocket handshake with it, and the owner's
+audio sockets carry their token there) are printed as `token=[redacted]`.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 from collections import OrderedDict
 from datetime import UTC, datetime
@@ -23,6 +26,7 @@ HUMAN_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 PROPAGATED = ("uvicorn", "uvicorn.error", "uvicorn.access", "uvicorn.asgi", "litestar", "asyncio", "aiohttp")
 QUIET = {"apscheduler": logging.WARNING, "httpx": logging.WARNING, "httpcore": logging.WARNING}
 _HANDLER_NAME = "opendeep"
+_TOKEN_IN_QUERY = re.compile(r"([?&](?:token|access_token)=)[^&#\s\"']+")
 
 
 class JsonLinesFormatter(logging.Formatter):
@@ -40,6 +44,19 @@ class JsonLinesFormatter(logging.Formatter):
         if record.stack_info:
             line["stack"] = self.formatStack(record.stack_info)
         return json.dumps(line, ensure_ascii=False, default=str)
+
+
+class RedactQueryTokens(logging.Filter):
+    """Rewrites `?token=...` / `&token=...` in a record's message to `token=[redacted]`."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):
+            return True  # a malformed record: the handler reports it as it would have
+        if "token=" in message:
+            record.msg, record.args = _TOKEN_IN_QUERY.sub(r"\1[redacted]", message), None
+        return True
 
 
 class RepeatFilter(logging.Filter):
@@ -82,6 +99,7 @@ def configure_logging(level: str = "INFO", fmt: str = "human", *, repeat_window_
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.set_name(_HANDLER_NAME)
     handler.setFormatter(JsonLinesFormatter() if fmt == "json" else logging.Formatter(HUMAN_FORMAT))
+    handler.addFilter(RedactQueryTokens())
     handler.addFilter(RepeatFilter(repeat_window_s, clock))
     root = logging.getLogger()
     for old in list(root.handlers):

@@ -16,7 +16,9 @@
   already answered, cancelled, the task is finished, or an empty answer.
 
 Every answer, live or not, is appended to `tasks.context["user_answers"]`, so a later
-attempt knows it even if the live call dropped at the moment it arrived.
+attempt knows it even if the live call dropped at the moment it arrived. Not a test call's
+("Try it"): its answer reaches the test call only, and once the test call is over its
+question is refused like a plan's test call's; a test never changes its task.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from db import calls as call_queries
 from db import hitl as hitl_queries
 from db import tasks as task_queries
 from db.errors import InvalidInput, NotFound
-from db.models import Executor, HitlRequest, Task, TaskStatus
+from db.models import Call, Executor, HitlRequest, Task, TaskStatus
 from db.pool import connection, transaction
 from db.tasks import TaskMove
 from db.validation import check_length
@@ -110,15 +112,17 @@ async def answer_question(
             request = await hitl_queries.get_request(c, user_id, request_id)
         except NotFound:
             return _refused(RefusalReason.NOT_FOUND, "There is no such question for you.")
-        if request.status == "open" and await _call_is_live(c, user_id, request):
-            delivered = await _answer_live(c, user_id, request, text, now)
+        asked_on = await _asking_call(c, user_id, request)
+        from_test_call = asked_on is not None and asked_on.is_test
+        if request.status == "open" and (request.call_id is None or (asked_on and asked_on.status != "ended")):
+            delivered = await _answer_live(c, user_id, request, text, now, carry=not from_test_call)
             if delivered is not None:
                 return delivered
             request = await hitl_queries.get_request(c, user_id, request_id)  # it expired meanwhile
         refusal = _closed_refusal(request)
         if refusal is not None:
             return refusal
-        if request.task_id is None:
+        if request.task_id is None or from_test_call:
             return _refused(RefusalReason.EXPIRED, "This question came from a test call that is over; "
                             "there is no next call to keep the answer for.", request=request)
         if not for_next_call:
@@ -133,14 +137,15 @@ async def answer_question(
 
 
 async def _answer_live(
-    conn: asyncpg.Connection, user_id: int, request: HitlRequest, text: str, now: datetime
+    conn: asyncpg.Connection, user_id: int, request: HitlRequest, text: str, now: datetime, *, carry: bool
 ) -> AnswerResult | None:
-    """None when the question stopped being open before our answer got there."""
+    """None when the question stopped being open before our answer got there. `carry`: the answer is also
+    kept on the task for its later attempts (not for a test call's: a test never changes its task)."""
     try:
         async with conn.transaction():
             answered = await hitl_queries.answer_request(conn, user_id, request.id, text)
             task = None
-            if request.task_id is not None:  # None: a plan's test call, with no task to remember it
+            if carry and request.task_id is not None:  # None: a plan's test call, with no task to remember it
                 task = await hitl_queries.append_user_answer(
                     conn, user_id, request.task_id, answer_entry(answered, text, now, after_call=False)
                 )
@@ -148,7 +153,7 @@ async def _answer_live(
         return None
     return AnswerResult(
         outcome=AnswerOutcome.DELIVERED,
-        message="Your answer was sent to the call in progress.",
+        message="Your answer was sent to the call in progress." if carry else "Your answer was sent to the test call.",
         request=answered,
         task_status=task.status if task else None,
     )
@@ -275,12 +280,13 @@ def _closed_refusal(request: HitlRequest) -> AnswerResult | None:
     return None
 
 
-async def _call_is_live(conn: Executor, user_id: int, request: HitlRequest) -> bool:
+async def _asking_call(conn: Executor, user_id: int, request: HitlRequest) -> Call | None:
+    """The call that asked; None when asked outside a recorded call (whoever asked may still be waiting)
+    or when that call is gone."""
     if request.call_id is None:
-        return True  # asked outside a recorded call: whoever asked may still be waiting
+        return None
     try:
-        call = await call_queries.get_call(conn, user_id, request.call_id)
+        return await call_queries.get_call(conn, user_id, request.call_id)
     except NotFound:
-        return False
-    return call.status != "ended"
+        return None
 

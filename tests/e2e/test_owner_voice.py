@@ -190,11 +190,8 @@ def _voiced_ms(pcm: bytes) -> int:
 TEST_STATE_IS = STATE_IS.replace("'owner-voice'", "'test-call'")
 
 
-async def test_a_test_call_runs_the_tasks_agent_against_the_browser_and_is_stored_as_a_test(site, mic_browser):
-    running, url = site
-    running.script(ScriptedReplies([GREETING, GOODBYE]))
-    running.model.callee_lines.append(OWNER_WORDS)  # what the simulator "recognises" in the owner's first turn
-    context, page, user = await sign_in(mic_browser, running, url)
+async def try_a_task(running: RunningNode, page: Any, user: Any) -> tuple[Any, Any]:
+    """A task for tomorrow; on its page the owner presses Try it, then Start test call: connected."""
     task = await tasks.create_task(
         running.pool, user.id, TaskDraft(phone_number=TALKER, objective="Move Ada's cleaning to a Tuesday afternoon",
                                          callee_name="Smile Dental", constraints=always_open()),
@@ -206,6 +203,15 @@ async def test_a_test_call_runs_the_tasks_agent_against_the_browser_and_is_store
     await expect(panel).to_have_attribute("data-state", "idle")  # its script is running
     await page.get_by_role("button", name="Start test call").click()
     assert await within(panel, TEST_STATE_IS, "connected") == "connected"
+    return task, panel
+
+
+async def test_a_test_call_runs_the_tasks_agent_against_the_browser_and_is_stored_as_a_test(site, mic_browser):
+    running, url = site
+    running.script(ScriptedReplies([GREETING, GOODBYE]))
+    running.model.callee_lines.append(OWNER_WORDS)  # what the simulator "recognises" in the owner's first turn
+    context, page, user = await sign_in(mic_browser, running, url)
+    task, panel = await try_a_task(running, page, user)
     assert await within(panel, HEARD_MORE_THAN.replace("owner-voice-heard", "test-call-heard"), 25) > 25
     # The owner answers (the fake microphone); the agent says goodbye and ends the test with end_call.
     assert await within(panel, TEST_STATE_IS, "ended") == "ended"
@@ -222,6 +228,53 @@ async def test_a_test_call_runs_the_tasks_agent_against_the_browser_and_is_store
     assert await calls.list_calls(running.pool, user.id, task_id=task.id) == []  # no attempt made
     await page.goto(f"/calls/{test_call.id}")
     await expect(page.locator(".transcript")).to_contain_text("Tuesday at three works for me")
+    await context.close()
+
+
+async def test_the_owner_ends_a_test_call_with_end_and_nothing_is_left_running(site, mic_browser):
+    running, url = site
+    running.script(ScriptedReplies([GREETING], default=AGENT))  # the agent never ends it by itself
+    running.model.callee_lines.append(OWNER_WORDS)
+    context, page, user = await sign_in(mic_browser, running, url)
+    task, panel = await try_a_task(running, page, user)
+    assert await within(panel, HEARD_MORE_THAN.replace("owner-voice-heard", "test-call-heard"), 25) > 25
+    [test_call] = await calls.list_calls(running.pool, user.id, task_id=task.id, tests=True)
+
+    async def owner_heard() -> Any:  # the owner answered (fake microphone) and the agent heard it
+        turns = await transcripts.list_turns(running.pool, user.id, test_call.id)
+        return next((t for t in turns if t.speaker == "callee"), None)
+
+    said = await running.tap.until(owner_heard, 30, "the owner's words in the test call's transcript")
+    assert "Tuesday at three works for me" in said.text
+    assert running.model.open_sessions(), "the model session is not open during the test call"
+
+    await page.get_by_role("button", name="End").click()
+    assert await within(panel, TEST_STATE_IS, "ended") == "ended"
+    await expect(panel.locator(".test-call-status")).to_have_text(
+        "The test call is over: you ended it. Its transcript is stored.")
+    await expect(page.get_by_role("button", name="End")).to_be_disabled()
+    await browser_shot(page, "test-call-ended-by-owner")
+
+    async def stored() -> Any:
+        ended = await calls.get_call(running.pool, user.id, test_call.id)
+        return ended if ended.status == "ended" else None
+
+    ended = await running.tap.until(stored, 20, "the test call stored as ended")
+    assert (ended.is_test, ended.outcome, ended.hangup_by, ended.detail) == (True, "answered", "callee", "you ended it")
+    assert ended.ended_at is not None and ended.metrics, ended
+    await running.settle()
+    turns = await transcripts.list_turns(running.pool, user.id, test_call.id)
+    assert any(t.speaker == "agent" and t.text == GREETING.text for t in turns), turns
+    assert any(t.speaker == "callee" and "Tuesday at three works for me" in t.text for t in turns), turns
+    await running.model.wait_until_all_closed(timeout=10)  # the simulator saw the model session closed
+    names = [t.get_name() for t in asyncio.all_tasks()]
+    left = [name for name in names if str(test_call.id) in name or name.startswith("realtime-")]
+    assert left == [], left  # the call's tasks, its pacer and the model session's reader and writer are gone
+    after = await tasks.get_task(running.pool, user.id, task.id)
+    assert (after.status, after.attempt_count) == (task.status, task.attempt_count)
+    assert await calls.list_calls(running.pool, user.id, task_id=task.id) == []  # no attempt made
+    await page.reload()  # later, the test call's page says why it ended
+    await expect(panel.locator(".test-call-status")).to_have_text("This test call is over: you ended it.")
     await context.close()
 
 
@@ -263,17 +316,7 @@ async def test_a_test_call_shows_the_agents_keys_asks_this_owner_and_ends_with_e
     running.script(responder)
     running.model.callee_lines.append(OWNER_WORDS)
     context, page, user = await sign_in(mic_browser, running, url)
-    task = await tasks.create_task(
-        running.pool, user.id, TaskDraft(phone_number=TALKER, objective="Move Ada's cleaning to a Tuesday afternoon",
-                                         callee_name="Smile Dental", constraints=always_open()),
-        schedule_at=datetime.now(UTC) + timedelta(days=1),
-    )
-    await page.goto(f"/tasks/{task.id}")
-    await page.get_by_role("button", name="Try it").click()
-    panel = page.locator("#test-call")
-    await expect(panel).to_have_attribute("data-state", "idle")
-    await page.get_by_role("button", name="Start test call").click()
-    assert await within(panel, TEST_STATE_IS, "connected") == "connected"
+    task, panel = await try_a_task(running, page, user)
     # The owner speaks first (fake microphone); the keys the agent then pressed (send_dtmf) are shown.
     assert await within(panel, KEYS_HEARD, "1#") == "1#"
 

@@ -173,3 +173,43 @@ async def test_answers_accumulate_in_the_carried_context(pool, make_user):
     await answer_question(pool, user.id, second.id, "At 3")
     answers = (await tasks.get_task(pool, user.id, live.task.id)).context["user_answers"]
     assert [(a["question"], a["answer"]) for a in answers] == [("Which day?", "Thursday"), ("Which time?", "At 3")]
+
+
+async def _task_on_a_test_call(pool, user_id: int, *, status: TaskStatus = TaskStatus.PENDING_USER_INFO):
+    """A task waiting for the owner (its last real call asked something) while the owner tries it ("Try it")."""
+    live = await task_on_a_call(pool, user_id, status=status)
+    test_call = await calls.create_call(pool, user_id, live.task.id, attempt=1, node_id="node-a",
+                                        destination="browser", is_test=True)
+    request = await hitl.create_request(pool, user_id, live.task.id, question="Which afternoon suits Ada?",
+                                        deadline=NOW + timedelta(seconds=300), call_id=test_call.id)
+    return live, test_call, request
+
+
+async def _task_as_stored(pool, user_id: int, task_id):
+    row = await pool.fetchrow("SELECT status, context, updated_at, next_attempt_at FROM tasks WHERE id = $1", task_id)
+    task_events = await pool.fetchval("SELECT count(*) FROM task_events WHERE task_id = $1", task_id)
+    return dict(row), task_events
+
+
+async def test_an_answer_to_a_test_calls_question_reaches_the_test_call_and_leaves_the_task_alone(pool, make_user):
+    user = await make_user()
+    live, test_call, request = await _task_on_a_test_call(pool, user.id)
+    before = await _task_as_stored(pool, user.id, live.task.id)
+    result = await answer_question(pool, user.id, request.id, "Tuesday after two", now=NOW)
+    answered = await hitl.get_request(pool, user.id, request.id)
+    assert (answered.status, answered.answer, answered.call_id) == ("answered", "Tuesday after two", test_call.id)
+    assert await _task_as_stored(pool, user.id, live.task.id) == before  # no answer carried, no event, not touched
+    assert result.outcome is AnswerOutcome.DELIVERED and result.message == "Your answer was sent to the test call."
+
+
+async def test_a_question_of_a_test_call_that_is_over_is_not_kept_for_the_tasks_next_call(pool, make_user):
+    user = await make_user()
+    live, test_call, request = await _task_on_a_test_call(pool, user.id)
+    await calls.finish_call(pool, user.id, test_call.id, outcome="answered", ended_at=NOW)
+    before = await _task_as_stored(pool, user.id, live.task.id)
+    for for_next_call in (False, True):
+        result = await answer_question(pool, user.id, request.id, "Tuesday", for_next_call=for_next_call, now=NOW)
+        assert (result.outcome, result.reason) == (AnswerOutcome.REFUSED, RefusalReason.EXPIRED), result
+        assert "test call that is over" in result.message and not result.can_answer_for_next_call
+    assert (await hitl.get_request(pool, user.id, request.id)).status == "open"
+    assert await _task_as_stored(pool, user.id, live.task.id) == before  # still waiting for its real call's answer

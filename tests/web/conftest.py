@@ -69,7 +69,8 @@ async def serving(app: Litestar, **uvicorn_options: Any) -> AsyncIterator[str]:
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     sock.listen(64)
-    config = uvicorn.Config(app, lifespan="on", log_level="warning", timeout_graceful_shutdown=1, **uvicorn_options)
+    options: dict[str, Any] = {"lifespan": "on", "log_level": "warning", "timeout_graceful_shutdown": 1}
+    config = uvicorn.Config(app, **(options | uvicorn_options))
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]), name="test-http-server")
     try:

@@ -1,6 +1,7 @@
 // A test call: the agent calls the owner's browser (/ws/test-calls/<id>). Microphone in, agent out,
 // 20 ms mu-law frames both ways through the worklets of /static/owner-worklets.js. The panel's
 // data-state is "idle", "connecting", "connected", "ended" or "failed"; each change fires "test-call".
+// When it is over the server says why ({"event": "ENDED", "detail": ...}) before it closes the socket.
 (() => {
   "use strict";
   const panel = document.getElementById("test-call");
@@ -8,7 +9,7 @@
   const callId = panel.dataset.call;
   const say = panel.querySelector(".test-call-status"), keys = panel.querySelector(".test-call-keys");
   const start = panel.querySelector("[data-test=start]"), end = panel.querySelector("[data-test=end]");
-  let leg = null;
+  let leg = null, endedBecause = "";
 
   function setState(state, text) {
     panel.dataset.state = state; say.textContent = text;
@@ -50,9 +51,11 @@
         } else if (m.command === "FLUSH_MEDIA") play.port.postMessage({ cmd: "flush" });
         else if (m.event === "DTMF_SENT") keys.textContent += m.digits;
         else if (m.event === "HANGUP") say.textContent = "The agent hung up.";
+        else if (m.event === "ENDED") endedBecause = m.detail;
       };
       ws.onclose = () => { stop(); setState("ended", panel.dataset.state === "connecting"
-        ? "The test call could not start." : "The test call is over. Its transcript is stored."); };
+        ? "The test call could not start."
+        : `The test call is over${endedBecause ? `: ${endedBecause}` : ""}. Its transcript is stored.`); };
     } catch (err) {
       await ctx.close();
       setState("failed", `Could not start the test call: ${err.message}`);
