@@ -15,7 +15,6 @@ from engine.agent.state import CallState, CallStep
 from engine.agent.tools import ToolError
 from engine.clock import within
 
-
 # A line that cuts every goodbye short (on a real trunk: the echo of the agent's own voice, ~100 ms
 # late) would keep the call open until OPENDEEP_MAX_CALL_MINUTES: after this many resumed goodbyes
 # the next interrupted one hangs up anyway.
