@@ -299,8 +299,7 @@ async def record_bridge(pbx: Pbx, req: MatchedRequest) -> Reply:
 
 async def list_stored(pbx: Pbx, req: MatchedRequest) -> Reply:
     """The recordings directory: an open recording's file is there too (Asterisk lists the files it finds)."""
-    names = sorted({*pbx.stored_recordings, *pbx.live_recordings})
-    return 200, [{"name": name, "format": "wav"} for name in names]
+    return 200, [{"name": name, "format": "wav"} for name in sorted({*pbx.stored_recordings, *pbx.live_recordings})]
 
 
 def _stored(pbx: Pbx, req: MatchedRequest) -> str:
