@@ -180,10 +180,20 @@ async def live_calls_of_node(conn: Executor, node_id: str) -> list[Call]:
     return [Call.from_record(r) for r in records]
 
 
-async def count_test_calls_since(conn: Executor, user_id: int, since: datetime) -> int:
-    """How many test calls the user started since `since` (test calls are capped per user)."""
-    return int(
-        await conn.fetchval(
-            "SELECT count(*) FROM calls WHERE user_id = $1 AND is_test AND originated_at >= $2", user_id, since
-        )
-    )
+# With the user's id, the advisory lock that serialises one user's test-call creation (the daily allowance).
+TEST_CALL_ALLOWANCE_LOCK_KEY = 0x0DEE_7E57
+
+
+async def lock_user_test_calls(conn: Executor, user_id: int) -> None:
+    """Hold the user's test-call lock until the transaction ends (count-then-insert is then atomic)."""
+    await conn.execute("SELECT pg_advisory_xact_lock($1, $2)", TEST_CALL_ALLOWANCE_LOCK_KEY, user_id)
+
+
+async def count_recent_test_calls(conn: Executor, user_id: int) -> int:
+    """How many test calls the user started in the last 24 hours, by the database's clock (the daily allowance)."""
+    return int(await conn.fetchval(
+        "SELECT count(*) FROM calls WHERE user_id = $1 AND is_test AND originated_at > now() - interval '1 day'",
+        user_id,
+    ))
+
+

@@ -23,6 +23,7 @@ import msgspec
 from db import calls as call_queries
 from db import tasks as task_queries
 from db.models import Call, Task, TaskStatus
+from db.pool import transaction
 from db.tasks import TaskDraft
 from engine.agent.browser_call import BrowserCall
 from engine.ports.agent import CallReport, metrics_as_json
@@ -38,18 +39,20 @@ class TestCallRefused(Exception):
     """The user may not start a test call now (the message says why)."""
 
 
-async def _within_allowance(pool: asyncpg.Pool, user_id: int, per_day: int) -> None:
-    since = datetime.now(UTC) - timedelta(days=1)
-    if await call_queries.count_test_calls_since(pool, user_id, since) >= per_day:
+async def _within_allowance(tx: asyncpg.Connection, user_id: int, per_day: int) -> None:
+    """Inside the transaction that creates the test call: one user's "Try it" clicks count one after the other."""
+    await call_queries.lock_user_test_calls(tx, user_id)
+    if await call_queries.count_recent_test_calls(tx, user_id) >= per_day:
         raise TestCallRefused(f"You have made {per_day} test calls in the last 24 hours; try again later.")
 
 
 async def open_test_call(pool: asyncpg.Pool, task: Task, node_id: str, per_day: int = TEST_CALLS_PER_DAY) -> Call:
     """Create the test call's row, within the user's daily allowance."""
-    await _within_allowance(pool, task.user_id, per_day)
-    return await call_queries.create_call(
-        pool, task.user_id, task.id, attempt=1, node_id=node_id, destination="browser", is_test=True
-    )
+    async with transaction(pool) as tx:
+        await _within_allowance(tx, task.user_id, per_day)
+        return await call_queries.create_call(
+            tx, task.user_id, task.id, attempt=1, node_id=node_id, destination="browser", is_test=True
+        )
 
 
 async def open_plan_test_call(
@@ -57,9 +60,10 @@ async def open_plan_test_call(
     per_day: int = TEST_CALLS_PER_DAY,
 ) -> Call:
     """A test call of a plan's proposed call (a validated draft): no task or campaign is created."""
-    await _within_allowance(pool, user_id, per_day)
     stored = {"task": msgspec.to_builtins(draft), "conversation_id": str(conversation_id), "index": index}
-    return await call_queries.create_plan_test_call(pool, user_id, node_id=node_id, draft=stored)
+    async with transaction(pool) as tx:
+        await _within_allowance(tx, user_id, per_day)
+        return await call_queries.create_plan_test_call(tx, user_id, node_id=node_id, draft=stored)
 
 
 def draft_task(call_row: Call) -> Task:

@@ -67,8 +67,9 @@ async def test_the_owner_listens_talks_hands_back_and_leaves_without_ending_the_
     leg = await telephony.join_owner(call_id)
     heard = Heard(leg)
     try:
-        # Listening: the owner hears the agent; the agent hears its own echo, so it still reaches the callee.
-        events = await agent_says(call.media, AGENT_HZ, 1.0, "listening")
+        # Listening: the owner hears the agent; the agent hears its own echo, so it still reaches the callee
+        # (an echo callee may say a short prompt first: the tone outlasts it).
+        events = await agent_says(call.media, AGENT_HZ, 3.0, "listening", until=lambda seen: echoed(seen, AGENT_HZ) > 0)
         assert any(isinstance(e, OwnerChanged) and e.move == "joined" for e in events)
         assert echoed(events, AGENT_HZ) > 0
         await _until(lambda: heard.tones(AGENT_HZ) > 10)

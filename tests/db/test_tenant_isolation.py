@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import inspect
 from datetime import UTC, datetime, timedelta
 
@@ -55,8 +57,8 @@ async def test_reads_and_lists_see_nothing_of_another_user(pool, world):
     assert await calls.list_calls(pool, bob.id, task_id=task.id) == []
     assert await calls.list_calls(pool, bob.id, tests=True) == []
     await calls.create_call(pool, alice.id, task.id, attempt=1, node_id="", destination="browser", is_test=True)
-    assert await calls.count_test_calls_since(pool, bob.id, NOW - timedelta(days=1)) == 0
-    assert await calls.count_test_calls_since(pool, alice.id, NOW - timedelta(days=1)) == 1
+    assert await calls.count_recent_test_calls(pool, bob.id) == 0
+    assert await calls.count_recent_test_calls(pool, alice.id) == 1
     # A plan's test call (no task): Bob can neither read it nor ask a question on it.
     planned = await calls.create_plan_test_call(pool, alice.id, node_id="", draft={"task": {"phone_number": "+1"}})
     with pytest.raises(NotFound):
@@ -85,7 +87,7 @@ async def test_reads_and_lists_see_nothing_of_another_user(pool, world):
         "create_campaign", "get_campaign", "get_task", "get_call", "get_request", "list_campaigns", "list_tasks",
         "count_tasks_by_status", "list_calls", "list_turns", "list_task_events", "list_call_events",
         "list_ari_events", "list_requests", "list_inbox_requests", "count_open_requests", "list_numbers", "blocking_entry",
-        "count_test_calls_since", "create_plan_test_call",
+        "count_recent_test_calls", "create_plan_test_call",
     )
 
 
@@ -165,6 +167,26 @@ async def test_recent_campaigns_are_counted_per_user(pool, world):
     assert await campaigns.count_recent_campaigns(pool, bob.id) == 0
     assert await campaigns.count_recent_campaigns(pool, alice.id) == 1
     exercised("count_recent_campaigns")
+
+
+@pytest.mark.parametrize("lock", [campaigns.lock_user_campaigns, calls.lock_user_test_calls])
+async def test_a_users_quota_lock_holds_back_only_that_user(pool, world, lock):
+    alice, bob, *_ = world
+    async with pool.acquire() as first, pool.acquire() as other, pool.acquire() as second:
+        held = first.transaction()
+        await held.start()
+        await lock(first, alice.id)
+        async with other.transaction():
+            await asyncio.wait_for(lock(other, bob.id), 5)  # Bob is not held back by Alice's lock
+        async with second.transaction():
+            waiting = asyncio.create_task(lock(second, alice.id), name="test-second-alice-lock")
+            async with asyncio.timeout(5):
+                while not await pool.fetchval("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"):
+                    await asyncio.sleep(0.01)
+            assert not waiting.done()  # Alice's second request waits for her first...
+            await held.commit()
+            await asyncio.wait_for(waiting, 5)  # ...until that one's transaction ends
+    exercised(lock.__name__)
 
 
 def test_every_tenant_query_function_is_exercised():

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import httpx
 
 from db import calls, tasks
 from db.tasks import TaskDraft
-from engine.agent.test_call import TEST_CALLS_PER_DAY
+from engine.agent.test_call import TEST_CALLS_PER_DAY, TestCallRefused, open_test_call
 from tests.web.conftest import Browserless, serving
 
 
@@ -48,3 +49,13 @@ async def test_the_21st_test_call_of_a_day_is_refused_with_a_clear_message_and_o
         assert tried.status_code == 303, tried.text
         await web.client.aclose()
         await others.client.aclose()
+
+
+async def test_the_allowance_holds_when_test_calls_are_started_at_once(make_account, pool):
+    """Five "Try it" clicks at the same moment against an allowance of two: two test calls, three refusals."""
+    ada = await make_account()
+    task = await _task(pool, ada)
+    tried = await asyncio.gather(*(open_test_call(pool, task, "node", per_day=2) for _ in range(5)),
+                                 return_exceptions=True)
+    assert sum(isinstance(result, TestCallRefused) for result in tried) == 3
+    assert len(await calls.list_calls(pool, ada.id, task_id=task.id, tests=True)) == 2
