@@ -71,6 +71,8 @@ PJSIP_OPTION_MODULES: dict[str, str] = {
     "rewrite_contact": "res_pjsip_nat",
     "rtp_symmetric": "res_pjsip_sdp_rtp",
     "outbound_auth": "res_pjsip_outbound_authenticator_digest",
+    "send_pai": "res_pjsip_caller_id",  # P-Asserted-Identity added by its outgoing-request hook
+    "trust_id_outbound": "res_pjsip_caller_id",
 }
 
 _LOAD_LINE = re.compile(r"^\s*load\s*=>?\s*(\S+?)(?:\.so)?\s*(?:;.*)?$", re.M)
