@@ -45,6 +45,11 @@ def dentist_task(**overrides: Any) -> AgentTask:
 
 
 PROVIDERS = ("realtime", "live")
+# GPT-Live marks no end of a turn: its adapter ends one once the audio it sent has played and no more came
+# for a gap, on the call's clock. Here the gap is one 20 ms frame, so a turn of the simulator (which sends
+# faster than real time) ends as its audio finishes playing and a test need not let time pass for it;
+# the production gap (engine.voice.live_turns.SEGMENT_GAP_S) is tested in tests/voice/test_live_turns.py.
+LIVE_SEGMENT_GAP_S = 0.02
 
 
 def realtime_only(why: str) -> Any:
@@ -94,6 +99,11 @@ class Rig:
                 ),
                 timeout,
             )
+
+    async def model_quiet(self, timeout: float = 5.0) -> None:
+        """Wait until the agent's turn is over: Realtime marks its end (response.done); GPT-Live marks none,
+        its adapter infers it on the call's clock (LIVE_SEGMENT_GAP_S)."""
+        await asyncio.wait_for(self.agent.link.response_idle.wait(), timeout)
 
     async def wait_event(self, kind: str, timeout: float = 5.0) -> Any:
         return await self.recorder.wait_for_event(self.call.call_id, kind, timeout)
@@ -255,7 +265,10 @@ async def call_rig(
         if provider == "realtime":
             model = OpenAIRealtimeModel(api_key="test", model="gpt-realtime-1.5", websocket_base_url=sim.base_url)
         else:
-            model = OpenAILiveModel(api_key="test", model="gpt-live-1", websocket_base_url=sim.base_url)
+            model = OpenAILiveModel(
+                api_key="test", model="gpt-live-1", websocket_base_url=sim.base_url, clock=clock,
+                segment_gap_s=LIVE_SEGMENT_GAP_S,
+            )
             options = dataclasses.replace(options, model_name="gpt-live-1")
         hook_calls: list[str] = []
 

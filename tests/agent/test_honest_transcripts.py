@@ -10,9 +10,6 @@ from tests.agent.rig import call_rig, realtime_only
 HELLO = Reply("Hello, this is an AI assistant.", audio_ms=200)
 
 
-@realtime_only(
-    "TODO(issue 15): GPT-Live reports no transcription failure; the Live run of this port-level test times out"
-)
 async def test_a_failed_transcription_is_a_call_event_and_a_marked_callee_turn(provider: str) -> None:
     async with call_rig([HELLO], provider=provider) as rig:
         await rig.media.wait_sent(200 * 8)

@@ -45,9 +45,6 @@ async def interrupt_with_tool_call(rig: Rig, call_id: str, name: str, arguments:
     await rig.sim.wait_for(lambda: call_id in outputs(rig))
 
 
-@realtime_only(
-    "TODO(issue 15): the interrupting tool call is injected as a Realtime wire event; needs a Live delegated-call equivalent"
-)
 async def test_an_interrupted_end_call_does_not_hang_up(provider: str) -> None:
     async with call_rig([HELD, AGAIN], autoplay=False, provider=provider) as rig:
         await interrupt_with_tool_call(rig, "call_bye", "end_call", {"reason": "done"})
@@ -63,9 +60,6 @@ async def test_an_interrupted_end_call_does_not_hang_up(provider: str) -> None:
     assert "Of course, what is it?" in [t.text for t in result.transcript]
 
 
-@realtime_only(
-    "TODO(issue 15): the interrupting tool call is injected as a Realtime wire event; needs a Live delegated-call equivalent"
-)
 async def test_interrupted_keys_are_not_pressed(provider: str) -> None:
     async with call_rig([HELD, AGAIN], autoplay=False, provider=provider) as rig:
         await interrupt_with_tool_call(rig, "call_keys", "send_dtmf", {"digits": "1"})
@@ -75,9 +69,6 @@ async def test_interrupted_keys_are_not_pressed(provider: str) -> None:
     assert rig.call.dtmf == [] and result.dtmf_sent == ()
 
 
-@realtime_only(
-    "TODO(issue 15): the interrupting tool call is injected as a Realtime wire event; needs a Live delegated-call equivalent"
-)
 async def test_an_interrupted_record_outcome_is_kept(provider: str) -> None:
     async with call_rig([HELD, AGAIN], autoplay=False, provider=provider) as rig:
         await interrupt_with_tool_call(
@@ -93,7 +84,6 @@ async def test_an_interrupted_record_outcome_is_kept(provider: str) -> None:
     assert len(rig.speak_requests()) == 1  # the greeting's
 
 
-@realtime_only("TODO(issue 15): Live run times out; the goodbye's interruption needs the Live callee audio path")
 async def test_a_goodbye_the_callee_interrupts_goes_back_to_the_conversation(provider: str) -> None:
     bye = Reply("Thank you, goodbye!", audio_ms=1000, tool_calls=(SimToolCall("end_call", {"reason": "done"}),))
     last = Reply("Then see you Tuesday.", audio_ms=300, tool_calls=(SimToolCall("end_call", {"reason": "done"}),))
