@@ -182,6 +182,7 @@ class LiveTurns:
         if segment is None:
             return
         self._past.append(segment)
+        self._output_played_at = self._clock.monotonic()  # what it sent has played, or is dropped (a yield)
         segment.yielded = self._callee is not None and not self._callee.announced
         if segment.yielded:  # the model stopped while the callee talked: it gave them the floor
             self._announce_callee()

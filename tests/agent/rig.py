@@ -158,7 +158,9 @@ class Rig:
         in the audio it is sent, so on Live the callee's side also sends speech."""
         session = session or self.sim.sessions[0]
         if self.provider == "live":
+            heard_ms = session.input_ms + 300
             self._callee_sound(audio.speech(0.3, seed=3))
+            await self.sim.wait_for(lambda: session.input_ms >= heard_ms)  # the model hears what the adapter heard
         await session.callee_starts_speaking()
 
     async def callee_stops_speaking(self, transcript: str = "", session: Any = None) -> None:

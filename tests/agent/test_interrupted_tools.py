@@ -1,9 +1,10 @@
-"""Tool calls of a response the callee interrupted, and a goodbye the callee interrupts.
+"""Tool calls of a turn the callee interrupted, and a goodbye the callee interrupts.
 
-The service also sends `response.function_call_arguments.done` for a cancelled response
-(openai SDK, ResponseFunctionCallArgumentsDoneEvent): after `speech_started` has cancelled it,
-before its `response.done`. Hanging up or pressing keys on such a call would act on words the
-callee cut off; data the model recorded is kept.
+Realtime: the service also sends `response.function_call_arguments.done` for a cancelled response
+(openai SDK, ResponseFunctionCallArgumentsDoneEvent): after `speech_started` has cancelled it, before
+its `response.done`. GPT-Live: the model delegated the call as it took the floor, yields when the
+callee talks over it, and the backend runs on and delivers the call afterwards. Hanging up or pressing
+keys on such a call would act on words the callee cut off; data the model recorded is kept.
 """
 
 from __future__ import annotations
@@ -13,43 +14,39 @@ import json
 
 from engine.agent.state import CallState
 from engine.voice.simulator.script import Reply, SimToolCall
-from tests.agent.rig import Rig, call_rig, realtime_only
+from tests.agent.rig import Rig, call_rig
 
-HELD = Reply("Thank you so much for your help, goodbye and have a nice day.", audio_ms=2000, hold_after_ms=1000)
 AGAIN = Reply("Of course, what is it?", audio_ms=300)
 
 
-def outputs(rig: Rig) -> dict[str, dict]:
-    return {item["call_id"]: json.loads(item["output"]) for item in rig.sent_items("function_call_output")}
+def held(name: str, arguments: dict) -> Reply:
+    """A goodbye the model streams 1 s of and holds, with a tool call the callee's interruption must not lose."""
+    return Reply(
+        "Thank you so much for your help, goodbye and have a nice day.",
+        audio_ms=2000,
+        hold_after_ms=1000,
+        tool_calls=(SimToolCall(name, arguments),),
+    )
 
 
-async def interrupt_with_tool_call(rig: Rig, call_id: str, name: str, arguments: dict) -> None:
-    """The callee speaks into a response; the service then finishes the response's tool call."""
+def outputs(rig: Rig) -> list[dict]:
+    return [json.loads(item["output"]) for item in rig.sent_items("function_call_output")]
+
+
+async def interrupt_the_tool_call(rig: Rig) -> None:
+    """The callee speaks into the turn; its tool call still arrives, and gets an output."""
     await rig.media.wait_sent(1000 * 8)
     await rig.media.play(200)
-    response_id = rig.agent.link.active_response
-    assert response_id is not None
-    callee = rig.sim.sessions[0]
-    await callee.callee_starts_speaking()  # the server cancels the response (turn_detected)
-    callee.send(
-        {
-            "type": "response.function_call_arguments.done",
-            "response_id": response_id,
-            "item_id": f"item_{call_id}",
-            "output_index": 1,
-            "call_id": call_id,
-            "name": name,
-            "arguments": json.dumps(arguments),
-        }
-    )
-    await rig.sim.wait_for(lambda: call_id in outputs(rig))
+    await rig.callee_starts_speaking()  # Realtime: the service cancels (turn_detected); Live: the model yields
+    await rig.sim.wait_for(lambda: outputs(rig))
 
 
 async def test_an_interrupted_end_call_does_not_hang_up(provider: str) -> None:
-    async with call_rig([HELD, AGAIN], autoplay=False, provider=provider) as rig:
-        await interrupt_with_tool_call(rig, "call_bye", "end_call", {"reason": "done"})
-        assert "not run" in outputs(rig)["call_bye"]["error"]
-        await rig.sim.sessions[0].callee_stops_speaking("Wait, one more thing.")
+    async with call_rig([held("end_call", {"reason": "done"}), AGAIN], autoplay=False, provider=provider) as rig:
+        await interrupt_the_tool_call(rig)
+        [bye] = outputs(rig)
+        assert "not run" in bye["error"]
+        await rig.callee_stops_speaking("Wait, one more thing.")
         await rig.media.wait_sent((1000 + 300) * 8)
         await rig.media.play(300)
         assert rig.agent.status.state is CallState.CONVERSING and rig.call.hangups == []
@@ -61,21 +58,21 @@ async def test_an_interrupted_end_call_does_not_hang_up(provider: str) -> None:
 
 
 async def test_interrupted_keys_are_not_pressed(provider: str) -> None:
-    async with call_rig([HELD, AGAIN], autoplay=False, provider=provider) as rig:
-        await interrupt_with_tool_call(rig, "call_keys", "send_dtmf", {"digits": "1"})
-        assert "not run" in outputs(rig)["call_keys"]["error"]
+    async with call_rig([held("send_dtmf", {"digits": "1"}), AGAIN], autoplay=False, provider=provider) as rig:
+        await interrupt_the_tool_call(rig)
+        [keys] = outputs(rig)
+        assert "not run" in keys["error"]
         rig.call.callee_hangs_up()
         result = await rig.result()
     assert rig.call.dtmf == [] and result.dtmf_sent == ()
 
 
 async def test_an_interrupted_record_outcome_is_kept(provider: str) -> None:
-    async with call_rig([HELD, AGAIN], autoplay=False, provider=provider) as rig:
-        await interrupt_with_tool_call(
-            rig, "call_outcome", "record_outcome", {"achieved": True, "summary": "Moved to Tuesday 15:00"}
-        )
-        assert outputs(rig)["call_outcome"] == {"recorded": True}
-        await rig.sim.sessions[0].callee_stops_speaking("Wait, one more thing.")
+    outcome = held("record_outcome", {"achieved": True, "summary": "Moved to Tuesday 15:00"})
+    async with call_rig([outcome, AGAIN], autoplay=False, provider=provider) as rig:
+        await interrupt_the_tool_call(rig)
+        assert outputs(rig) == [{"recorded": True}]
+        await rig.callee_stops_speaking("Wait, one more thing.")
         await rig.media.wait_sent((1000 + 300) * 8)
         rig.call.callee_hangs_up()
         result = await rig.result()
@@ -89,14 +86,14 @@ async def test_a_goodbye_the_callee_interrupts_goes_back_to_the_conversation(pro
     last = Reply("Then see you Tuesday.", audio_ms=300, tool_calls=(SimToolCall("end_call", {"reason": "done"}),))
     async with call_rig([bye, Reply("Yes, of course?", audio_ms=300), last], autoplay=False, provider=provider) as rig:
         await rig.media.wait_sent(1000 * 8)
-        await rig.clock.wait_sleepers(1)  # the goodbye is under way: waiting for its mark
+        await rig.wait_event("tool_call")  # the goodbye is under way: end_call waits for it to be played
         assert rig.agent.status.state is CallState.ENDING
         await rig.media.play(400)
         callee = rig.sim.sessions[0]
-        await callee.callee_starts_speaking()
+        await rig.callee_starts_speaking()
         back = await rig.recorder.wait_for_event("call-1", "goodbye_interrupted")
         assert rig.agent.status.state is CallState.CONVERSING and rig.call.hangups == []
-        await callee.callee_stops_speaking("Wait, is it Tuesday?")
+        await rig.callee_stops_speaking("Wait, is it Tuesday?")
         await rig.media.wait_sent((1000 + 300) * 8)
         await rig.media.play(300)
         await callee.callee_stops_speaking("Thanks.")

@@ -4,7 +4,9 @@ The model owns turn-taking, like the service: it speaks when the callee has fini
 `callee_says`, or its energy VAD on the audio it receives), when it is given instructions or
 commentary, and when a delegated tool call is continued; it stops by itself (yields) as soon as
 the callee talks over it. Output is audio deltas in the session format with no ids, and
-transcripts as fragments on the session timeline (ms); nothing marks the end of a turn.
+transcripts as fragments on the session timeline (ms); nothing marks the end of a turn. A turn
+with tool calls delegates as it starts (Responses delegation); the backend's calls come once its
+speech ends, even when the callee cut it short (the backend runs on).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import Any
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
-from engine.voice.live_simulator.speech import delegate, hear, start_fixture, stream
+from engine.voice.live_simulator.speech import finish_delegation, hear, open_delegation, start_fixture, stream
 from engine.voice.live_simulator.start import StartError, apply_update, rate_of, tool_names, validate_start
 from engine.voice.simulator.controls import SimulatorControls
 from engine.voice.simulator.line import decode
@@ -350,9 +352,10 @@ class LiveSession:
         self.speaking_task = asyncio.create_task(self._say(reply), name=f"live-sim-turn-{self.index}")
 
     async def _say(self, reply: Reply) -> None:
+        delegation = open_delegation(self) if reply.tool_calls else None
         spoken_ms, yielded = await stream(self, reply)
-        if not yielded and reply.tool_calls:
-            delegate(self, reply.tool_calls)
+        if delegation is not None:
+            finish_delegation(self, delegation, reply.tool_calls)
         self.send({"type": "session.usage.updated", "usage": self._usage()})
         if self._queued and not self.callee_talking:
             self._speak(self._queued.pop(0))
