@@ -78,7 +78,6 @@ async def test_model_unreachable_at_the_start_is_an_agent_failure(provider: str)
     assert rig.call.hangups == ["normal"]
 
 
-@realtime_only("GPT-Live has no rate_limits.updated and no response.create to refuse with a rate limit")
 async def test_rate_limit_error_is_retried_after_a_backoff(provider: str) -> None:
     def fail_first_create(sim) -> None:
         sim.failing_creates.append("rate_limit_exceeded")
@@ -95,7 +94,6 @@ async def test_rate_limit_error_is_retried_after_a_backoff(provider: str) -> Non
     assert result.metrics.rate_limit_hits == 1 and not result.agent_failure
 
 
-@realtime_only("GPT-Live has no rate_limits.updated and no response.create to refuse with a rate limit")
 async def test_rate_limit_exhausted_repeatedly_fails_the_call(provider: str) -> None:
     def fail_creates(sim) -> None:
         sim.failing_creates.extend(["rate_limit_exceeded"] * 3)
@@ -109,7 +107,7 @@ async def test_rate_limit_exhausted_repeatedly_fails_the_call(provider: str) -> 
     assert result.agent_failure and "rate limited" in result.failure_reason
 
 
-@realtime_only("GPT-Live has no rate_limits.updated and no response.create to refuse with a rate limit")
+@realtime_only("GPT-Live has no rate_limits.updated event (openai 3.57 types/live/server_event.py)")
 async def test_rate_limits_updated_exhausted_is_recorded(provider: str) -> None:
     def exhausted(sim) -> None:
         sim.rate_limit_remaining = 0
