@@ -100,11 +100,6 @@ class Rig:
                 timeout,
             )
 
-    async def model_quiet(self, timeout: float = 5.0) -> None:
-        """Wait until the agent's turn is over: Realtime marks its end (response.done); GPT-Live marks none,
-        its adapter infers it on the call's clock (LIVE_SEGMENT_GAP_S)."""
-        await asyncio.wait_for(self.agent.link.response_idle.wait(), timeout)
-
     async def wait_event(self, kind: str, timeout: float = 5.0) -> Any:
         return await self.recorder.wait_for_event(self.call.call_id, kind, timeout)
 
