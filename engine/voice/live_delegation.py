@@ -4,7 +4,8 @@
   for a delegation; `session.delegation.created{offset_ms}` says where on the session timeline the
   model delegated, and that places it in one of the model's turns (`LiveTurns.turn_at`). The
   `ToolCall` carries that turn's response id, so the agent treats a call of a turn the callee cut
-  short as on Realtime (a call of a cancelled response): it is not run.
+  short as on Realtime (a call of a cancelled response): it is not run. A call that arrives while
+  the callee talks over its turn waits until the turn ends, yielded or not (`turn_ended`).
 * when a backend response may be continued: one `response.create` once it finished and every one
   of its calls has an output. The backend of a turn the callee cut short is not continued (as no
   response follows an interrupted tool call on Realtime): the model gave the callee the floor.
@@ -22,8 +23,12 @@ from engine.voice.live_turns import AgentSegment
 
 
 class LiveDelegations:
-    def __init__(self, turn_at: Callable[[int], AgentSegment | None]) -> None:
+    def __init__(
+        self, turn_at: Callable[[int], AgentSegment | None], talked_over: Callable[[str], bool]
+    ) -> None:
         self._turn_at = turn_at
+        self._talked_over = talked_over
+        self._held: list[ToolCall] = []  # calls of a turn the callee talks over, until it ends
         self._offsets: dict[str, int] = {}  # delegation id -> where the model delegated (session ms)
         self._turns: dict[str, AgentSegment | None] = {}  # delegation id -> its turn, once placed
         self._calls: dict[str, list[str]] = {}  # delegation id -> its backend response's call ids
@@ -35,12 +40,22 @@ class LiveDelegations:
         if delegation.get("id") and event.get("offset_ms") is not None:
             self._offsets[str(delegation["id"])] = int(event["offset_ms"])
 
-    def function_call(self, delegation_id: str, call: dict[str, Any]) -> ToolCall:
+    def function_call(self, delegation_id: str, call: dict[str, Any]) -> ToolCall | None:
+        """The call for the agent, or None while it is held."""
         call_id = str(call.get("call_id") or "")
         self._calls.setdefault(delegation_id, []).append(call_id)
         turn = self._turn(delegation_id)
         response_id = turn.response_id if turn is not None else delegation_id
-        return ToolCall(response_id, call_id, str(call.get("name") or ""), call.get("arguments") or "")
+        tool_call = ToolCall(response_id, call_id, str(call.get("name") or ""), call.get("arguments") or "")
+        if self._talked_over(response_id):
+            self._held.append(tool_call)
+            return None
+        return tool_call
+
+    def turn_ended(self) -> list[ToolCall]:
+        """A turn of the model ended (its ResponseDone is out): the calls held for it."""
+        held, self._held = self._held, []
+        return held
 
     def completed(self, delegation_id: str) -> int:
         """The backend response finished: how many `response.create` to send now."""

@@ -120,6 +120,12 @@ class LiveTurns:
         self._segment_end.cancel()
         self._callee_end.cancel()
 
+    def talked_over(self, response_id: str) -> bool:
+        """The callee talks over this turn, which is still under way: the model may be yielding."""
+        segment, callee = self._segment, self._callee
+        talking = callee is not None and not callee.announced
+        return talking and segment is not None and segment.response_id == response_id
+
     def turn_at(self, offset_ms: int) -> AgentSegment | None:
         """The model's turn at `offset_ms` of the session timeline: the first segment still under way
         there, or the one that starts next (the model delegates, then speaks)."""

@@ -5,16 +5,14 @@ truncate, and the server marks neither the end of a spoken turn nor the start of
 `LiveTurns` (engine.voice.live_turns) rebuilds the port's turn events from what the wire
 carries; this module owns the connection, the commands and the rest:
 
-* tools: Responses delegation (engine.voice.live_delegation). Function calls arrive nested in
-  `response.event`, each placed in the model's turn it was delegated in; results go back as
-  `response.item.create`, then one `response.create` once every call of that backend response
-  has its output;
+* tools: Responses delegation (engine.voice.live_delegation): calls arrive nested in `response.event`,
+  placed in the model's turn they were delegated in; results go back as `response.item.create`,
+  then one `response.create` once every call of that backend response has its output;
 * `create_response(text)` appends a directive (`instructions.append`), `add_context` a silent
   note (`thinking.append`); a bare `create_response()` asks it to react to new notes;
 * usage: cumulative `session.usage.updated` seconds; each ResponseDone carries what is new.
 
-One writer drains `_outbox`, one reader dispatches through `_HANDLERS`; the SDK's auto-reconnect
-stays off (a new socket without `session.start` has no session).
+One writer drains `_outbox`, one reader dispatches through `_HANDLERS`; no SDK auto-reconnect (no session.start).
 """
 
 from __future__ import annotations
@@ -108,7 +106,7 @@ class OpenAILiveSession:
             callee_gap_s=callee_gap_s,
             on_agent_quiet=self._agent_quiet,
         )
-        self._delegations = LiveDelegations(self._turns.turn_at)
+        self._delegations = LiveDelegations(self._turns.turn_at, self._turns.talked_over)
         self._notes_unanswered = False  # a silent note came since the model last spoke
         self._react_after_turn = False  # a bare reaction asked for while the model spoke
         self._seconds = 0.0  # cumulative billed seconds, as the service last reported them
@@ -263,6 +261,8 @@ class OpenAILiveSession:
         self._events.put_nowait(event)
 
     def _agent_quiet(self) -> None:
+        for held in self._delegations.turn_ended():
+            self._emit(held)
         if self._react_after_turn:
             self._react_after_turn = False
             self._append("session.instructions.append", REACT)
@@ -280,8 +280,8 @@ class OpenAILiveSession:
         kind = inner.get("type", "")
         delegation = str(event.get("delegation_id") or "")  # names the backend response of nested events
         call = function_call(inner)
-        if call is not None:
-            self._emit(self._delegations.function_call(delegation, call))
+        if call is not None and (tool_call := self._delegations.function_call(delegation, call)) is not None:
+            self._emit(tool_call)
         elif kind in ("response.completed", "response.incomplete", "response.failed"):
             self._tokens = self._tokens + backend_usage(inner.get("response") or {})
             self._continue_backend(self._delegations.completed(delegation))

@@ -241,6 +241,7 @@ async def call_rig(
     call_id: str = "call-1",
     decode_callee: Any = None,
     provider: str = "realtime",
+    live_gap_s: float = LIVE_SEGMENT_GAP_S,
 ) -> AsyncIterator[Rig]:
     """A call under test. Without `supervise`, dead air and the call's limits are off (tests of other
     behaviour wait on specific timers). With a task that greets at once (the default here) the rig
@@ -264,7 +265,7 @@ async def call_rig(
         else:
             model = OpenAILiveModel(
                 api_key="test", model="gpt-live-1", websocket_base_url=sim.base_url, clock=clock,
-                segment_gap_s=LIVE_SEGMENT_GAP_S,
+                segment_gap_s=live_gap_s,
             )
             options = dataclasses.replace(options, model_name="gpt-live-1")
         hook_calls: list[str] = []

@@ -12,7 +12,10 @@ from __future__ import annotations
 import asyncio
 import json
 
+import pytest
+
 from engine.agent.state import CallState
+from engine.voice.live_turns import SEGMENT_GAP_S
 from engine.voice.simulator.script import Reply, SimToolCall
 from tests.agent.rig import Rig, call_rig
 
@@ -79,6 +82,28 @@ async def test_an_interrupted_record_outcome_is_kept(provider: str) -> None:
     assert result.objective is not None and result.objective.summary == "Moved to Tuesday 15:00"
     # the callee's speech gets its own (VAD) answer; the kept tool asks for none besides
     assert len(rig.speak_requests()) == 1  # the greeting's
+
+
+@pytest.mark.parametrize("provider", ["live"])
+async def test_a_call_delivered_before_the_model_is_seen_to_yield_waits_for_it(provider: str) -> None:
+    """GPT-Live: the callee talks over the model and it goes quiet, but only a quiet of SEGMENT_GAP_S
+    tells a yield from a pause. A call its backend delivers within that gap waits to see which it was."""
+    goodbye = held("end_call", {"reason": "done"})
+    async with call_rig([goodbye, AGAIN], autoplay=False, provider=provider, live_gap_s=SEGMENT_GAP_S) as rig:
+        await rig.media.wait_sent(1000 * 8)  # sent at once, at 0 s on the call's clock
+        await rig.media.play(100)
+        await rig.callee_starts_speaking()  # the model yields; its backend runs on and delivers end_call
+        live = rig.sim.sessions[0]
+        await rig.sim.wait_for(lambda: live.pending_calls)
+        live.send_error("server_error", "a hiccup")  # what the adapter reads next: it has read end_call too
+        await rig.wait_event("voice_error")
+        assert "tool_call" not in rig.kinds() and rig.agent.status.state is CallState.CONVERSING
+        await rig.advance_when_due(SEGMENT_GAP_S)  # quiet for the gap: the model yielded
+        await rig.sim.wait_for(lambda: outputs(rig))
+        assert "not run" in outputs(rig)[0]["error"]
+        rig.call.callee_hangs_up()
+        result = await rig.result()
+    assert rig.call.hangups == [] and [(c.name, c.ok) for c in result.tool_calls] == [("end_call", False)]
 
 
 async def test_a_goodbye_the_callee_interrupts_goes_back_to_the_conversation(provider: str) -> None:
