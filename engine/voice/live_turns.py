@@ -130,7 +130,7 @@ class LiveTurns:
         """The model's turn at `offset_ms` of the session timeline: the first segment still under way
         there, or the one that starts next (the model delegates, then speaks)."""
         segments = [*self._past, *([self._segment] if self._segment is not None else [])]
-        return next((s for s in segments if s.end_ms is not None and s.end_ms >= offset_ms), None)
+        return next((s for s in segments if s.end_ms is not None and s.end_ms > offset_ms), None)
 
     # --- the agent's turns (segments of output audio) ------------------------------------
 

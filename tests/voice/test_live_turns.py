@@ -84,3 +84,20 @@ async def test_the_model_going_quiet_while_the_callee_talks_is_a_yield_at_once()
     [cut] = done(seen)
     assert seen.index(started) < seen.index(cut) and (cut.status, cut.reason) == ("cancelled", "turn_detected")
     live.cancel_timers()
+
+
+async def test_a_delegation_belongs_to_the_turn_under_way_where_it_was_made_or_to_the_one_starting_there() -> None:
+    clock = ManualClock()
+    live, seen = turns(clock)
+    live.output_audio(delta(100))
+    live.output_transcript({"delta": "Hello.", "start_ms": 0, "end_ms": 100})
+    clock.advance(SEGMENT_GAP_S)
+    await asyncio.wait_for(seen.ended.wait(), 1)
+    live.output_audio(delta(100))
+    live.output_transcript({"delta": "Let me check.", "start_ms": 100, "end_ms": 200})
+    first, second = [e.response_id for e in seen if isinstance(e, ResponseStarted)]
+    assert live.turn_at(50).response_id == first
+    assert live.turn_at(100).response_id == second  # delegated as the second turn starts
+    assert live.turn_at(150).response_id == second
+    assert live.turn_at(200) is None  # after both: a call of its own
+    live.cancel_timers()
