@@ -137,6 +137,7 @@ class ModelLink:
         if not self.session.capabilities.supports_response_create:
             # The model owns turn-taking: there is no response to wait for, queue or match; the
             # adapter turns this into a directive (or continues a delegated tool call).
+            self._last_create = instructions  # what a retry after a rate limit asks again
             await self.session.create_response(instructions)
             return
         if self.callee_speaking and instructions is None:

@@ -81,6 +81,11 @@ class TranscriptLog:
             await self._maybe_record(item_id)
 
     async def callee_text(self, item_id: str, text: str, at: datetime) -> None:
+        if not text.strip():  # transcribed as no words at all: the callee was heard, not understood
+            turn = self._open.setdefault(item_id, _Open("callee", at))
+            turn.text, turn.inaudible = NO_TRANSCRIPT, True
+            await self._maybe_record(item_id)
+            return
         await self._update(item_id, "callee", at, text=text)
 
     async def callee_text_failed(self, item_id: str, at: datetime) -> None:

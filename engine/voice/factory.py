@@ -38,6 +38,7 @@ class VoiceModelService:
     settings: Settings
     default: VoiceProvider
     simulator_idle_s: float | None = 6.0
+    clock: Clock = SYSTEM_CLOCK  # the process's time (GPT-Live infers the model's turns on it)
     probe: VoiceModelProbe | None = None  # OpenAI: the key and model checked for real, now and then
     _models: dict[VoiceProvider, _Provided] = field(default_factory=dict)
 
@@ -58,7 +59,7 @@ class VoiceModelService:
         """The model of `provider` (the default when None), opened on first use."""
         chosen = VoiceProvider(provider) if provider else self.default
         if chosen not in self._models:
-            self._models[chosen] = await _provide(self.settings, chosen, self.simulator_idle_s)
+            self._models[chosen] = await _provide(self.settings, chosen, self.simulator_idle_s, self.clock)
         return self._models[chosen].model
 
     def status(self) -> ComponentStatus:
@@ -85,7 +86,9 @@ class VoiceModelService:
                 await provided.simulator.stop()
 
 
-async def _provide(settings: Settings, provider: VoiceProvider, simulator_idle_s: float | None) -> _Provided:
+async def _provide(
+    settings: Settings, provider: VoiceProvider, simulator_idle_s: float | None, clock: Clock
+) -> _Provided:
     key = settings.openai_api_key.get_secret_value() if settings.openai_api_key is not None else ""
     if provider is VoiceProvider.LIVE:
         if key:
@@ -95,6 +98,7 @@ async def _provide(settings: Settings, provider: VoiceProvider, simulator_idle_s
                 backend_model=settings.live_backend_model,
                 voice=settings.live_voice,
                 base_url=settings.openai_base_url,
+                clock=clock,
             )
             return _Provided(model)
         live = await LiveSimulator(
@@ -107,6 +111,7 @@ async def _provide(settings: Settings, provider: VoiceProvider, simulator_idle_s
             voice=settings.live_voice,
             websocket_base_url=live.base_url,
             name="simulated",
+            clock=clock,
         )
         return _Provided(model, live)
     if key:
@@ -127,7 +132,7 @@ async def start_voice_model(
     settings: Settings, *, simulator_idle_s: float | None = 6.0, clock: Clock = SYSTEM_CLOCK
 ) -> VoiceModelService:
     """Build the default provider's model for this process; close it with `service.close()` at shutdown."""
-    service = VoiceModelService(settings, settings.voice_provider, simulator_idle_s)
+    service = VoiceModelService(settings, settings.voice_provider, simulator_idle_s, clock)
     model = await service.model_for(None)
     if settings.openai_api_key is not None and settings.openai_api_key.get_secret_value():
         client = openai.AsyncOpenAI(api_key=settings.openai_api_key.get_secret_value(),

@@ -33,7 +33,6 @@ IGNORED_EVENTS = (
     "session.input_audio.unmuted",
     "session.output_audio.fixture.playing",
     "session.output_audio.fixture.played",
-    "session.delegation.created",
     "info",
 )
 

@@ -5,15 +5,14 @@ truncate, and the server marks neither the end of a spoken turn nor the start of
 `LiveTurns` (engine.voice.live_turns) rebuilds the port's turn events from what the wire
 carries; this module owns the connection, the commands and the rest:
 
-* tools: Responses delegation. Function calls arrive nested in `response.event`; results go
-  back as `response.item.create`, then one `response.create` once every call of that backend
-  response has its output;
+* tools: Responses delegation (engine.voice.live_delegation): calls arrive nested in `response.event`,
+  placed in the model's turn they were delegated in; results go back as `response.item.create`,
+  then one `response.create` once every call of that backend response has its output;
 * `create_response(text)` appends a directive (`instructions.append`), `add_context` a silent
   note (`thinking.append`); a bare `create_response()` asks it to react to new notes;
 * usage: cumulative `session.usage.updated` seconds; each ResponseDone carries what is new.
 
-One writer drains `_outbox`, one reader dispatches through `_HANDLERS`; the SDK's auto-reconnect
-stays off (a new socket without `session.start` has no session).
+One writer drains `_outbox`, one reader dispatches through `_HANDLERS`; no SDK auto-reconnect (no session.start).
 """
 
 from __future__ import annotations
@@ -29,10 +28,10 @@ from typing import Any
 from openai import AsyncOpenAI, OpenAIError
 from websockets.exceptions import ConnectionClosed, ConnectionClosedOK, InvalidHandshake
 
+from engine.clock import SYSTEM_CLOCK, Clock
 from engine.ports.voice_model import (
     SessionClosed,
     SessionReady,
-    ToolCall,
     Usage,
     VoiceCapabilities,
     VoiceError,
@@ -40,7 +39,8 @@ from engine.ports.voice_model import (
     VoiceModelUnavailable,
     VoiceSessionConfig,
 )
-from engine.voice.live_turns import LiveTurns
+from engine.voice.live_delegation import LiveDelegations
+from engine.voice.live_turns import CALLEE_GAP_S, SEGMENT_GAP_S, LiveTurns
 from engine.voice.live_wire import (
     DEFAULT_BACKEND_MODEL,
     IGNORED_EVENTS,
@@ -76,8 +76,9 @@ class OpenAILiveSession:
         model: str,
         backend_model: str = DEFAULT_BACKEND_MODEL,
         label: str = "",
-        segment_gap_s: float = 0.3,
-        callee_gap_s: float = 0.5,
+        clock: Clock = SYSTEM_CLOCK,
+        segment_gap_s: float = SEGMENT_GAP_S,
+        callee_gap_s: float = CALLEE_GAP_S,
     ) -> None:
         self.config = config
         self._conn = connection
@@ -95,6 +96,7 @@ class OpenAILiveSession:
         self.close_reason = ""
         self._ids = itertools.count(1)
         self._turns = LiveTurns(
+            clock,
             config.media_format,
             bytes_per_ms(self._format),
             self._emit,
@@ -104,9 +106,7 @@ class OpenAILiveSession:
             callee_gap_s=callee_gap_s,
             on_agent_quiet=self._agent_quiet,
         )
-        self._calls: dict[str, list[str]] = {}  # backend response id -> its function call ids
-        self._outputs: set[str] = set()  # call ids whose output we sent
-        self._completed: set[str] = set()  # backend responses that finished (their calls are all known)
+        self._delegations = LiveDelegations(self._turns.turn_at, self._turns.talked_over)
         self._notes_unanswered = False  # a silent note came since the model last spoke
         self._react_after_turn = False  # a bare reaction asked for while the model spoke
         self._seconds = 0.0  # cumulative billed seconds, as the service last reported them
@@ -157,8 +157,7 @@ class OpenAILiveSession:
                 "item": {"type": "function_call_output", "call_id": call_id, "output": output},
             }
         )
-        self._outputs.add(call_id)
-        self._continue_backend()
+        self._continue_backend(self._delegations.output_sent(call_id))
 
     async def add_context(self, text: str) -> None:
         self._notes_unanswered = True
@@ -262,6 +261,8 @@ class OpenAILiveSession:
         self._events.put_nowait(event)
 
     def _agent_quiet(self) -> None:
+        for held in self._delegations.turn_ended():
+            self._emit(held)
         if self._react_after_turn:
             self._react_after_turn = False
             self._append("session.instructions.append", REACT)
@@ -271,30 +272,23 @@ class OpenAILiveSession:
 
     # --- delegated tools ----------------------------------------------------------------------
 
+    def _on_delegation_created(self, event: dict[str, Any]) -> None:
+        self._delegations.created(event)
+
     def _on_response_event(self, event: dict[str, Any]) -> None:
         inner = event.get("event") or {}
         kind = inner.get("type", "")
         delegation = str(event.get("delegation_id") or "")  # names the backend response of nested events
         call = function_call(inner)
-        if call is not None:
-            call_id = str(call.get("call_id") or "")
-            self._calls.setdefault(delegation, []).append(call_id)
-            self._emit(ToolCall(delegation, call_id, str(call.get("name") or ""), call.get("arguments") or ""))
+        if call is not None and (tool_call := self._delegations.function_call(delegation, call)) is not None:
+            self._emit(tool_call)
         elif kind in ("response.completed", "response.incomplete", "response.failed"):
             self._tokens = self._tokens + backend_usage(inner.get("response") or {})
-            self._completed.add(delegation)
-            self._continue_backend()
+            self._continue_backend(self._delegations.completed(delegation))
 
-    def _continue_backend(self) -> None:
-        """One `response.create` once every call of a finished backend response has its output."""
-        for response_id in list(self._completed):
-            calls = self._calls.get(response_id, [])
-            if not calls:
-                self._completed.discard(response_id)
-            elif all(call_id in self._outputs for call_id in calls):
-                self._completed.discard(response_id)
-                del self._calls[response_id]
-                self._send({"type": "response.create", "event_id": self._event_id("continue")})
+    def _continue_backend(self, count: int) -> None:
+        for _ in range(count):
+            self._send({"type": "response.create", "event_id": self._event_id("continue")})
 
     # --- session, usage, errors ----------------------------------------------------------------------
 
@@ -339,6 +333,7 @@ _S = OpenAILiveSession
 _HANDLERS: dict[str, _Handler] = {
     **dict.fromkeys(IGNORED_EVENTS, _ignore),
     "session.started": _S._on_session_started,
+    "session.delegation.created": _S._on_delegation_created,
     "session.output_audio.delta": lambda s, e: s._turns.output_audio(e),
     "session.output_transcript.delta": lambda s, e: s._turns.output_transcript(e),
     "session.input_transcript.delta": lambda s, e: s._turns.input_transcript(e),
@@ -365,6 +360,8 @@ class OpenAILiveModel:
         websocket_base_url: str | None = None,
         name: str = "openai",
         connect_timeout_s: float = 10.0,
+        clock: Clock = SYSTEM_CLOCK,
+        segment_gap_s: float = SEGMENT_GAP_S,
     ) -> None:
         self.name = name
         self.model = model
@@ -374,6 +371,8 @@ class OpenAILiveModel:
             api_key=api_key, base_url=base_url, websocket_base_url=websocket_base_url, max_retries=0
         )
         self._connect_timeout_s = connect_timeout_s
+        self._clock = clock  # the adapter's time: when the model has gone quiet
+        self._segment_gap_s = segment_gap_s
         self._sessions = itertools.count(1)
 
     async def open(self, config: VoiceSessionConfig) -> OpenAILiveSession:
@@ -386,7 +385,10 @@ class OpenAILiveModel:
         except (TimeoutError, InvalidHandshake, OSError, OpenAIError) as exc:
             raise VoiceModelUnavailable(f"cannot connect to the live model: {exc}") from exc
         config = dataclasses.replace(config, voice=self.voice) if self.voice else config
-        session = OpenAILiveSession(connection, config, model=self.model, backend_model=self.backend_model, label=label)
+        session = OpenAILiveSession(
+            connection, config, model=self.model, backend_model=self.backend_model, label=label, clock=self._clock,
+            segment_gap_s=self._segment_gap_s,
+        )
         try:
             await session.start(self._connect_timeout_s)
         except BaseException:

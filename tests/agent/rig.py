@@ -45,6 +45,11 @@ def dentist_task(**overrides: Any) -> AgentTask:
 
 
 PROVIDERS = ("realtime", "live")
+# GPT-Live marks no end of a turn: its adapter ends one once the audio it sent has played and no more came
+# for a gap, on the call's clock. Here the gap is one 20 ms frame, so a turn of the simulator (which sends
+# faster than real time) ends as its audio finishes playing and a test need not let time pass for it;
+# the production gap (engine.voice.live_turns.SEGMENT_GAP_S) is tested in tests/voice/test_live_turns.py.
+LIVE_SEGMENT_GAP_S = 0.02
 
 
 def realtime_only(why: str) -> Any:
@@ -148,7 +153,9 @@ class Rig:
         in the audio it is sent, so on Live the callee's side also sends speech."""
         session = session or self.sim.sessions[0]
         if self.provider == "live":
+            heard_ms = session.input_ms + 300
             self._callee_sound(audio.speech(0.3, seed=3))
+            await self.sim.wait_for(lambda: session.input_ms >= heard_ms)  # the model hears what the adapter heard
         await session.callee_starts_speaking()
 
     async def callee_stops_speaking(self, transcript: str = "", session: Any = None) -> None:
@@ -234,6 +241,7 @@ async def call_rig(
     call_id: str = "call-1",
     decode_callee: Any = None,
     provider: str = "realtime",
+    live_gap_s: float = LIVE_SEGMENT_GAP_S,
 ) -> AsyncIterator[Rig]:
     """A call under test. Without `supervise`, dead air and the call's limits are off (tests of other
     behaviour wait on specific timers). With a task that greets at once (the default here) the rig
@@ -255,7 +263,10 @@ async def call_rig(
         if provider == "realtime":
             model = OpenAIRealtimeModel(api_key="test", model="gpt-realtime-1.5", websocket_base_url=sim.base_url)
         else:
-            model = OpenAILiveModel(api_key="test", model="gpt-live-1", websocket_base_url=sim.base_url)
+            model = OpenAILiveModel(
+                api_key="test", model="gpt-live-1", websocket_base_url=sim.base_url, clock=clock,
+                segment_gap_s=live_gap_s,
+            )
             options = dataclasses.replace(options, model_name="gpt-live-1")
         hook_calls: list[str] = []
 

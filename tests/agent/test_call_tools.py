@@ -83,6 +83,8 @@ async def test_end_call_hangs_up_when_the_mark_is_lost(provider: str) -> None:
     async with call_rig([bye], autoplay=False, provider=provider) as rig:
         rig.media.drop_marks = True
         await rig.media.wait_sent(500 * 8)
+        if provider == "live":  # no end of the goodbye is marked: its turn ends once its audio could have played
+            await rig.advance_when_due(0.5)
         await rig.wait_timer(0.5 + 3.0)  # the goodbye's length plus the grace period
         rig.clock.advance(0.5 + 3.0)
         await rig.call.wait_hung_up()
@@ -129,10 +131,14 @@ async def test_an_answer_arriving_mid_reply_is_spoken_after_that_reply(provider:
         tool_calls=(SimToolCall("request_user_info", {"question": "Is Tuesday 15:00 fine?"}),),
     )
     holding = Reply("One moment please, I am checking.", audio_ms=1000, hold_after_ms=200)
-    async with call_rig([ask, holding, Reply("Yes, 15:00 works.", audio_ms=200)], provider=provider) as rig:
+    # The callee hears the replies as the test plays them: on GPT-Live, which marks no end of a turn, the
+    # model is mid-reply while what it sent is still playing.
+    final = Reply("Yes, 15:00 works.", audio_ms=200)
+    async with call_rig([ask, holding, final], autoplay=False, provider=provider) as rig:
         await rig.broker.wait_for_question()
         await rig.wait_speak_request(count=2)
         await rig.media.wait_sent((200 + 200) * 8)  # the second reply is streaming, held half-way
+        await rig.media.play(300)
         assert rig.model_speaking(rig.sim.sessions[0])
         rig.broker.answer("Yes, Tuesday 15:00 is fine.")
         await rig.sim.wait_for(
@@ -142,8 +148,11 @@ async def test_an_answer_arriving_mid_reply_is_spoken_after_that_reply(provider:
         # The answer's reply waits for the one in progress instead of being refused by the model.
         assert len(rig.speak_requests()) == 2
         rig.sim.sessions[0].release()
+        await rig.media.wait_sent((200 + 1000) * 8)
+        await rig.media.play(900)
         await rig.wait_speak_request(count=3)
         await rig.media.wait_sent((200 + 1000 + 200) * 8)
+        await rig.media.play(200)
         rig.call.callee_hangs_up()
         result = await rig.result()
     assert "voice_error" not in rig.recorder.kinds("call-1")

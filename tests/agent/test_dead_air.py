@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from engine.agent.options import AgentSessionOptions
 from engine.voice.simulator.script import Reply
-from tests.agent.rig import call_rig, realtime_only
+from tests.agent.rig import SETUP_EVENT, call_rig
 
 GREETING = Reply("Hello, this is an AI assistant calling on behalf of Anna Schmidt.", audio_ms=400)
 CHECK_IN = Reply("Hello, are you still there?", audio_ms=800)
@@ -27,9 +27,6 @@ def instructions(rig) -> list[str]:
     return [rig.spoken_instructions(e) for e in rig.speak_requests()]
 
 
-@realtime_only(
-    "TODO(issue 15): on Live the end of the agent's turn is found on a wall-clock gap (LiveTurns), so the dead-air timer starts later than this test's virtual-clock steps assume"
-)
 async def test_a_silent_line_gets_one_check_in_then_a_goodbye_and_ends_as_no_response(provider: str) -> None:
     async with call_rig([GREETING, CHECK_IN, GOODBYE], options=DEAD_AIR, supervise=True, provider=provider) as rig:
         await played(rig, 400)
@@ -50,9 +47,6 @@ async def test_a_silent_line_gets_one_check_in_then_a_goodbye_and_ends_as_no_res
     assert rig.kinds().index("dead_air_check_in") < rig.kinds().index("no_response") < rig.kinds().index("hangup")
 
 
-@realtime_only(
-    "TODO(issue 15): on Live the end of the agent's turn is found on a wall-clock gap (LiveTurns), so the dead-air timer starts later than this test's virtual-clock steps assume"
-)
 async def test_an_answer_to_the_check_in_keeps_the_call_going(provider: str) -> None:
     replies = [GREETING, CHECK_IN, Reply("Great. I'm calling about Anna's appointment.", audio_ms=500), CHECK_IN]
     async with call_rig(replies, options=DEAD_AIR, supervise=True, provider=provider) as rig:
@@ -109,9 +103,6 @@ async def test_the_call_length_cap_wraps_up_politely_and_hangs_up(provider: str)
     assert "call_limit" in rig.kinds()
 
 
-@realtime_only(
-    "TODO(issue 15): the handover's silent wait on Live (session.start only, no notes yet) differs; Live's cap handover is in test_providers"
-)
 async def test_a_fresh_model_session_takes_over_at_a_quiet_moment_without_a_gap(provider: str) -> None:
     options = AgentSessionOptions(dead_air_s=None, max_call_s=None, session_handover_s=30.0)
     replies = [
@@ -122,18 +113,19 @@ async def test_a_fresh_model_session_takes_over_at_a_quiet_moment_without_a_gap(
     async with call_rig(replies, options=options, supervise=True, provider=provider) as rig:
         old = rig.sim.sessions[0]
         await played(rig, 400)
-        await old.callee_starts_speaking()  # the callee is speaking when the handover is due
+        await rig.callee_starts_speaking(old)  # the callee is speaking when the handover is due
         await rig.advance_when_due(30.0)
         new = await rig.sim.wait_for_session(1)  # opened while the old one still runs
-        assert not new.received or all(e["type"] == "session.update" for e in new.received)  # not switched yet
-        await old.callee_stops_speaking("Can we do Tuesday at three?")  # the old session answers this turn
-        await rig.sim.wait_for(lambda: any(e["type"] == "conversation.item.create" for e in new.received))
+        assert all(e["type"] == SETUP_EVENT[provider] for e in new.received)  # set up, not switched to yet
+        await rig.callee_stops_speaking("Can we do Tuesday at three?", old)  # the old session answers this turn
+        await played(rig, 400 + 500)
+        await rig.sim.wait_for(lambda: rig.notes(new))
         await new.callee_says("So Tuesday at three?")
         await played(rig, 400 + 500 + 300)
         rig.call.callee_hangs_up()
         result = await rig.result()
 
-    note = next(e for e in new.received if e["type"] == "conversation.item.create")["item"]["content"][0]["text"]
+    [note] = rig.notes(new)
     assert "taking over" in note and "Tuesday at three works" in note  # the whole conversation, after the last reply
     assert [t.text for t in result.transcript if t.speaker == "agent"] == [
         GREETING.text,
@@ -146,9 +138,6 @@ async def test_a_fresh_model_session_takes_over_at_a_quiet_moment_without_a_gap(
     assert not rig.speak_requests()[1:]  # no apology or greeting from the new session
 
 
-@realtime_only(
-    "TODO(issue 15): on Live the end of the agent's turn is found on a wall-clock gap (LiveTurns), so the dead-air timer starts later than this test's virtual-clock steps assume"
-)
 async def test_no_dead_air_check_while_the_owner_holds_the_call(provider: str) -> None:
     """The owner took the call over by voice (the agent muted): silence is theirs, not the callee's."""
     async with call_rig([GREETING, CHECK_IN, GOODBYE], options=DEAD_AIR, supervise=True, provider=provider) as rig:

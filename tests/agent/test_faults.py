@@ -78,7 +78,6 @@ async def test_model_unreachable_at_the_start_is_an_agent_failure(provider: str)
     assert rig.call.hangups == ["normal"]
 
 
-@realtime_only("GPT-Live has no rate_limits.updated and no response.create to refuse with a rate limit")
 async def test_rate_limit_error_is_retried_after_a_backoff(provider: str) -> None:
     def fail_first_create(sim) -> None:
         sim.failing_creates.append("rate_limit_exceeded")
@@ -95,7 +94,6 @@ async def test_rate_limit_error_is_retried_after_a_backoff(provider: str) -> Non
     assert result.metrics.rate_limit_hits == 1 and not result.agent_failure
 
 
-@realtime_only("GPT-Live has no rate_limits.updated and no response.create to refuse with a rate limit")
 async def test_rate_limit_exhausted_repeatedly_fails_the_call(provider: str) -> None:
     def fail_creates(sim) -> None:
         sim.failing_creates.extend(["rate_limit_exceeded"] * 3)
@@ -109,7 +107,7 @@ async def test_rate_limit_exhausted_repeatedly_fails_the_call(provider: str) -> 
     assert result.agent_failure and "rate limited" in result.failure_reason
 
 
-@realtime_only("GPT-Live has no rate_limits.updated and no response.create to refuse with a rate limit")
+@realtime_only("GPT-Live has no rate_limits.updated event (openai 3.57 types/live/server_event.py)")
 async def test_rate_limits_updated_exhausted_is_recorded(provider: str) -> None:
     def exhausted(sim) -> None:
         sim.rate_limit_remaining = 0
@@ -120,3 +118,20 @@ async def test_rate_limits_updated_exhausted_is_recorded(provider: str) -> None:
         await rig.result()
     event = next(e for e in rig.recorder.events["call-1"] if e.kind == "rate_limit")
     assert "requests" in event.message
+
+
+async def test_an_error_that_keeps_the_session_is_recorded_and_the_call_goes_on(provider: str) -> None:
+    """Both services report a refused command or a hiccup with an `error` event and keep the session
+    (GPT-Live: "a command error does not close the session")."""
+    async with call_rig([HELLO, Reply("Yes, go ahead.", audio_ms=200)], provider=provider) as rig:
+        await rig.media.wait_sent(200 * 8)
+        session = rig.sim.sessions[0]
+        session.send_error("server_error", "The server had an error while processing your request.")
+        await rig.wait_event("voice_error")
+        await session.callee_says("Hello? Are you there?")
+        await rig.media.wait_sent((200 + 200) * 8)
+        rig.call.callee_hangs_up()
+        result = await rig.result()
+    assert len(rig.sim.sessions) == 1 and result.metrics.reconnects == 0 and not result.agent_failure
+    assert [t.text for t in result.transcript if t.speaker == "agent"] == [HELLO.text, "Yes, go ahead."]
+    assert rig.event("voice_error").data == {"code": "server_error", "fatal": False}

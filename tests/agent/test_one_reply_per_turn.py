@@ -52,7 +52,6 @@ async def test_a_create_racing_the_vad_response_of_the_turn_is_not_a_second_repl
     assert rig.media.sent_ms == 200 + 300 + 200
 
 
-@realtime_only("TODO(issue 15): on the Live simulator the follow-up of a delegated call is not yet scripted as here")
 async def test_a_tool_result_of_the_turns_answer_gets_exactly_one_follow_up(provider: str) -> None:
     answer = Reply(
         "Let me note that.",

@@ -4,7 +4,9 @@ The model owns turn-taking, like the service: it speaks when the callee has fini
 `callee_says`, or its energy VAD on the audio it receives), when it is given instructions or
 commentary, and when a delegated tool call is continued; it stops by itself (yields) as soon as
 the callee talks over it. Output is audio deltas in the session format with no ids, and
-transcripts as fragments on the session timeline (ms); nothing marks the end of a turn.
+transcripts as fragments on the session timeline (ms); nothing marks the end of a turn. A turn
+with tool calls delegates as it starts (Responses delegation); the backend's calls come once its
+speech ends, even when the callee cut it short (the backend runs on).
 """
 
 from __future__ import annotations
@@ -20,15 +22,21 @@ from typing import Any
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
-from engine.voice.live_simulator.speech import delegate, hear, start_fixture, stream
-from engine.voice.live_simulator.start import StartError, apply_update, rate_of, tool_names, validate_start
+from engine.voice.live_simulator.speech import finish_delegation, hear, open_delegation, start_fixture, stream
+from engine.voice.live_simulator.start import (
+    StartError,
+    apply_update,
+    rate_of,
+    tool_names,
+    validate_append,
+    validate_start,
+)
 from engine.voice.simulator.controls import SimulatorControls
 from engine.voice.simulator.line import decode
 from engine.voice.simulator.script import Reply, Turn
 from engine.voice.simulator.vad import EnergyVad
 
 APPENDS = ("session.instructions.append", "session.thinking.append", "session.commentary.append")
-APPEND_MAX_CHARS = 2000  # ~500 tokens
 CALLEE_PAUSE_MS = 200  # a callee who was not talked over starts this long after the model stopped
 CALLEE_WORD_MS = 300  # scripted callee speech, per word
 
@@ -109,7 +117,7 @@ class LiveSession:
         self, code: str, message: str = "", client_event_id: str | None = None, param: str | None = None
     ) -> None:
         error = {
-            "type": "invalid_request_error",
+            "type": "rate_limit_error" if "rate_limit" in code else "invalid_request_error",
             "code": code,
             "message": message or code,
             "param": param,
@@ -249,27 +257,18 @@ class LiveSession:
         )
 
     async def _on_append_text(self, event: dict[str, Any]) -> None:
-        event_id, kind = event.get("event_id"), event["type"]
-        content = event.get("content")
-        if not isinstance(content, str) or not content:
-            self.send_error("missing_required_parameter", "Missing required parameter: 'content'.", event_id, "content")
-            return
-        if len(content) > APPEND_MAX_CHARS:
-            self.send_error("string_above_max_length", "Appends are limited to 500 tokens.", event_id, "content")
-            return
-        if "delegation_id" not in event:
-            self.send_error(
-                "missing_required_parameter", "Missing 'delegation_id' (may be null).", event_id, "delegation_id"
-            )
-            return
-        responses_mode = (self.session.get("delegation") or {}).get("type") == "responses"
-        if responses_mode and event["delegation_id"] is not None:
-            self.send_error(
-                "invalid_value", "delegation_id must be null with Responses delegation.", event_id, "delegation_id"
-            )
+        event_id, kind, content = event.get("event_id"), event["type"], event.get("content")
+        try:
+            validate_append(self.session, event)
+        except StartError as refused:
+            self.send_error(refused.code, refused.message, event_id, refused.param)
             return
         if self.fixture_playing:
             self.send_error("fixture_active", "Appends are rejected while a fixture plays.", event_id)
+            return
+        if kind == "session.instructions.append" and self.sim.failing_creates:  # a scripted refusal (tests)
+            code = self.sim.failing_creates.pop(0)
+            self.send_error(code, f"simulated failure: {code}", event_id)
             return
         at = int(self.clock_ms)
         self.send(
@@ -350,9 +349,10 @@ class LiveSession:
         self.speaking_task = asyncio.create_task(self._say(reply), name=f"live-sim-turn-{self.index}")
 
     async def _say(self, reply: Reply) -> None:
+        delegation = open_delegation(self) if reply.tool_calls else None
         spoken_ms, yielded = await stream(self, reply)
-        if not yielded and reply.tool_calls:
-            delegate(self, reply.tool_calls)
+        if delegation is not None:
+            finish_delegation(self, delegation, reply.tool_calls)
         self.send({"type": "session.usage.updated", "usage": self._usage()})
         if self._queued and not self.callee_talking:
             self._speak(self._queued.pop(0))

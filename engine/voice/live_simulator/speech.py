@@ -99,8 +99,9 @@ async def stream(self: LiveSession, reply: Reply) -> tuple[float, bool]:
     return sent, yielded
 
 
-def delegate(self: LiveSession, calls: tuple[SimToolCall, ...]) -> None:
-    """Responses delegation: the backend's stream, nested in `response.event` events."""
+def open_delegation(self: LiveSession) -> tuple[str, str]:
+    """The model delegates as it takes the floor (then speaks its acknowledgement): Responses delegation's
+    `session.delegation.created` at this point of the session timeline, and the backend's response starts."""
     delegation_id, response_id = self.sim.next_id("del"), self.sim.next_id("resp")
     self.send(
         {
@@ -114,11 +115,15 @@ def delegate(self: LiveSession, calls: tuple[SimToolCall, ...]) -> None:
             },
         }
     )
+    _nested(self, delegation_id, {"type": "response.created", "response": {"id": response_id, "status": "in_progress"}})
+    return delegation_id, response_id
 
-    def nested(inner: dict[str, Any]) -> None:
-        self.send({"type": "response.event", "delegation_id": delegation_id, "event": inner})
 
-    nested({"type": "response.created", "response": {"id": response_id, "status": "in_progress"}})
+def finish_delegation(self: LiveSession, delegation: tuple[str, str], calls: tuple[SimToolCall, ...]) -> None:
+    """The backend's function calls, then its completion, nested in `response.event` events. It runs on
+    whether or not the model was interrupted meanwhile ("interrupting the spoken conversation leaves
+    backend work running")."""
+    delegation_id, response_id = delegation
     for index, call in enumerate(calls):
         call_id = self.sim.next_id("call")
         self.pending_calls.append(call_id)
@@ -130,9 +135,14 @@ def delegate(self: LiveSession, calls: tuple[SimToolCall, ...]) -> None:
             "name": call.name,
             "arguments": call.arguments_json,
         }
-        nested({"type": "response.output_item.done", "output_index": index, "item": item})
+        _nested(self, delegation_id, {"type": "response.output_item.done", "output_index": index, "item": item})
     usage = {"input_tokens": 120 * len(calls), "output_tokens": 20 * len(calls), "total_tokens": 140 * len(calls)}
-    nested({"type": "response.completed", "response": {"id": response_id, "status": "completed", "usage": usage}})
+    completed = {"id": response_id, "status": "completed", "usage": usage}
+    _nested(self, delegation_id, {"type": "response.completed", "response": completed})
+
+
+def _nested(self: LiveSession, delegation_id: str, inner: dict[str, Any]) -> None:
+    self.send({"type": "response.event", "delegation_id": delegation_id, "event": inner})
 
 
 async def play_fixture(self: LiveSession, ms: int, event_id: str | None) -> None:

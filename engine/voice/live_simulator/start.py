@@ -1,6 +1,6 @@
-"""`session.start` and `session.update` validated the way the Live service documents them
-(openai-live.md §1.3, §4.1, §9.1): a strict schema, the audio format and voice fixed at start,
-and only the delegation's settings and triggers changeable afterwards."""
+"""`session.start`, `session.update` and the text appends validated the way the Live service documents
+them (openai-live.md §1.3, §4.1, §5, §9.1): a strict schema, the audio format and voice fixed at start,
+only the delegation's settings and triggers changeable afterwards, appends of at most 500 tokens."""
 
 from __future__ import annotations
 
@@ -25,12 +25,27 @@ UPDATE_FIELDS = {"delegation", "triggers"}
 DELEGATION_TYPES = {"client", "responses", "decisions"}
 PCM_RATES = {16000, 24000}
 SESSION_S = 60 * 60  # the simulated session cap
+APPEND_MAX_CHARS = 2000  # ~500 tokens
 
 
 class StartError(Exception):
     def __init__(self, code: str, message: str, param: str | None = None) -> None:
         super().__init__(message)
         self.code, self.message, self.param = code, message, param
+
+
+def validate_append(session: dict[str, Any], event: dict[str, Any]) -> None:
+    """An instructions, thinking or commentary append, or StartError (the session goes on)."""
+    content = event.get("content")
+    if not isinstance(content, str) or not content:
+        raise StartError("missing_required_parameter", "Missing required parameter: 'content'.", "content")
+    if len(content) > APPEND_MAX_CHARS:
+        raise StartError("string_above_max_length", "Appends are limited to 500 tokens.", "content")
+    if "delegation_id" not in event:
+        raise StartError("missing_required_parameter", "Missing 'delegation_id' (may be null).", "delegation_id")
+    responses_mode = (session.get("delegation") or {}).get("type") == "responses"
+    if responses_mode and event["delegation_id"] is not None:
+        raise StartError("invalid_value", "delegation_id must be null with Responses delegation.", "delegation_id")
 
 
 def validate_start(session: Any, session_id: str) -> dict[str, Any]:

@@ -32,7 +32,8 @@ class SimulatorControls:
         self.idle_timeout_s = idle_timeout_s  # serve mode: speak up after this much silence
         self.chunk_ms = chunk_ms
         self.hooks: dict[str, Hook] = {}
-        self.failing_creates: list[str] = []  # error codes answering the next response.create events
+        self.failing_creates: list[str] = []  # error codes answering the next requests to speak (Realtime:
+        # response.create; GPT-Live: session.instructions.append)
         self.failing_transcriptions: list[str] = []  # error codes failing the next input transcriptions
         self.callee_lines: list[str] = []  # what the callee says in its next detected turns (transcripts)
         self.echo: LineEcho | None = None  # the line echoes the agent's audio (sessions opened after setting it)
