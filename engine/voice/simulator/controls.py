@@ -35,6 +35,9 @@ class SimulatorControls:
         self.failing_creates: list[str] = []  # error codes answering the next response.create events
         self.failing_transcriptions: list[str] = []  # error codes failing the next input transcriptions
         self.callee_lines: list[str] = []  # what the callee says in its next detected turns (transcripts)
+        # What a detected turn said, by how long it was voiced (ms), before `callee_lines`; None: not known.
+        # It tells speakers apart by what each session really heard (a long speech is the owner's, say).
+        self.recognise: Callable[[int], str | None] | None = None
         self.echo: LineEcho | None = None  # the line echoes the agent's audio (sessions opened after setting it)
         self.format_echo: str | None = None  # "add_rate" | "drop_rate": session.updated misreports the formats
         self.rate_limit_remaining = 1000

@@ -100,7 +100,10 @@ class Hearing:
             if change is not None and change.kind == "started":
                 await self.speech_started(change.ms)
             elif change is not None:
-                text = self._s.sim.callee_lines.pop(0) if self._s.sim.callee_lines else None
+                sim = self._s.sim
+                text = sim.recognise(change.speech_ms) if sim.recognise is not None else None
+                if text is None and sim.callee_lines:
+                    text = sim.callee_lines.pop(0)
                 await self.speech_stopped(
                     text or f"(callee speech, {change.speech_ms} ms)", change.ms, change.speech_ms
                 )
