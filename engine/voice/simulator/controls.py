@@ -58,5 +58,12 @@ class SimulatorControls:
         async with self._changed:
             self._changed.notify_all()
 
+    def words_of_turn(self, voiced_ms: int) -> str | None:
+        """What a turn the session's VAD detected said: `recognise` first, then the next of `callee_lines`."""
+        text = self.recognise(voiced_ms) if self.recognise is not None else None
+        if text is None and self.callee_lines:
+            text = self.callee_lines.pop(0)
+        return text
+
     def next_id(self, prefix: str) -> str:
         return f"{prefix}_{next(self._ids)}"

@@ -100,10 +100,7 @@ class Hearing:
             if change is not None and change.kind == "started":
                 await self.speech_started(change.ms)
             elif change is not None:
-                sim = self._s.sim
-                text = sim.recognise(change.speech_ms) if sim.recognise is not None else None
-                if text is None and sim.callee_lines:
-                    text = sim.callee_lines.pop(0)
+                text = self._s.sim.words_of_turn(change.speech_ms)
                 await self.speech_stopped(
                     text or f"(callee speech, {change.speech_ms} ms)", change.ms, change.speech_ms
                 )
