@@ -19,6 +19,7 @@ import logging
 import struct
 import uuid
 from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 from engine.clock import SYSTEM_CLOCK, Clock
 from engine.ports.telephony import AudioFormat, AudioReceived, DtmfReceived, MarkPlayed, MediaClosed, MediaEvent
@@ -101,6 +102,11 @@ class AudioSocketMediaStream:
             yield event
             if isinstance(event, MediaClosed):
                 return
+
+    def tell(self, event: Any) -> None:
+        """An event of the call from elsewhere (the owner's leg) to the agent, in order with ours."""
+        if not self._closed:
+            self._events.put_nowait(event)
 
     async def close(self, reason: str = "closed") -> None:
         if not self._closed and not self._writer.is_closing():

@@ -7,7 +7,7 @@ import logging
 import aiohttp
 
 from engine.clock import SYSTEM_CLOCK, Clock
-from engine.ports.telephony import AudioFormat, MediaStream
+from engine.ports.telephony import AudioFormat
 
 from .audiosocket import AudioSocketConnector
 from .config import MediaSettings
@@ -35,7 +35,7 @@ class WebSocketMediaConnector:
         self.timings = timings
         self._clock = clock
 
-    async def open(self, call: AriCall) -> MediaStream:
+    async def open(self, call: AriCall) -> WebSocketMediaStream:
         reply = await call.ctx.rest.external_media(
             call.ctx.app,
             call.ids.media,

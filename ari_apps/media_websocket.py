@@ -123,6 +123,11 @@ class WebSocketMediaStream:
 
     # --- owned by the call ----------------------------------------------------------
 
+    def tell(self, event: Any) -> None:
+        """An event of the call from elsewhere (the owner's leg) to the agent, in order with ours."""
+        if not self._closed:
+            self._emit(event)
+
     async def hangup(self) -> None:
         """Ask Asterisk to hang the media channel up, then close the socket."""
         if not self._closed:

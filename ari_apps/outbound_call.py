@@ -55,10 +55,15 @@ _ALLOWED = {
 }
 
 
+class AriMediaStream(MediaStream, Protocol):
+    def tell(self, event: Any) -> None:
+        """Queue an event that did not come from the media channel (the owner's moves) with its events."""
+
+
 class MediaConnector(Protocol):
     """Creates the media channel of a call and returns the stream once Asterisk has it."""
 
-    async def open(self, call: AriCall) -> MediaStream: ...
+    async def open(self, call: AriCall) -> AriMediaStream: ...
 
 
 @dataclass
@@ -105,7 +110,7 @@ class AriCall:
         self.queue: asyncio.Queue[tuple[dict[str, Any], AriEvent] | CallStop] = asyncio.Queue()
         self.seen = DialObservations(self.ids.call, self.ids.callee)
         self.media_in_stasis = asyncio.Event()
-        self._media: MediaStream | None = None
+        self._media: AriMediaStream | None = None
         self._setup: asyncio.Task[None] | None = None
         self._answered: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         self._finished: asyncio.Future[TelephonyResult] = asyncio.get_running_loop().create_future()
@@ -136,7 +141,7 @@ class AriCall:
 
     async def send_dtmf(self, digits: str) -> None:
         await self.ctx.rest.send_dtmf(self.ids.call, digits)
-        await self._step("dtmf_sent", f"sent DTMF {digits}", {"digits": digits})
+        await self.step("dtmf_sent", f"sent DTMF {digits}", {"digits": digits})
 
     async def hangup(self, reason: str = "normal") -> None:
         if self.state not in (CallState.ENDING, CallState.ENDED):
@@ -203,14 +208,14 @@ class AriCall:
 
     async def _on_dial(self, event: Dial) -> None:
         if event.dialstatus == "RINGING" and event.peer and event.peer.id == self.ids.call:
-            await self._step("ringing", "the callee's phone is ringing")
+            await self.step("ringing", "the callee's phone is ringing")
 
     async def _on_stasis_start(self, event: StasisStart) -> None:
         ch = event.channel
         if ch and ch.id == self.ids.call and self.state is CallState.DIALING:
             self._answered_at = _now()
             self._set_state(CallState.CONNECTING_MEDIA)
-            await self._step("answered", "the callee answered")
+            await self.step("answered", "the callee answered")
             self._setup = asyncio.create_task(self._connect_media(), name=f"call-media-setup-{self.call_id}")
         elif ch and ch.id == self.ids.media:
             self.media_in_stasis.set()
@@ -244,12 +249,18 @@ class AriCall:
                 await rest.record_bridge(ids.bridge, name)
                 self.recording = name
             self._set_state(CallState.LIVE)
-            await self._step("media_connected", "audio connected", {"format": str(self.media.format)})
+            await self.step("media_connected", "audio connected", {"format": str(self.media.format)})
             self._answered.set_result(True)
         except (AriError, TimeoutError, OSError, aiohttp.ClientError) as exc:
             detail = f"media set-up failed: {exc if isinstance(exc, AriError) else type(exc).__name__}"
             log.warning("call %s: %s", self.call_id, detail)
             self.stop(CallStop(detail, "system", "failure", failed=True))
+
+    def tell_agent(self, event: Any) -> None:
+        """Hand the agent session an event of this call that no media channel carries (the owner's
+        moves and microphone), in order with the media events; dropped before the media is up."""
+        if self._media is not None:
+            self._media.tell(event)
 
     def owner_leg_closed(self, leg: Any) -> None:
         if self.owner_leg is leg:
@@ -265,7 +276,7 @@ class AriCall:
         stop = self._stop or CallStop("call task ended", "system", "failure")
         if self.state is not CallState.ENDING:
             self._set_state(CallState.ENDING)
-        await self._step("ending", stop.detail)
+        await self.step("ending", stop.detail)
         rest, ids = self.ctx.rest, self.ids
         if self.owner_leg is not None:
             with contextlib.suppress(Exception):
@@ -286,7 +297,7 @@ class AriCall:
                         self.call_id, self.recording, wait_s)
         self._set_state(CallState.ENDED)
         result = self._result(stop)
-        await self._step("ended", f"{result.outcome.value}: {result.detail}", {"outcome": result.outcome.value})
+        await self.step("ended", f"{result.outcome.value}: {result.detail}", {"outcome": result.outcome.value})
         self._finish(result)
 
     def _result(self, stop: CallStop) -> TelephonyResult:
@@ -346,7 +357,8 @@ class AriCall:
             return exc.status
         return 0
 
-    async def _step(self, kind: str, message: str, data: dict[str, Any] | None = None) -> None:
+    async def step(self, kind: str, message: str, data: dict[str, Any] | None = None) -> None:
+        """One step in the call's timeline (the audit trail); never raises."""
         await self._safe_sink(self.ctx.sink.call_event(self.call_id, kind, message, data))
 
     async def _safe_sink(self, coro: Any) -> None:

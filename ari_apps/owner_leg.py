@@ -94,7 +94,7 @@ class AriOwnerLeg:
     async def send_audio(self, frame: bytes) -> None:
         if self.talking and self._ws is not None and not self._ws.closed:
             await self._ws.send_bytes(frame)
-            self._tell_agent(OwnerAudio(frame))  # the owner's words are transcribed on their own
+            self.call.tell_agent(OwnerAudio(frame))  # the owner's words are transcribed on their own
 
     async def talk(self) -> None:
         async with self._lock:
@@ -153,13 +153,8 @@ class AriOwnerLeg:
             await self._ws.send_str(json.dumps({"command": "SET_MEDIA_DIRECTION", "direction": direction}))
 
     async def _moved(self, change: OwnerChanged, kind: str, message: str, data: dict[str, Any] | None = None) -> None:
-        self._tell_agent(change)
-        await self.call._step(kind, message, data)
-
-    def _tell_agent(self, event: OwnerChanged | OwnerAudio) -> None:
-        emit = getattr(self.call._media, "_emit", None)
-        if emit is not None:
-            emit(event)  # to the agent session, in order with the call's media events
+        self.call.tell_agent(change)  # to the agent session, in order with the call's media events
+        await self.call.step(kind, message, data)
 
 
 async def join_owner_leg(call: Any, session: aiohttp.ClientSession | None, ari_url: str) -> AriOwnerLeg:

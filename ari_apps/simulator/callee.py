@@ -15,6 +15,9 @@ from typing import Protocol
 
 from . import audio
 
+FRAME_S = 0.02  # one tick of the line
+LINE_STOPPED_FACTOR = 5  # `listen` gives up on wall time only if the line stalls this badly
+
 
 class CalleeTimes(Protocol):
     time_scale: float  # multiplies the callee's pauses and timeouts
@@ -109,29 +112,39 @@ class CalleeSession:
     async def listen(
         self, *, until_silence_s: float, max_s: float, keep: bytearray | None = None, need_speech: bool = True
     ) -> bool:
-        """Wait until the agent spoke and then was quiet for `until_silence_s` (or `max_s`).
+        """Wait until the agent spoke and then was quiet for `until_silence_s`, or until `max_s` of the
+        line went by. Returns True if it ended on silence.
 
-        Returns True if it ended on silence. Silence is measured in heard frames,
-        so it follows the media clock, not wall time.
+        Both are measured in heard frames, so they follow the media clock, not wall time: the PBX plays
+        the line in 20 ms ticks, and when it falls behind real time (a loaded machine) a real-time
+        sender's audio (an owner's browser) reaches the callee late, so the wait lasts longer instead
+        of giving up early. Only a line that stops altogether (nothing ticks it) ends the wait on wall
+        time, after `LINE_STOPPED_FACTOR` times `max_s`.
         """
-        quiet_frames_needed = max(1, round(until_silence_s * self.line.config.time_scale / 0.02))
-        state = {"spoke": not need_speech, "quiet": 0}
+        scale = self.line.config.time_scale
+        quiet_frames_needed = max(1, round(until_silence_s * scale / FRAME_S))
+        max_frames = max(1, round(max_s * scale / FRAME_S))
+        state = {"spoke": not need_speech, "quiet": 0, "heard": 0, "ended_on_silence": False}
         done = asyncio.Event()
 
         def on_pcm(pcm: bytes) -> None:
             if keep is not None:
                 keep.extend(pcm)
+            state["heard"] += 1
             if audio.is_silent(pcm):
                 state["quiet"] += 1
             else:
                 state["spoke"], state["quiet"] = True, 0
             if state["spoke"] and state["quiet"] >= quiet_frames_needed:
+                state["ended_on_silence"] = True
+                done.set()
+            elif state["heard"] >= max_frames:
                 done.set()
 
         self._listeners.append(on_pcm)
         try:
-            await asyncio.wait_for(done.wait(), max_s * self.line.config.time_scale)
-            return True
+            await asyncio.wait_for(done.wait(), max_s * scale * LINE_STOPPED_FACTOR)
+            return bool(state["ended_on_silence"])
         except TimeoutError:
             return False
         finally:

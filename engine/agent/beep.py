@@ -13,23 +13,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from engine.agent import levels
 from engine.ports.telephony import AudioFormat
 
 FRAME_MS = 20
 PAD = 4  # zero-padding factor of the FFT: finer peak frequency
 MAIN_LOBE_BINS = 2 * PAD  # a Hann window's main lobe, in padded bins, either side of the peak
 SEQUENCE_GAP_FRAMES = 3  # a tone this close after another belongs to a sequence, not a beep
-
-
-def _ulaw_decode_table() -> np.ndarray:
-    """G.711 mu-law code -> 16-bit sample (engine.voice.codecs has the same; the agent may not import it)."""
-    inverted = ~np.arange(256, dtype=np.int32) & 0xFF
-    exponent, mantissa = (inverted >> 4) & 0x07, inverted & 0x0F
-    magnitude = (((mantissa << 3) + 0x84) << exponent) - 0x84
-    return np.where(inverted & 0x80, -magnitude, magnitude).astype(np.float64) / 32768
-
-
-_ULAW = _ulaw_decode_table()
 
 
 class BeepDetector:
@@ -70,10 +60,7 @@ class BeepDetector:
 
     def feed(self, audio: bytes) -> bool:
         """Add audio at `rate` (16-bit little-endian PCM, or mu-law); True when a beep ended within it."""
-        if self._ulaw:
-            samples = _ULAW[np.frombuffer(audio, dtype=np.uint8)]
-        else:
-            samples = np.frombuffer(audio[: len(audio) - len(audio) % 2], dtype="<i2").astype(np.float64) / 32768
+        samples = levels.samples(audio, AudioFormat.ULAW if self._ulaw else AudioFormat.SLIN16)
         data = np.concatenate((self._carry, samples)) if len(self._carry) else samples
         whole = len(data) - len(data) % self._n
         self._carry = data[whole:]

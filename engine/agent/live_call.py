@@ -18,7 +18,7 @@ from engine.agent.task import AgentTask
 from engine.agent.tools import CallControl, ToolContext, ToolRecords
 from engine.agent.transcript import TranscriptLog
 from engine.clock import Clock
-from engine.ports.agent import CallMetrics, ToolCallRecord
+from engine.ports.agent import CallMetrics, ToolCallRecord, TranscriptTurn
 from engine.ports.telephony import OutboundCall
 
 
@@ -73,6 +73,9 @@ class LiveCall(Protocol):
 
     async def event(self, kind: str, message: str, data: dict[str, Any] | None = None) -> None:
         """Record a human-readable step of the call (a `call_events` row)."""
+
+    async def record_turn(self, turn: TranscriptTurn) -> None:
+        """Store a transcript turn as it ends; the record never ends the call."""
 
     async def hang_up(self, reason: str) -> None:
         """The agent hangs up (after its goodbye, or when it failed)."""

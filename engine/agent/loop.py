@@ -15,7 +15,7 @@ from typing import Any
 
 from engine.agent.live_call import LiveCall
 from engine.agent.model_link import FromVoice
-from engine.agent.owner import on_owner_audio, on_owner_changed, owner_holds
+from engine.agent.owner import OwnerVoice
 from engine.agent.tools import invoke_interrupted_tool, invoke_tool
 from engine.ports.agent import ToolCallRecord
 from engine.ports.owner_voice import OwnerAudio, OwnerChanged
@@ -55,6 +55,7 @@ class CallLoop:
         self._rate_limit_retries = 0
         self._keys_reply: asyncio.Task[None] | None = None
         self._awaiting_reply_since: float | None = None  # the callee stopped speaking; no reply heard yet
+        self._owner = OwnerVoice(call)
 
     async def run(self) -> None:
         call = self._call
@@ -76,7 +77,7 @@ class CallLoop:
     async def _on_response_started(self, event: ResponseStarted) -> None:
         link = self._link
         second = link.response_started(event.response_id)
-        if (second or owner_holds(self)) and link.session is not None:
+        if (second or self._owner.holds) and link.session is not None:
             link.cancelled.add(event.response_id)
             await link.session.cancel_response()
             if not second:
@@ -221,7 +222,7 @@ class CallLoop:
 
     async def _on_callee_audio(self, event: AudioReceived) -> None:
         if self._link.session is not None:
-            await self._link.session.push_audio(event.audio)
+            await self._link.session.push_audio(self._owner.line_for_model(event.audio))
         await self._call.supervision.callee_audio(event.audio)
 
     async def _on_dtmf(self, event: DtmfReceived) -> None:
@@ -257,6 +258,12 @@ class CallLoop:
 
     async def _on_media_closed(self, event: MediaClosed) -> None:
         await self._call.callee_hung_up(event.reason or "media closed")
+
+    async def _on_owner_changed(self, event: OwnerChanged) -> None:
+        await self._owner.changed(event)
+
+    async def _on_owner_audio(self, event: OwnerAudio) -> None:
+        await self._owner.audio(event)
 
     # --- recovering ----------------------------------------------------------------------------
 
@@ -316,6 +323,6 @@ _MEDIA_HANDLERS: dict[type, Callable[[CallLoop, Any], Awaitable[None]]] = {
     DtmfReceived: _L._on_dtmf,
     MarkPlayed: _L._on_mark_played,
     MediaClosed: _L._on_media_closed,
-    OwnerChanged: on_owner_changed,
-    OwnerAudio: on_owner_audio,
+    OwnerChanged: _L._on_owner_changed,
+    OwnerAudio: _L._on_owner_audio,
 }

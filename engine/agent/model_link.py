@@ -15,11 +15,13 @@ answer is a second, unprompted reply, and `response_started` says to cancel it.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
 from engine.agent.call_tasks import CallTasks
 from engine.agent.state import CallStatus
+from engine.ports.telephony import AudioFormat
 from engine.ports.voice_model import VoiceModel, VoiceSession, VoiceSessionConfig
 
 RESUME = (
@@ -101,6 +103,14 @@ class ModelLink:
 
     async def greet(self) -> None:
         await self.create_response(self._greeting)
+
+    async def open_transcriber(self, instructions: str, media_format: AudioFormat) -> VoiceSession | None:
+        """A second session of the same model and settings, without tools, to transcribe another voice on
+        the call (the owner's); None when this call transcribes nothing. Its caller owns and closes it."""
+        if not self._config.transcription_model:
+            return None
+        config = dataclasses.replace(self._config, instructions=instructions, tools=(), media_format=media_format)
+        return await self._model.open(config)
 
     async def open_spare(self) -> VoiceSession:
         """A planned handover: a fresh session, opened while the current one goes on."""

@@ -81,7 +81,7 @@ class AgentCallSession:
         self.metrics = CallMetrics()
         self.records = ToolRecords()
         self.tool_calls: list[ToolCallRecord] = []
-        self.transcript = TranscriptLog(self._record_turn, expect_callee_text=bool(self.options.transcription_model))
+        self.transcript = TranscriptLog(self.record_turn, expect_callee_text=bool(self.options.transcription_model))
         self.playout: Playout | None = None
         self.answered_at: float | None = None  # monotonic
         self.owner_holding = False  # the owner took the call over by voice (engine.agent.owner)
@@ -313,7 +313,8 @@ class AgentCallSession:
             metrics.AGENT_RECORD_FAILURES.inc()
             log.exception("call %s: recording the step %r failed; the call goes on", self.call.call_id, kind)
 
-    async def _record_turn(self, turn: TranscriptTurn) -> None:
+    async def record_turn(self, turn: TranscriptTurn) -> None:
+        """Store one turn as it ends (the model's conversation, the owner's words, notes); never raises."""
         try:
             await self.recorder.transcript_turn(self.call.call_id, turn)
         except Exception:  # noqa: BLE001 - the record never ends the call

@@ -5,13 +5,14 @@ mute requests to what Asterisk accepts."""
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from typing import Any
 
 import pytest
 
 from ari_apps.rest_client import AriError
-from db import calls, events
+from db import calls, events, transcripts
 from engine.voice.simulator.script import Reply, ScriptedReplies
 from tests.e2e.harness import TALKER, RunningNode
 
@@ -57,3 +58,36 @@ async def test_the_owner_cannot_join_a_call_this_node_does_not_hold(make_node):
     with pytest.raises(LookupError):
         await running.node.telephony.join_owner(str(uuid.uuid4()))
     assert running.pbx.leftovers() == {"channels": [], "bridges": []}
+
+
+@pytest.mark.parametrize("transport", ["websocket", "audiosocket"])
+async def test_the_agent_learns_the_owner_joined_talked_and_left_on_every_media_transport(make_node, transport):
+    running = await make_node(media_transport=transport)
+    responder = ScriptedReplies(default=Reply("Let me check that for Ada.", audio_ms=600))
+    running.script(responder)
+    user = await running.user()
+    call = await live_call(running, user)
+    leg = await running.node.telephony.join_owner(str(call.id))
+    await leg.talk()
+    await leg.hand_back()
+    await leg.leave()
+
+    def told() -> bool:
+        return any("handed the call back" in json.dumps(t.new_items) for t in responder.turns)
+
+    await running.model.wait_for(told, timeout=20)
+
+    async def notes() -> list[str] | None:
+        await running.settle()
+        said = [t.text for t in await transcripts.list_turns(running.pool, user.id, call.id) if t.speaker == "system"]
+        return said if len(said) == 4 else None
+
+    said = await running.tap.until(notes, 20, "the owner's four moves in the transcript")
+    assert said == [
+        "The owner joined the call (listening).",
+        "The owner took the call over; the agent is muted.",
+        "The owner handed the call back to the agent.",
+        "The owner left the call.",
+    ], said
+    still = await calls.get_call(running.pool, user.id, call.id)
+    assert still.ended_at is None, "the owner's moves ended the call"

@@ -39,6 +39,7 @@ if shutil.which("espeak-ng") is None or shutil.which("sox") is None:
     pytest.skip("espeak-ng and sox make the owner's speech (apt-get install espeak-ng sox)", allow_module_level=True)
 
 OWNER_WORDS = "Hello, this is Ada, and Tuesday at three works for me."
+OWNER_SPEECH_MS = 2500  # espeak-ng says OWNER_WORDS in about 4 s; no callee turn of the talker is this long
 AGENT = Reply("Thanks, let me check that for Ada.", audio_ms=1200)
 
 STATE_IS = """(panel, wanted) => panel.dataset.state === wanted ? wanted : new Promise(resolve => {
@@ -98,8 +99,6 @@ async def kinds_of(running: RunningNode, user: Any, call: Any) -> list[str]:
     return [e.kind for e in await events.list_call_events(running.pool, user.id, call.id)]
 
 
-@pytest.mark.skip(reason="issue 16: flaky when run after the file's other tests (about 1 run in 2 here: the callee hears "
-                         "none of the owner's microphone after Talk, or Hand back stays disabled); root cause not found yet")
 async def test_listen_talk_hand_back_and_leave_a_live_call(site, mic_browser):
     running, url = site
     context, page, user = await sign_in(mic_browser, running, url)
@@ -116,13 +115,15 @@ async def test_listen_talk_hand_back_and_leave_a_live_call(site, mic_browser):
     await browser_shot(page, "owner-listening")
 
     # Talk: the agent is muted; what the callee hears from now on is the owner's microphone.
-    # The fake model "recognises" the next turns it transcribes as these words: the owner's turn, heard
-    # by the agent's session (in the call's mix) and by the owner's own transcription.
-    running.model.callee_lines.extend([OWNER_WORDS, OWNER_WORDS])
+    # The fake model "recognises" a long speech (the owner's sentence, about 4 s; the callee's turns are
+    # shorter) as these words, in whichever of its sessions hears it: the agent's, if the owner's voice
+    # reaches it in the call's mix, and the owner's own transcription.
+    running.model.recognise = lambda voiced_ms: OWNER_WORDS if voiced_ms >= OWNER_SPEECH_MS else None
     heard_from_owner = bytearray()
     await page.get_by_role("button", name="Talk").click()
     assert await within(panel, STATE_IS, "talking") == "talking"
-    assert await callee.listen(until_silence_s=0.4, max_s=20, keep=heard_from_owner), "the callee heard no speech"
+    # Until a second of quiet: the sentence pauses 0.2 s at its commas, and a loaded machine delays frames more.
+    assert await callee.listen(until_silence_s=1.0, max_s=20, keep=heard_from_owner), "the callee heard no speech"
     assert _voiced_ms(heard_from_owner) >= 500, _voiced_ms(heard_from_owner)
     await browser_shot(page, "owner-talking")
 
@@ -130,8 +131,13 @@ async def test_listen_talk_hand_back_and_leave_a_live_call(site, mic_browser):
     await page.get_by_role("button", name="Hand back").click()
     assert await within(panel, STATE_IS, "listening") == "listening"
     assert await callee.listen(until_silence_s=0.4, max_s=20), "the agent did not resume"
-    told = [t for t in running.model.responder.turns if "handed the call back" in json.dumps(t.new_items)]
-    assert told, "the agent was not told the owner spoke and handed the call back"
+
+    def told() -> bool:  # what the owner said and that they handed back, as text: the agent never heard them
+        handed = [t for t in running.model.responder.turns if "handed the call back" in json.dumps(t.new_items)]
+        agents = [t for t in running.model.responder.turns if handed and t.connection == handed[0].connection]
+        return any("Tuesday at three works for me" in json.dumps(t.new_items) for t in agents)
+
+    await running.model.wait_for(told, timeout=20)
 
     async def owner_turn() -> Any:
         turns = await transcripts.list_turns(running.pool, user.id, call.id)
@@ -139,6 +145,9 @@ async def test_listen_talk_hand_back_and_leave_a_live_call(site, mic_browser):
 
     said = await running.tap.until(owner_turn, 20, "the owner's words in the transcript")
     assert "Tuesday at three works for me" in said.text
+    # The owner's words are theirs alone: the callee's side of the transcript does not repeat them.
+    turns = await transcripts.list_turns(running.pool, user.id, call.id)
+    assert not [t.text for t in turns if t.speaker == "callee" and "Tuesday at three" in t.text], turns
     # The call page (live, not reloaded) shows the owner as a third speaker.
     await expect(page.locator(".turn.owner .who")).to_have_text("You")
 

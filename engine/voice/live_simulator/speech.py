@@ -188,7 +188,7 @@ async def hear(self: LiveSession, pcm16: bytes, rate: int) -> None:
             if change is not None and change.kind == "started":
                 await self.callee_starts_speaking()
             elif change is not None:
-                text = self.sim.callee_lines.pop(0) if self.sim.callee_lines else None
+                text = self.sim.words_of_turn(change.speech_ms)
                 await self.callee_stops_speaking(text or f"(callee speech, {change.speech_ms} ms)", change.speech_ms)
         offset += frame
     self.carry = data[offset:]

@@ -36,6 +36,9 @@ class SimulatorControls:
         # response.create; GPT-Live: session.instructions.append)
         self.failing_transcriptions: list[str] = []  # error codes failing the next input transcriptions
         self.callee_lines: list[str] = []  # what the callee says in its next detected turns (transcripts)
+        # What a detected turn said, by how long it was voiced (ms), before `callee_lines`; None: not known.
+        # It tells speakers apart by what each session really heard (a long speech is the owner's, say).
+        self.recognise: Callable[[int], str | None] | None = None
         self.echo: LineEcho | None = None  # the line echoes the agent's audio (sessions opened after setting it)
         self.format_echo: str | None = None  # "add_rate" | "drop_rate": session.updated misreports the formats
         self.rate_limit_remaining = 1000
@@ -55,6 +58,13 @@ class SimulatorControls:
         """A client event arrived or a connection ended: re-check what `wait_for` waits on."""
         async with self._changed:
             self._changed.notify_all()
+
+    def words_of_turn(self, voiced_ms: int) -> str | None:
+        """What a turn the session's VAD detected said: `recognise` first, then the next of `callee_lines`."""
+        text = self.recognise(voiced_ms) if self.recognise is not None else None
+        if text is None and self.callee_lines:
+            text = self.callee_lines.pop(0)
+        return text
 
     def next_id(self, prefix: str) -> str:
         return f"{prefix}_{next(self._ids)}"

@@ -100,7 +100,7 @@ class Hearing:
             if change is not None and change.kind == "started":
                 await self.speech_started(change.ms)
             elif change is not None:
-                text = self._s.sim.callee_lines.pop(0) if self._s.sim.callee_lines else None
+                text = self._s.sim.words_of_turn(change.speech_ms)
                 await self.speech_stopped(
                     text or f"(callee speech, {change.speech_ms} ms)", change.ms, change.speech_ms
                 )
