@@ -2,6 +2,7 @@
 the agent must still hear silence."""
 
 import asyncio
+from types import SimpleNamespace
 
 from ari_apps.audiosocket import AudioSocketMediaStream, frame_message
 from ari_apps.media_websocket import WebSocketMediaStream
@@ -16,6 +17,7 @@ class QuietSocket:
 
     closed = False
     close_code = None
+    _writer = SimpleNamespace(transport=asyncio.WriteTransport())  # where aiohttp keeps it; nothing is written
 
     def __aiter__(self):
         return self

@@ -27,9 +27,10 @@ SPOKEN_MS = 2000
 # the silence timer stopped waking every 20 ms while audio flows; appends here are the adapter's
 # own default of 20 ms). Since the streams deliver into the agent's inbox (`deliver_to`), the
 # agent's shape (one inbox, one loop) measures 1.72; with a pump task per stream, as before, 2.27.
-# Asyncio queues and sockets need about one future per wake-up; a per-frame task, timer or extra
-# hop adds at least 0.5 per frame here.
-MAX_FUTURES_PER_FRAME = 1.9
+# Since both sockets are written by a `FrameWriter` (frames straight to the transport, one write
+# per loop iteration, no writer task): 1.00, the inbox's own wake-ups. A writer task or library
+# send per message, a per-frame timer or an extra hop adds at least 0.5 per frame here.
+MAX_FUTURES_PER_FRAME = 1.2
 
 
 class CreationCounter:
