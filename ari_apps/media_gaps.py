@@ -4,7 +4,7 @@ Asterisk writes nothing to a media channel while the far end sends nothing (a
 Local callee in WaitForNoise, a trunk suppressing silence), over chan_websocket
 and AudioSocket alike (seen on 23.4.1). Voice-activity detection must hear the
 silence to end the callee's turn, so after `GAP_FILL_AFTER_S` without audio the
-agent is handed one silent frame per 20 ms of gap until audio flows again.
+agent is handed 20 ms of silence per 20 ms of gap until audio flows again.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from engine.ports.telephony import AudioFormat
 
 GAP_FILL_AFTER_S = 0.1
 FRAME_S = 0.02
-FILL_EVERY_S = 0.06  # in a gap, silent frames are handed over three at a time
+FILL_EVERY_S = 0.06  # in a gap, silence is handed over 60 ms (three frames) at a time
 _TICK_SLACK_S = 1e-6  # five 20 ms ticks are 100 ms, whatever float addition says
 
 
@@ -43,9 +43,9 @@ class SilenceGaps:
 
     async def run(self, clock: Clock, emit: Callable[[bytes], None], every_s: float = FILL_EVERY_S) -> None:
         """A timer of its own, for a stream that has no pacer to share. While audio flows it sleeps
-        until a gap could start; in a gap it wakes every `every_s` and hands over one silent frame
-        per 20 ms of gap so far (the first at the gap's start), so the agent gets silence at the
-        media rate with a third of the wake-ups."""
+        until a gap could start; in a gap it wakes every `every_s` and hands over, in one piece, a
+        silent frame per 20 ms of gap so far (the first at the gap's start), so the agent gets
+        silence at the media rate with a third of the wake-ups and of the events."""
         gap, given = None, 0
         while True:
             now = clock.monotonic()
@@ -56,7 +56,7 @@ class SilenceGaps:
             if gap != start:
                 gap, given = start, 0
             owed = int((now - start + _TICK_SLACK_S) / FRAME_S) + 1 - given
-            for _ in range(owed):
-                emit(self.silence)
-            given += max(0, owed)
+            if owed > 0:
+                emit(self.silence * owed)
+                given += owed
             await clock.sleep(every_s)

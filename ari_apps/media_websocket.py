@@ -220,9 +220,9 @@ class WebSocketMediaStream:
                 self._stop_writing()
                 self._finish(f"{reason} (code {self._ws.close_code})")
 
-    def _emit_silence(self, frame: bytes) -> None:
+    def _emit_silence(self, silence: bytes) -> None:
         """Asterisk sends nothing while the callee is quiet; the agent hears silence (media_gaps)."""
-        self._emit(AudioReceived(frame))
+        self._emit(AudioReceived(silence))
 
     def _control_message(self, text: str) -> None:
         try:

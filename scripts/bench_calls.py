@@ -139,7 +139,7 @@ class Stamps:
         self.inbound: list[float] = []  # callee frame read off the media socket -> the agent's loop takes it
         self.streams = 0
         self.closed = 0
-        self.frames_handled = 0  # 20 ms mu-law frames: callee audio into the agent's loop, model audio out of the adapter
+        self.frames_handled = 0  # 20 ms mu-law frames: callee audio into the agent's loop, model audio out
 
     def install(self) -> object:
         import aiohttp
@@ -288,7 +288,8 @@ async def run_engine(args: argparse.Namespace) -> None:
     up = (live_start + live_end) / 2  # calls in the window
     result = {
         "tree": args.tree, "engine_file": engine.__file__, "speech": args.speech, "calls": n, "up": up, "live_end": live_end, "cpu_ms_per_call_s": cpu / max(1, up) / wall * 1000, "core_share": cpu / wall,
-        "cpu_us_per_frame": cpu / max(1, frames_handled) * 1e6, "frames_handled_per_call_s": frames_handled / max(1, up) / wall,
+        "cpu_us_per_frame": cpu / max(1, frames_handled) * 1e6,
+        "frames_handled_per_call_s": frames_handled / max(1, up) / wall,
         "pbx_share": sim_share[0], "model_share": sim_share[1],
         "rss_kb_per_call": (rss - rss_idle) / max(1, up) / 1024, "rss_idle_mb": rss_idle / 2**20,
         "in_frames_per_s": len(inbound) / wall, "out_frames_per_s": len(outbound) / wall,

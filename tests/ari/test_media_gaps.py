@@ -31,8 +31,9 @@ class QuietSocket:
 
 async def test_a_gap_in_the_callee_audio_reaches_the_agent_as_silent_frames():
     stream = WebSocketMediaStream("c1", QuietSocket(), AudioFormat.ULAW, lambda reason: None)
-    events = await collect_until(stream, lambda seen: len(seen) >= 5, timeout=2)
-    assert all(isinstance(e, AudioReceived) and e.audio == b"\xff" * 160 for e in events)
+    events = await collect_until(stream, lambda seen: sum(len(e.audio) for e in seen) >= 5 * 160, timeout=2)
+    assert all(isinstance(e, AudioReceived) and e.audio == b"\xff" * len(e.audio) for e in events)
+    assert all(len(e.audio) % 160 == 0 for e in events)  # whole frames
     await stream.close()
 
 
@@ -70,8 +71,10 @@ async def test_a_gap_yields_one_silent_frame_per_20_ms_never_ahead_and_at_most_6
 
     clock = ManualClock()
     gaps = SilenceGaps(AudioFormat.ULAW, clock.monotonic())
-    frames: list[float] = []
-    runner = asyncio.create_task(gaps.run(clock, lambda frame: frames.append(clock.monotonic())))
+    frames: list[float] = []  # when each silent frame was handed over
+    runner = asyncio.create_task(
+        gaps.run(clock, lambda silence: frames.extend([clock.monotonic()] * (len(silence) // 160)))
+    )
     try:
         for step in range(1, 101):  # one second in 10 ms steps; the callee talks 0.40-0.50 s
             await clock.wait_sleepers(1)
