@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 
+from engine.agent.inbox import Inbox
 from engine.ports.telephony import AudioFormat, AudioReceived, DialRequest
 from engine.ports.voice_model import AudioDelta, VoiceSessionConfig
 from engine.voice.openai_realtime import OpenAIRealtimeModel
@@ -85,7 +86,7 @@ async def test_forwarding_a_frame_creates_no_task_and_a_bounded_number_of_future
         echoed = asyncio.Event()
 
         # As the agent does: both streams deliver into one inbox (`deliver_to`), one loop dispatches.
-        inbox: asyncio.Queue = asyncio.Queue()
+        inbox = Inbox()
         call.media.deliver_to(inbox.put_nowait)
         session.deliver_to(inbox.put_nowait)
 
