@@ -25,6 +25,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+import msgspec
 from openai import AsyncOpenAI, OpenAIError
 from websockets.exceptions import ConnectionClosed, ConnectionClosedOK, InvalidHandshake
 from websockets.protocol import State
@@ -51,6 +52,7 @@ log = logging.getLogger(__name__)
 ACTIVE_RESPONSE = "conversation_already_has_active_response"
 CANCEL_NOT_ACTIVE = "response_cancel_not_active"
 _FATAL_ERRORS = {"invalid_api_key", "session_expired", "insufficient_quota"}
+_decode_event = msgspec.json.Decoder().decode  # about 2.5x faster than json.loads on audio deltas
 
 
 class OpenAIRealtimeSession:
@@ -208,8 +210,8 @@ class OpenAIRealtimeSession:
             while True:
                 raw = await self._conn.recv_bytes()
                 try:
-                    event = json.loads(raw)
-                except ValueError:
+                    event = _decode_event(raw)
+                except msgspec.DecodeError:
                     log.warning("realtime%s: a frame that is not JSON was skipped", self._label)
                     continue
                 handler = _HANDLERS.get(event.get("type", ""))
