@@ -28,7 +28,7 @@ from engine.clock import SYSTEM_CLOCK, Clock
 from engine.ports.telephony import AudioFormat, AudioReceived, DtmfReceived, MarkPlayed, MediaClosed, MediaEvent
 from engine.websocket_writer import FrameWriter
 
-from .media_gaps import SilenceGaps
+from .media_gaps import SilenceGaps, SilenceTicker
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +57,7 @@ class WebSocketMediaStream:
         on_closed: Callable[[str], None],
         timings: MediaTimings | None = None,
         clock: Clock = SYSTEM_CLOCK,
+        ticker: SilenceTicker | None = None,  # shared by the adapter's streams; None: a timer of our own
     ) -> None:
         self.call_id = call_id
         self.format = fmt
@@ -77,10 +78,13 @@ class WebSocketMediaStream:
         self._clock = clock
         self.audio_messages = 0  # binary messages the PBX sent (the silence media_gaps fills in excluded)
         self._gaps = SilenceGaps(fmt, clock.monotonic())
-        self._tasks = [
-            asyncio.create_task(self._read(), name=f"media-ws-reader-{call_id}"),
-            asyncio.create_task(self._gaps.run(clock, self._emit_silence), name=f"media-ws-gaps-{call_id}"),
-        ]
+        self._ticker = ticker
+        self._tasks = [asyncio.create_task(self._read(), name=f"media-ws-reader-{call_id}")]
+        if ticker is not None:
+            ticker.add(self._gaps, self._emit_silence)
+        else:
+            gaps = asyncio.create_task(self._gaps.run(clock, self._emit_silence), name=f"media-ws-gaps-{call_id}")
+            self._tasks.append(gaps)
         self._control: dict[str, Callable[[dict[str, Any]], None]] = {
             "MEDIA_MARK_PROCESSED": lambda m: self._emit(MarkPlayed(str(m.get("correlation_id", "")))),
             "DTMF_END": lambda m: self._emit(DtmfReceived(str(m.get("digit", "")))),
@@ -145,7 +149,7 @@ class WebSocketMediaStream:
                 task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._frames.flush()  # a HANGUP goes out before aiohttp's close frame
-        self._stop_writing()
+        self._stop_writer_and_gaps()
         if not self._ws.closed:
             await self._ws.close()
         self._finish(reason)
@@ -192,7 +196,9 @@ class WebSocketMediaStream:
                 frames.text(item)
             outbox.popleft()
 
-    def _stop_writing(self) -> None:
+    def _stop_writer_and_gaps(self) -> None:
+        if self._ticker is not None:
+            self._ticker.remove(self._gaps)
         self._frames.close()
         self._outbox.clear()
         if self._retry is not None:
@@ -217,7 +223,7 @@ class WebSocketMediaStream:
                 for task in self._tasks:
                     if task is not asyncio.current_task():
                         task.cancel()
-                self._stop_writing()
+                self._stop_writer_and_gaps()
                 self._finish(f"{reason} (code {self._ws.close_code})")
 
     def _emit_silence(self, silence: bytes) -> None:

@@ -94,3 +94,37 @@ async def test_a_gap_yields_one_silent_frame_per_20_ms_never_ahead_and_at_most_6
         assert round((1.0 - 0.6) / 0.02) + 1 - 3 <= len(second_gap) <= round((1.0 - 0.6) / 0.02) + 1
     finally:
         runner.cancel()
+
+
+async def test_one_ticker_fills_every_streams_gap_and_stops_with_the_last_stream():
+    from ari_apps.media_gaps import SilenceGaps, SilenceTicker
+    from tests.clock import ManualClock
+
+    clock = ManualClock()
+    ticker = SilenceTicker(clock)
+    quiet, talking = SilenceGaps(AudioFormat.ULAW, 0.0), SilenceGaps(AudioFormat.ULAW, 0.0)
+    frames: dict[str, list[float]] = {"quiet": [], "talking": []}
+
+    def emit_to(name):
+        return lambda silence: frames[name].extend([clock.monotonic()] * (len(silence) // 160))
+
+    ticker.add(quiet, emit_to("quiet"))
+    ticker.add(talking, emit_to("talking"))
+    try:
+        for step in range(1, 51):  # half a second in 10 ms steps; one callee talks throughout
+            await clock.wait_sleepers(1)
+            clock.advance(0.01)
+            talking.heard(step / 100)
+            await asyncio.sleep(0)
+            due = int((step / 100 - 0.1) / 0.02 + 1e-6) + 1 if step >= 10 else 0  # a frame at the gap's start
+            assert due - 3 <= len(frames["quiet"]) <= due  # never ahead, at most 60 ms behind
+        assert frames["talking"] == []
+        ticker.remove(quiet)
+        handed = len(frames["quiet"])
+        for _ in range(10):
+            await clock.wait_sleepers(1)  # still ticking for the talking stream
+            clock.advance(0.06)
+            await asyncio.sleep(0)
+        assert len(frames["quiet"]) == handed  # nothing after its stream left
+    finally:
+        await ticker.close()
