@@ -29,8 +29,9 @@ SPOKEN_MS = 2000
 # own default of 20 ms). Since the streams deliver into the agent's inbox (`deliver_to`), the
 # agent's shape (one inbox, one loop) measures 1.72; with a pump task per stream, as before, 2.27.
 # Since both sockets are written by a `FrameWriter` (frames straight to the transport, one write
-# per loop iteration, no writer task): 1.00, the inbox's own wake-ups. A writer task or library
-# send per message, a per-frame timer or an extra hop adds at least 0.5 per frame here.
+# per loop iteration, no writer task): 1.00, the inbox's own wake-ups; 1.09 since the adapter's
+# streams share one silence ticker (it wakes every 60 ms while the echo has not begun). A writer
+# task or library send per message, a per-frame timer or an extra hop adds at least 0.5 per frame.
 MAX_FUTURES_PER_FRAME = 1.2
 
 
