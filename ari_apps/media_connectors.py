@@ -11,6 +11,7 @@ from engine.ports.telephony import AudioFormat
 
 from .audiosocket import AudioSocketConnector
 from .config import MediaSettings
+from .media_gaps import SilenceTicker
 from .media_websocket import MediaTimings, WebSocketMediaStream
 from .outbound_call import AriCall, MediaConnector
 
@@ -34,6 +35,7 @@ class WebSocketMediaConnector:
         self.format = fmt
         self.timings = timings
         self._clock = clock
+        self._silence = SilenceTicker(clock)  # one timer for every call's silence gaps
 
     async def open(self, call: AriCall) -> WebSocketMediaStream:
         reply = await call.ctx.rest.external_media(
@@ -51,7 +53,12 @@ class WebSocketMediaConnector:
             raise OSError("externalMedia returned no MEDIA_WEBSOCKET_CONNECTION_ID")
         call.ids.secrets.add(connection_id)
         ws = await self._session.ws_connect(self._media_url + connection_id, protocols=("media",), autoping=True)
-        return WebSocketMediaStream(call.call_id, ws, self.format, call.media_closed, self.timings, self._clock)
+        return WebSocketMediaStream(
+            call.call_id, ws, self.format, call.media_closed, self.timings, self._clock, self._silence
+        )
+
+    async def close(self) -> None:
+        await self._silence.close()
 
 
 async def start_media_connector(

@@ -10,6 +10,7 @@ from uuid import UUID
 from db.errors import NotFound
 from db.models import AriEvent, CallEvent, Executor, TaskEvent, columns
 from db.notify import publish
+from db.pool import connection
 from db.validation import check_length
 
 _TASK_EVENT = columns(TaskEvent)
@@ -63,19 +64,20 @@ async def add_call_event(
 ) -> CallEvent:
     check_length("kind", kind, 60, required=True)
     check_length("message", message, 2000, required=True)
-    record = await conn.fetchrow(
-        f"""INSERT INTO call_events (user_id, call_id, kind, message, data)
-            SELECT $1, id, $3, $4, $5 FROM calls WHERE id = $2 AND user_id = $1
-            RETURNING {_CALL_EVENT}""",
-        user_id,
-        call_id,
-        kind,
-        message,
-        data or {},
-    )
-    if record is None:
-        raise NotFound("call", call_id)
-    await publish(conn, "call_event", user_id, call_id=call_id)
+    async with connection(conn) as c:  # one connection for the row and its notification
+        record = await c.fetchrow(
+            f"""INSERT INTO call_events (user_id, call_id, kind, message, data)
+                SELECT $1, id, $3, $4, $5 FROM calls WHERE id = $2 AND user_id = $1
+                RETURNING {_CALL_EVENT}""",
+            user_id,
+            call_id,
+            kind,
+            message,
+            data or {},
+        )
+        if record is None:
+            raise NotFound("call", call_id)
+        await publish(c, "call_event", user_id, call_id=call_id)
     return CallEvent.from_record(record)
 
 

@@ -8,6 +8,7 @@ from uuid import UUID
 from db.errors import NotFound
 from db.models import Executor, TranscriptTurn, columns
 from db.notify import publish
+from db.pool import connection
 from db.validation import check_choice, check_length
 
 SPEAKERS = ("agent", "callee", "system", "owner")  # owner: their own words on a live call (migration 0010)
@@ -27,21 +28,22 @@ async def add_turn(
 ) -> TranscriptTurn:
     check_choice("speaker", speaker, SPEAKERS)
     check_length("text", text, 20000)
-    record = await conn.fetchrow(
-        f"""INSERT INTO transcript_turns (user_id, call_id, speaker, text, started_at, ended_at, truncated)
-            SELECT $1, id, $3, $4, $5, $6, $7 FROM calls WHERE id = $2 AND user_id = $1
-            RETURNING {_TURN}""",
-        user_id,
-        call_id,
-        speaker,
-        text,
-        started_at,
-        ended_at,
-        truncated,
-    )
-    if record is None:
-        raise NotFound("call", call_id)
-    await publish(conn, "transcript", user_id, call_id=call_id)
+    async with connection(conn) as c:  # one connection for the row and its notification
+        record = await c.fetchrow(
+            f"""INSERT INTO transcript_turns (user_id, call_id, speaker, text, started_at, ended_at, truncated)
+                SELECT $1, id, $3, $4, $5, $6, $7 FROM calls WHERE id = $2 AND user_id = $1
+                RETURNING {_TURN}""",
+            user_id,
+            call_id,
+            speaker,
+            text,
+            started_at,
+            ended_at,
+            truncated,
+        )
+        if record is None:
+            raise NotFound("call", call_id)
+        await publish(c, "transcript", user_id, call_id=call_id)
     return TranscriptTurn.from_record(record)
 
 

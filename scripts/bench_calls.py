@@ -13,6 +13,8 @@ that talks (+12025550101) and one that stays silent while recording (+1202555011
 claim them, waits until every call's media is up, then measures a window of `--seconds`:
 
   cpu ms/call-s   engine CPU per second of call, and the simulators' CPU beside it (pbx / model core share)
+  us/fr           engine CPU per 20 ms frame the agent handled (callee frames incl. silence fill + model audio):
+                  the same figure by work done, which moves less when the simulators are starved on a busy machine
   RSS KB/call     engine RSS with N calls minus the idle started node, per call
   in p50/p99      callee frame read off the media socket -> the agent's loop dispatches it (silence fill not counted)
   out p50/p99     agent frame: media.send_audio -> written to the media socket
@@ -137,6 +139,7 @@ class Stamps:
         self.inbound: list[float] = []  # callee frame read off the media socket -> the agent's loop takes it
         self.streams = 0
         self.closed = 0
+        self.frames_handled = 0  # 20 ms mu-law frames: callee audio into the agent's loop, model audio out
 
     def install(self) -> object:
         import aiohttp
@@ -168,18 +171,32 @@ class Stamps:
         def stamped_emit(self, event):
             if type(event) is AudioDelta and event.audio:
                 stamps.deltas[id(event.audio)] = (event.audio, time.perf_counter())
+                stamps.frames_handled += len(event.audio) // 160
             emit(self, event)
 
         openai_realtime.OpenAIRealtimeSession._emit = stamped_emit
-        send_bytes = aiohttp.ClientWebSocketResponse.send_bytes
 
-        async def stamped_send_bytes(self, data, *args, **kwargs):
-            await send_bytes(self, data, *args, **kwargs)
+        def delta_written(data):
             stamp = stamps.deltas.pop(id(data), None)
             if stamp is not None and stamp[0] is data:
                 stamps.delta_to_write.append(time.perf_counter() - stamp[1])
 
-        aiohttp.ClientWebSocketResponse.send_bytes = stamped_send_bytes
+        if hasattr(media_websocket.MediaTimings, "written"):  # the stream writes frames itself, and says when
+            written = media_websocket.MediaTimings.written
+
+            def stamped_written(self, data, queued):
+                written(self, data, queued)
+                delta_written(data)
+
+            media_websocket.MediaTimings.written = stamped_written
+        else:  # older trees: through aiohttp's send_bytes
+            send_bytes = aiohttp.ClientWebSocketResponse.send_bytes
+
+            async def stamped_send_bytes(self, data, *args, **kwargs):
+                await send_bytes(self, data, *args, **kwargs)
+                delta_written(data)
+
+            aiohttp.ClientWebSocketResponse.send_bytes = stamped_send_bytes
         receive = aiohttp.ClientWebSocketResponse.receive
 
         async def stamped_receive(self, *args, **kwargs):
@@ -198,6 +215,7 @@ class Stamps:
             stamp = stamps.frames.pop(id(event.audio), None)
             if stamp is not None and stamp[0] is event.audio:
                 stamps.inbound.append(time.perf_counter() - stamp[1])
+            stamps.frames_handled += len(event.audio) // 160
             await on_audio(self, event)
 
         agent_loop._MEDIA_HANDLERS[AudioReceived] = stamped_on_audio
@@ -224,7 +242,7 @@ async def run_engine(args: argparse.Namespace) -> None:
         openai_base_url=args.model_url, ari_url=args.ari_url, ari_user="opendeep", ari_password="opendeep",
         ari_app=f"bench{uuid.uuid4().hex[:8]}", node_id=f"bench-{n}", max_concurrent_calls=n,
         max_concurrent_calls_per_user=n, calling_window_start="00:00", calling_window_end="24:00",
-        ring_timeout_s=30, db_pool_size=5, log_level="ERROR",
+        ring_timeout_s=30, db_pool_size=20, log_level="ERROR",
     )  # fmt: skip
     node = await build_node(settings)
     await node.start()
@@ -247,6 +265,7 @@ async def run_engine(args: argparse.Namespace) -> None:
     stamps.inbound.clear()
     timings.outbound.clear()
     stamps.delta_to_write.clear()
+    stamps.frames_handled = 0
     sims = [int(p) for p in args.sim_pids.split(",")]
     cpu0, wall0, sim0 = time.process_time(), time.perf_counter(), [process_cpu_s(p) for p in sims]
     profiler = None
@@ -262,12 +281,15 @@ async def run_engine(args: argparse.Namespace) -> None:
         profiler.disable()
         profiler.dump_stats(args.profile)
     cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+    frames_handled = stamps.frames_handled
     sim_share = [(process_cpu_s(p) - s) / wall for p, s in zip(sims, sim0)]
     rss = rss_bytes()
     inbound, outbound, d2w = list(stamps.inbound), list(timings.outbound), list(stamps.delta_to_write)
     up = (live_start + live_end) / 2  # calls in the window
     result = {
         "tree": args.tree, "engine_file": engine.__file__, "speech": args.speech, "calls": n, "up": up, "live_end": live_end, "cpu_ms_per_call_s": cpu / max(1, up) / wall * 1000, "core_share": cpu / wall,
+        "cpu_us_per_frame": cpu / max(1, frames_handled) * 1e6,
+        "frames_handled_per_call_s": frames_handled / max(1, up) / wall,
         "pbx_share": sim_share[0], "model_share": sim_share[1],
         "rss_kb_per_call": (rss - rss_idle) / max(1, up) / 1024, "rss_idle_mb": rss_idle / 2**20,
         "in_frames_per_s": len(inbound) / wall, "out_frames_per_s": len(outbound) / wall,
@@ -314,12 +336,12 @@ def database_for(base_url: str, name: str) -> str:
 def fmt_row(r: dict) -> str:
     ok = "yes" if r["sustained"] else "no"
     return (f"{r['tree'][-18:]:>18} {r['speech']:>6} {r['calls']:>5} {r['up']:>4.0f} {r['cpu_ms_per_call_s']:>8.2f} "
-            f"{r['core_share']:>5.2f} {r['pbx_share']:>5.2f} {r['model_share']:>5.2f} {r['rss_kb_per_call']:>7.0f} "
+            f"{r.get('cpu_us_per_frame', 0):>6.1f} {r['core_share']:>5.2f} {r['pbx_share']:>5.2f} {r['model_share']:>5.2f} {r['rss_kb_per_call']:>7.0f} "
             f"{r['in_p50']:>6.2f} {r['in_p99']:>6.2f} {r['out_p50']:>6.2f} {r['out_p99']:>6.2f} "
             f"{r['d2w_p50']:>6.2f} {r['d2w_p99']:>6.2f}  {ok}")  # fmt: skip
 
 
-HEADER = (f"{'tree':>18} {'speech':>6} {'calls':>5} {'up':>4} {'ms/cs':>8} {'core':>5} {'pbx':>5} {'model':>5} "
+HEADER = (f"{'tree':>18} {'speech':>6} {'calls':>5} {'up':>4} {'ms/cs':>8} {'us/fr':>6} {'core':>5} {'pbx':>5} {'model':>5} "
           f"{'KB/call':>7} {'in50':>6} {'in99':>6} {'out50':>6} {'out99':>6} {'d>w50':>6} {'d>w99':>6}  sustained")
 
 
@@ -417,11 +439,12 @@ def summarize(results: list[dict]) -> dict:
         best = max((r["calls"] for r in mine if r["sustained"]), default=0)
         cpu = statistics.median(r["cpu_ms_per_call_s"] for r in mine)
         rss = statistics.median(r["rss_kb_per_call"] for r in mine)
+        per_frame = statistics.median(r["cpu_us_per_frame"] for r in mine)
         per_tree[tree] = {"largest_sustained": best, "median_cpu_ms_per_call_s": cpu, "calls_per_core": 1000 / cpu,
-                          "median_rss_kb_per_call": rss}  # fmt: skip
+                          "median_cpu_us_per_frame": per_frame, "median_rss_kb_per_call": rss}  # fmt: skip
         lines.append(f"{tree}: largest N sustained on one engine core (p99 < {P99_LIMIT_MS:.0f} ms): {best}; "
                      f"median {cpu:.2f} ms CPU per call-second (~{1000 / cpu:.0f} calls per core), "
-                     f"{rss:.0f} KB RSS per call")  # fmt: skip
+                     f"{per_frame:.1f} us per frame handled, {rss:.0f} KB RSS per call")  # fmt: skip
     return {"trees": per_tree, "lines": lines}
 
 

@@ -22,6 +22,11 @@ MAIN_LOBE_BINS = 2 * PAD  # a Hann window's main lobe, in padded bins, either si
 SEQUENCE_GAP_FRAMES = 3  # a tone this close after another belongs to a sequence, not a beep
 
 
+def _quiet_ulaw_codes(level: float) -> bytes:
+    """The mu-law codes of samples below `level` (of full scale): a frame of these only is below it in RMS too."""
+    return bytes(code for code in range(256) if abs(levels.ULAW_TO_FLOAT[code]) < level)
+
+
 class BeepDetector:
     @classmethod
     def for_media(cls, fmt: AudioFormat) -> BeepDetector:
@@ -50,6 +55,7 @@ class BeepDetector:
         self._min_frames, self._max_frames = min_ms // FRAME_MS, max_ms // FRAME_MS
         self._level, self._purity, self._drift = level, purity, drift_hz
         self._carry = np.zeros(0, dtype=np.float64)
+        self._quiet_codes = _quiet_ulaw_codes(level) if ulaw else None
         self._run = 0  # tonal frames in a row
         self._run_hz = 0.0
         self._in_sequence = False  # the current run began (almost) where another tone ended
@@ -60,6 +66,9 @@ class BeepDetector:
 
     def feed(self, audio: bytes) -> bool:
         """Add audio at `rate` (16-bit little-endian PCM, or mu-law); True when a beep ended within it."""
+        if self._quiet_codes is not None and not len(self._carry) and len(audio) % self._n == 0:
+            if not audio.translate(None, self._quiet_codes):  # every sample quiet: no tone, no numpy
+                return any([self._step(None) for _ in range(len(audio) // self._n)])
         samples = levels.samples(audio, AudioFormat.ULAW if self._ulaw else AudioFormat.SLIN16)
         data = np.concatenate((self._carry, samples)) if len(self._carry) else samples
         whole = len(data) - len(data) % self._n
@@ -70,7 +79,10 @@ class BeepDetector:
         return ended
 
     def _frame(self, frame: np.ndarray) -> bool:
-        hz = self._tone_hz(frame)
+        return self._step(self._tone_hz(frame))
+
+    def _step(self, hz: float | None) -> bool:
+        """One 20 ms frame further, in which the tone of `hz` (None: no tone) was heard."""
         if hz is not None:
             if self._run and abs(hz - self._run_hz) <= self._drift:
                 self._run += 1

@@ -4,10 +4,10 @@ depend on this interface, not on the session module, so the session can compose 
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any, Protocol
 
 from engine.agent.call_tasks import CallTasks
+from engine.agent.inbox import Inbox
 from engine.agent.model_link import ModelLink
 from engine.agent.options import AgentSessionOptions
 from engine.agent.playout import Playout
@@ -59,7 +59,7 @@ class LiveCall(Protocol):
     link: ModelLink
     playout: Playout | None
     tasks: CallTasks
-    inbox: asyncio.Queue[Any]
+    inbox: Inbox
     transcript: TranscriptLog
     metrics: CallMetrics
     records: ToolRecords

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.agent.call_tasks import CallTasks
+from engine.agent.inbox import Inbox
 from engine.agent.state import CallStatus
 from engine.ports.telephony import AudioFormat
 from engine.ports.voice_model import VoiceModel, VoiceSession, VoiceSessionConfig
@@ -58,7 +59,7 @@ class ModelLink:
         model: VoiceModel,
         config: VoiceSessionConfig,
         greeting: str | None,
-        inbox: asyncio.Queue[Any],
+        inbox: Inbox,
         tasks: CallTasks,
         status: CallStatus,
     ) -> None:

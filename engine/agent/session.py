@@ -24,6 +24,7 @@ from engine import metrics
 from engine.agent.answer_supervision import greets_at_once
 from engine.agent.call_tasks import CallTasks
 from engine.agent.control import LiveCallControl, LiveQuestionHost
+from engine.agent.inbox import Inbox
 from engine.agent.intercept import SitDetector
 from engine.agent.loop import CallLoop, Stop
 from engine.agent.model_link import ModelLink
@@ -87,7 +88,7 @@ class AgentCallSession:
         self.owner_holding = False  # the owner took the call over by voice (engine.agent.owner)
         self.status = CallStatus(call.call_id, self._record_event)
         self.tasks = CallTasks(call.call_id)
-        self.inbox: asyncio.Queue[Any] = asyncio.Queue()
+        self.inbox = Inbox()
         config = VoiceSessionConfig(
             instructions=self.profile.instructions,
             media_format=media_format,

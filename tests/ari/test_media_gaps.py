@@ -2,6 +2,7 @@
 the agent must still hear silence."""
 
 import asyncio
+from types import SimpleNamespace
 
 from ari_apps.audiosocket import AudioSocketMediaStream, frame_message
 from ari_apps.media_websocket import WebSocketMediaStream
@@ -16,6 +17,7 @@ class QuietSocket:
 
     closed = False
     close_code = None
+    _writer = SimpleNamespace(transport=asyncio.WriteTransport())  # where aiohttp keeps it; nothing is written
 
     def __aiter__(self):
         return self
@@ -29,8 +31,9 @@ class QuietSocket:
 
 async def test_a_gap_in_the_callee_audio_reaches_the_agent_as_silent_frames():
     stream = WebSocketMediaStream("c1", QuietSocket(), AudioFormat.ULAW, lambda reason: None)
-    events = await collect_until(stream, lambda seen: len(seen) >= 5, timeout=2)
-    assert all(isinstance(e, AudioReceived) and e.audio == b"\xff" * 160 for e in events)
+    events = await collect_until(stream, lambda seen: sum(len(e.audio) for e in seen) >= 5 * 160, timeout=2)
+    assert all(isinstance(e, AudioReceived) and e.audio == b"\xff" * len(e.audio) for e in events)
+    assert all(len(e.audio) % 160 == 0 for e in events)  # whole frames
     await stream.close()
 
 
@@ -68,8 +71,10 @@ async def test_a_gap_yields_one_silent_frame_per_20_ms_never_ahead_and_at_most_6
 
     clock = ManualClock()
     gaps = SilenceGaps(AudioFormat.ULAW, clock.monotonic())
-    frames: list[float] = []
-    runner = asyncio.create_task(gaps.run(clock, lambda frame: frames.append(clock.monotonic())))
+    frames: list[float] = []  # when each silent frame was handed over
+    runner = asyncio.create_task(
+        gaps.run(clock, lambda silence: frames.extend([clock.monotonic()] * (len(silence) // 160)))
+    )
     try:
         for step in range(1, 101):  # one second in 10 ms steps; the callee talks 0.40-0.50 s
             await clock.wait_sleepers(1)
@@ -89,3 +94,37 @@ async def test_a_gap_yields_one_silent_frame_per_20_ms_never_ahead_and_at_most_6
         assert round((1.0 - 0.6) / 0.02) + 1 - 3 <= len(second_gap) <= round((1.0 - 0.6) / 0.02) + 1
     finally:
         runner.cancel()
+
+
+async def test_one_ticker_fills_every_streams_gap_and_stops_with_the_last_stream():
+    from ari_apps.media_gaps import SilenceGaps, SilenceTicker
+    from tests.clock import ManualClock
+
+    clock = ManualClock()
+    ticker = SilenceTicker(clock)
+    quiet, talking = SilenceGaps(AudioFormat.ULAW, 0.0), SilenceGaps(AudioFormat.ULAW, 0.0)
+    frames: dict[str, list[float]] = {"quiet": [], "talking": []}
+
+    def emit_to(name):
+        return lambda silence: frames[name].extend([clock.monotonic()] * (len(silence) // 160))
+
+    ticker.add(quiet, emit_to("quiet"))
+    ticker.add(talking, emit_to("talking"))
+    try:
+        for step in range(1, 51):  # half a second in 10 ms steps; one callee talks throughout
+            await clock.wait_sleepers(1)
+            clock.advance(0.01)
+            talking.heard(step / 100)
+            await asyncio.sleep(0)
+            due = int((step / 100 - 0.1) / 0.02 + 1e-6) + 1 if step >= 10 else 0  # a frame at the gap's start
+            assert due - 3 <= len(frames["quiet"]) <= due  # never ahead, at most 60 ms behind
+        assert frames["talking"] == []
+        ticker.remove(quiet)
+        handed = len(frames["quiet"])
+        for _ in range(10):
+            await clock.wait_sleepers(1)  # still ticking for the talking stream
+            clock.advance(0.06)
+            await asyncio.sleep(0)
+        assert len(frames["quiet"]) == handed  # nothing after its stream left
+    finally:
+        await ticker.close()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 
+from engine.agent.inbox import Inbox
 from engine.ports.telephony import AudioFormat, AudioReceived, DialRequest
 from engine.ports.voice_model import AudioDelta, VoiceSessionConfig
 from engine.voice.openai_realtime import OpenAIRealtimeModel
@@ -27,9 +28,11 @@ SPOKEN_MS = 2000
 # the silence timer stopped waking every 20 ms while audio flows; appends here are the adapter's
 # own default of 20 ms). Since the streams deliver into the agent's inbox (`deliver_to`), the
 # agent's shape (one inbox, one loop) measures 1.72; with a pump task per stream, as before, 2.27.
-# Asyncio queues and sockets need about one future per wake-up; a per-frame task, timer or extra
-# hop adds at least 0.5 per frame here.
-MAX_FUTURES_PER_FRAME = 1.9
+# Since both sockets are written by a `FrameWriter` (frames straight to the transport, one write
+# per loop iteration, no writer task): 1.00, the inbox's own wake-ups; 1.09 since the adapter's
+# streams share one silence ticker (it wakes every 60 ms while the echo has not begun). A writer
+# task or library send per message, a per-frame timer or an extra hop adds at least 0.5 per frame.
+MAX_FUTURES_PER_FRAME = 1.2
 
 
 class CreationCounter:
@@ -84,7 +87,7 @@ async def test_forwarding_a_frame_creates_no_task_and_a_bounded_number_of_future
         echoed = asyncio.Event()
 
         # As the agent does: both streams deliver into one inbox (`deliver_to`), one loop dispatches.
-        inbox: asyncio.Queue = asyncio.Queue()
+        inbox = Inbox()
         call.media.deliver_to(inbox.put_nowait)
         session.deliver_to(inbox.put_nowait)
 
