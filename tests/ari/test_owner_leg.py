@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import uuid
 
+from ari_apps.config import MediaSettings
 from ari_apps.rest_client import AriError
 from engine.ports.owner_voice import OwnerChanged
 from engine.ports.telephony import AudioFormat, AudioReceived, MarkPlayed
@@ -137,3 +138,26 @@ async def _until_owner_channel_gone(telephony, call_id: str, timeout: float = 5.
                 assert exc.status == 404
                 return
             await asyncio.sleep(0.05)
+
+
+async def test_a_slin16_call_keeps_its_format_after_the_owner_leaves(target, make_telephony):
+    """The owner's leg is μ-law; the agent's media stays 16 kHz slin after the owner was in the bridge."""
+    slin16 = AudioFormat.SLIN16
+    telephony = await make_telephony(media=MediaSettings(format=slin16))
+    call_id = str(uuid.uuid4())
+    call = await telephony.originate(_request(call_id, target.endpoint("echo")))
+    assert await call.answered() is True
+    leg = await telephony.join_owner(call_id)
+    await leg.leave()
+    await _until_owner_channel_gone(telephony, call_id)
+    await call.media.send_audio(tone(slin16, AGENT_HZ, 3.0))
+    await call.media.mark("after-owner")
+
+    def echoed_in_slin16(seen) -> bool:
+        played = any(isinstance(e, MarkPlayed) for e in seen)
+        return played and sum(isinstance(e, AudioReceived) and is_tone(slin16, e.audio, AGENT_HZ) for e in seen) > 10
+
+    await collect_until(call.media, echoed_in_slin16, timeout=10)
+    await call.hangup()
+    await call.finished()
+    await assert_nothing_left(telephony, target, call_id)
