@@ -15,12 +15,10 @@ import asyncio
 import base64
 import binascii
 import copy
-import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from websockets.asyncio.server import ServerConnection
-from websockets.exceptions import ConnectionClosed
 
 from engine.voice.live_simulator.speech import finish_delegation, hear, open_delegation, start_fixture, stream
 from engine.voice.live_simulator.start import (
@@ -31,6 +29,7 @@ from engine.voice.live_simulator.start import (
     validate_append,
     validate_start,
 )
+from engine.voice.simulator.connection import SimulatorConnection
 from engine.voice.simulator.controls import SimulatorControls
 from engine.voice.simulator.line import decode
 from engine.voice.simulator.script import Reply, Turn
@@ -41,18 +40,14 @@ CALLEE_PAUSE_MS = 200  # a callee who was not talked over starts this long after
 CALLEE_WORD_MS = 300  # scripted callee speech, per word
 
 
-class LiveSession:
+class LiveSession(SimulatorConnection):
+    WRITER_NAME = "live-sim-writer"
+
     def __init__(self, sim: SimulatorControls, websocket: ServerConnection, index: int) -> None:
-        self.sim = sim
-        self.index = index
-        self.websocket = websocket
-        self.request_path = websocket.request.path if websocket.request else ""
-        self.headers = dict(websocket.request.headers) if websocket.request else {}
+        super().__init__(sim, websocket, index)
         self.session: dict[str, Any] = {}
         self.started = False
         self.closed_reason: str | None = None
-        self.closed = False  # the client's connection has ended
-        self.received: list[dict[str, Any]] = []
         self.input_ms = 0  # caller audio received
         self.output_ms = 0.0  # model audio sent
         self.clock_ms = 0.0  # the session timeline: audio heard, spoken and scripted speech
@@ -62,7 +57,6 @@ class LiveSession:
         self._notes: list[dict[str, Any]] = []  # context since the model last spoke
         self._outputs: dict[str, str] = {}  # call id -> output, for the pending delegation
         self.pending_calls: list[str] = []
-        self._outbox: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
         self.speaking_task: asyncio.Task[None] | None = None
         self.yield_floor = asyncio.Event()  # the callee took the floor: stop talking
         self.released = asyncio.Event()
@@ -151,41 +145,12 @@ class LiveSession:
 
     # --- connection -------------------------------------------------------------------------------
 
-    def send(self, event: dict[str, Any]) -> None:
-        self._outbox.put_nowait({"event_id": self.sim.next_id("event"), **event})
-
     async def _drain(self) -> None:
         while not self._outbox.empty():
             await asyncio.sleep(0)
 
-    async def run(self) -> None:
-        writer = asyncio.create_task(self._write_loop(), name=f"live-sim-writer-{self.index}")
-        try:
-            async for message in self.websocket:
-                event = json.loads(message)
-                self.received.append(event)
-                hook = self.sim.hooks.get(event.get("type", ""))
-                if hook is not None:
-                    await hook(self, event)
-                await self._dispatch(event)
-                await self.sim.notify()
-        except ConnectionClosed:
-            pass
-        finally:
-            for task in (self.speaking_task, self._idle):
-                if task is not None:
-                    task.cancel()
-            self._outbox.put_nowait(None)
-            await asyncio.gather(writer, return_exceptions=True)
-            self.closed = True
-            await self.sim.notify()
-
-    async def _write_loop(self) -> None:
-        try:
-            while (event := await self._outbox.get()) is not None:
-                await self.websocket.send(json.dumps(event))
-        except ConnectionClosed:
-            pass
+    def _own_tasks(self) -> tuple[asyncio.Task[None] | None, ...]:
+        return (self.speaking_task, self._idle)
 
     async def _dispatch(self, event: dict[str, Any]) -> None:
         kind, event_id = event.get("type", ""), event.get("event_id")

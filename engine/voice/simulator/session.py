@@ -5,14 +5,13 @@ from __future__ import annotations
 import asyncio
 import base64
 import copy
-import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from websockets.asyncio.server import ServerConnection
-from websockets.exceptions import ConnectionClosed
 
 from engine.voice.codecs import tone_pcm16
+from engine.voice.simulator.connection import SimulatorConnection
 from engine.voice.simulator.controls import SimulatorControls
 from engine.voice.simulator.hearing import Hearing
 from engine.voice.simulator.line import encode
@@ -21,24 +20,17 @@ from engine.voice.simulator.session_config import PCM_RATE, UpdateError, apply_u
 from engine.voice.simulator.stream import stream_reply
 
 
-class SimulatedSession:
+class SimulatedSession(SimulatorConnection):
     """One client connection: its session state, conversation and recorded traffic."""
 
     def __init__(self, sim: SimulatorControls, websocket: ServerConnection, index: int) -> None:
-        self.sim = sim
-        self.index = index
-        self.websocket = websocket
-        self.request_path = websocket.request.path if websocket.request else ""
-        self.headers = dict(websocket.request.headers) if websocket.request else {}
+        super().__init__(sim, websocket, index)
         self.session = default_session()
         self.configured = False
-        self.closed = False  # the client's connection has ended
-        self.received: list[dict[str, Any]] = []
         self.items: list[dict[str, Any]] = []
         self.audio_ms_sent: dict[str, float] = {}  # assistant item id -> audio streamed
         self.input_ms = 0  # appended input audio, on the input timeline
         self._new_items: list[dict[str, Any]] = []
-        self._outbox: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
         self._response: asyncio.Task[None] | None = None
         self._cancel_reason: str | None = None
         self._release = asyncio.Event()
@@ -99,38 +91,11 @@ class SimulatedSession:
 
     # --- connection -----------------------------------------------------------------------
 
-    def send(self, event: dict[str, Any]) -> None:
-        self._outbox.put_nowait({"event_id": self.sim.next_id("event"), **event})
-
-    async def run(self) -> None:
-        writer = asyncio.create_task(self._write_loop(), name=f"sim-writer-{self.index}")
+    def _opened(self) -> None:
         self.send({"type": "session.created", "session": copy.deepcopy(self.session)})
-        try:
-            async for message in self.websocket:
-                event = json.loads(message)
-                self.received.append(event)
-                hook = self.sim.hooks.get(event.get("type", ""))
-                if hook is not None:
-                    await hook(self, event)
-                await self._dispatch(event)
-                await self.sim.notify()
-        except ConnectionClosed:
-            pass
-        finally:
-            for task in (self._response, self._idle):
-                if task is not None:
-                    task.cancel()
-            self._outbox.put_nowait(None)
-            await asyncio.gather(writer, return_exceptions=True)
-            self.closed = True
-            await self.sim.notify()
 
-    async def _write_loop(self) -> None:
-        try:
-            while (event := await self._outbox.get()) is not None:
-                await self.websocket.send(json.dumps(event))
-        except ConnectionClosed:
-            pass
+    def _own_tasks(self) -> tuple[asyncio.Task[None] | None, ...]:
+        return (self._response, self._idle)
 
     async def _dispatch(self, event: dict[str, Any]) -> None:
         handler = _CLIENT_HANDLERS.get(event.get("type", ""))
