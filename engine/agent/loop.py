@@ -13,6 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from engine.agent.cut_off import cut_agent_audio
 from engine.agent.live_call import LiveCall
 from engine.agent.model_link import FromVoice
 from engine.agent.owner import OwnerVoice
@@ -143,20 +144,10 @@ class CallLoop:
             yields = session is not None and session.capabilities.model_yields_on_barge_in
             if not call.options.turn_detection.interrupt_response and session is not None and not yields:
                 await session.cancel_response()
-        if call.playout is None or not call.playout.speaking:
-            return
-        cut = await call.playout.interrupt()
+        cut = await cut_agent_audio(call)
         if cut is None:
             return
-        link.cancelled.add(cut.response_id)
         call.metrics.barge_ins += 1
-        item = call.playout.item(cut.item_id)
-        fully_heard = item is not None and item.complete and cut.played_ms >= int(cut.model_ms)
-        truncates = link.session is not None and link.session.capabilities.client_truncates
-        if cut.played_ms > 0 and not fully_heard and truncates:  # else the model keeps its item; we keep the played share
-            await link.session.truncate(cut.item_id, cut.played_ms)
-        heard_share = cut.played_ms / cut.model_ms if cut.model_ms else 0.0
-        await call.transcript.agent_ended(cut.item_id, call.clock.now(), not fully_heard, heard_share)
         await call.event(
             "barge_in",
             f"the callee interrupted the agent after {cut.played_ms} ms",

@@ -15,6 +15,7 @@ adapter records it) and in the transcript as a `system` line.
 from __future__ import annotations
 
 from engine.agent import levels
+from engine.agent.cut_off import cut_agent_audio
 from engine.agent.live_call import LiveCall
 from engine.agent.owner_words import OwnerWords
 from engine.ports.agent import TranscriptTurn
@@ -96,13 +97,4 @@ async def _silence_agent(call: LiveCall) -> None:
         link.cancelled.add(link.active_response)
         if link.session is not None:
             await link.session.cancel_response()
-    if call.playout is None or not call.playout.speaking:
-        return
-    cut = await call.playout.interrupt()
-    if cut is None:
-        return
-    link.cancelled.add(cut.response_id)
-    if cut.played_ms > 0 and link.session is not None:
-        await link.session.truncate(cut.item_id, cut.played_ms)
-    share = cut.played_ms / cut.model_ms if cut.model_ms else 0.0
-    await call.transcript.agent_ended(cut.item_id, call.clock.now(), True, share)
+    await cut_agent_audio(call)
