@@ -22,6 +22,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from engine.clock import SYSTEM_CLOCK, Clock
+from engine.ports.event_queue import events_until
 from engine.ports.telephony import AudioFormat, AudioReceived, DtmfReceived, MarkPlayed, MediaClosed, MediaEvent
 
 from .g711 import pcm16_to_ulaw, ulaw_to_pcm16
@@ -96,12 +97,8 @@ class AudioSocketMediaStream:
         self._queue.clear()  # queued marks go too, as with chan_websocket's FLUSH_MEDIA
         self._partial = b""
 
-    async def events(self) -> AsyncIterator[MediaEvent]:
-        while True:
-            event = await self._events.get()
-            yield event
-            if isinstance(event, MediaClosed):
-                return
+    def events(self) -> AsyncIterator[MediaEvent]:
+        return events_until(self._events, MediaClosed)
 
     def tell(self, event: Any) -> None:
         """An event of the call from elsewhere (the owner's leg) to the agent, in order with ours."""

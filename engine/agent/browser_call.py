@@ -17,6 +17,7 @@ import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from engine.clock import SYSTEM_CLOCK, Clock
+from engine.ports.event_queue import events_until
 from engine.ports.telephony import (
     AudioFormat,
     AudioReceived,
@@ -62,12 +63,8 @@ class BrowserMediaStream:
         if not self._closed:
             await self._send(json.dumps({"command": "FLUSH_MEDIA"}))
 
-    async def events(self) -> AsyncIterator[MediaEvent]:
-        while True:
-            event = await self._events.get()
-            yield event
-            if isinstance(event, MediaClosed):
-                return
+    def events(self) -> AsyncIterator[MediaEvent]:
+        return events_until(self._events, MediaClosed)
 
     # --- fed by the web socket ---------------------------------------------------------
 

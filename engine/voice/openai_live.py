@@ -29,6 +29,7 @@ from openai import AsyncOpenAI, OpenAIError
 from websockets.exceptions import ConnectionClosed, ConnectionClosedOK, InvalidHandshake
 
 from engine.clock import SYSTEM_CLOCK, Clock
+from engine.ports.event_queue import events_until
 from engine.ports.voice_model import (
     SessionClosed,
     SessionReady,
@@ -130,12 +131,8 @@ class OpenAILiveSession:
             why = self._start_error or "no session.started"
             raise VoiceModelUnavailable(f"the live session did not start ({why})")
 
-    async def events(self) -> AsyncIterator[VoiceEvent]:
-        while True:
-            event = await self._events.get()
-            yield event
-            if isinstance(event, SessionClosed):
-                return
+    def events(self) -> AsyncIterator[VoiceEvent]:
+        return events_until(self._events, SessionClosed)
 
     async def push_audio(self, audio: bytes) -> None:
         """Caller audio streams continuously, silence included (no commit exists)."""

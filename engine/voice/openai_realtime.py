@@ -30,6 +30,7 @@ from openai import AsyncOpenAI, OpenAIError
 from websockets.exceptions import ConnectionClosed, ConnectionClosedOK, InvalidHandshake
 from websockets.protocol import State
 
+from engine.ports.event_queue import events_until
 from engine.ports.voice_model import (
     REALTIME_CAPABILITIES,
     AudioDelta,
@@ -109,12 +110,8 @@ class OpenAIRealtimeSession:
             sink(self._events.get_nowait())
         self._sink = sink
 
-    async def events(self) -> AsyncIterator[VoiceEvent]:
-        while True:
-            event = await self._events.get()
-            yield event
-            if isinstance(event, SessionClosed):
-                return
+    def events(self) -> AsyncIterator[VoiceEvent]:
+        return events_until(self._events, SessionClosed)
 
     async def push_audio(self, audio: bytes) -> None:
         model_audio = self._bridge.to_model(audio)

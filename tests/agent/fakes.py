@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.ports.agent import TranscriptTurn
+from engine.ports.event_queue import events_until
 from engine.ports.owner_questions import UserQuestion
 from engine.ports.telephony import (
     AudioFormat,
@@ -68,12 +69,8 @@ class FakeMediaStream:
         self.position = len(self.sent)
         self._marks.clear()
 
-    async def events(self) -> AsyncIterator[MediaEvent]:
-        while True:
-            event = await self._events.get()
-            yield event
-            if isinstance(event, MediaClosed):
-                return
+    def events(self) -> AsyncIterator[MediaEvent]:
+        return events_until(self._events, MediaClosed)
 
     # --- driving it from a test ---------------------------------------------------------
 
