@@ -61,6 +61,7 @@ async def test_conversation_with_audio_transcripts_tools_and_metrics(provider: s
         assert metrics.usage.output_audio_tokens == (400 + 600 + 500) // 50
     else:  # billed per active second: the session timeline is at least the audio the model spoke
         assert metrics.usage.active_seconds >= 1.5
+        assert metrics.usage.input_text_tokens > 0  # the backend that ran the tools
     assert metrics.estimated_cost_usd > 0
     assert [t.text for t in rig.recorder.turns["call-1"]] == [t.text for t in result.transcript]
     assert "tool_call" in rig.recorder.kinds("call-1")
