@@ -10,7 +10,7 @@
   of its calls has an output. The backend of a turn the callee cut short is not continued (as no
   response follows an interrupted tool call on Realtime): the model gave the callee the floor.
 
-Contract: /work/shared/docs/openai-live.md §4.2; the SDK's DelegationCreatedEvent, ResponseEvent.
+Contract: ../shared/docs/openai-live.md §4.2; the SDK's DelegationCreatedEvent, ResponseEvent.
 """
 
 from __future__ import annotations

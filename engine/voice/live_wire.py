@@ -2,7 +2,7 @@
 the `session` object of `session.start`, the audio formats, and the pieces of server events
 the adapter reads. Stateless; the adapter (`openai_live`) keeps the session's state.
 
-Contract: /work/shared/docs/openai-live.md §1.3 (session.start), §2.1 (formats), §4.2
+Contract: ../shared/docs/openai-live.md §1.3 (session.start), §2.1 (formats), §4.2
 (Responses delegation), §6 (usage).
 """
 
