@@ -22,11 +22,6 @@ MAIN_LOBE_BINS = 2 * PAD  # a Hann window's main lobe, in padded bins, either si
 SEQUENCE_GAP_FRAMES = 3  # a tone this close after another belongs to a sequence, not a beep
 
 
-def _quiet_ulaw_codes(level: float) -> bytes:
-    """The mu-law codes of samples below `level` (of full scale): a frame of these only is below it in RMS too."""
-    return bytes(code for code in range(256) if abs(levels.ULAW_TO_FLOAT[code]) < level)
-
-
 class BeepDetector:
     @classmethod
     def for_media(cls, fmt: AudioFormat) -> BeepDetector:
@@ -55,7 +50,7 @@ class BeepDetector:
         self._min_frames, self._max_frames = min_ms // FRAME_MS, max_ms // FRAME_MS
         self._level, self._purity, self._drift = level, purity, drift_hz
         self._carry = np.zeros(0, dtype=np.float64)
-        self._quiet_codes = _quiet_ulaw_codes(level) if ulaw else None
+        self._quiet_codes = levels.quiet_ulaw_codes(level) if ulaw else None
         self._run = 0  # tonal frames in a row
         self._run_hz = 0.0
         self._in_sequence = False  # the current run began (almost) where another tone ended

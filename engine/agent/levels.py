@@ -24,8 +24,13 @@ ULAW_TO_FLOAT = _ulaw_decode_table()
 def samples(audio: bytes, fmt: AudioFormat) -> np.ndarray:
     """Mu-law bytes or 16-bit little-endian PCM -> float samples (1.0 = full scale)."""
     if fmt is AudioFormat.ULAW:
-        return ULAW_TO_FLOAT[np.frombuffer(audio, dtype=np.uint8)]
+        return ULAW_TO_FLOAT.take(np.frombuffer(audio, dtype=np.uint8))
     return np.frombuffer(audio[: len(audio) - len(audio) % 2], dtype="<i2").astype(np.float64) / 32768
+
+
+def quiet_ulaw_codes(level: float) -> bytes:
+    """The mu-law codes of samples below `level` (of full scale): a frame of these only is below it in RMS too."""
+    return bytes(code for code in range(256) if abs(ULAW_TO_FLOAT[code]) < level)
 
 
 def rms(audio: bytes, fmt: AudioFormat) -> float:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -145,9 +145,9 @@ class VoiceAgentRunner:
         hitl: HitlService,
         call_log: CallRecorder,
         *,
-        decode_callee: Callable[[bytes], bytes] | None = None,  # call audio -> PCM16: intercepts are detected
+        detect_intercepts: bool = False,  # the network's SIT tones end a call at once
     ) -> None:
-        self._decode_callee = decode_callee
+        self._detect_intercepts = detect_intercepts
         self._pool = pool
         self._call_log = call_log
         self._model = model
@@ -175,7 +175,7 @@ class VoiceAgentRunner:
             broker=self._hitl.broker(task.user_id),
             options=options,
             clock=clock,
-            decode_callee=self._decode_callee,
+            detect_intercepts=self._detect_intercepts,
         )
         return VoiceAgentSession(session, model)
 

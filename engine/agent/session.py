@@ -69,7 +69,7 @@ class AgentCallSession:
         options: AgentSessionOptions | None = None,
         clock: Clock | None = None,
         on_agent_failure: AgentFailureHook | None = None,
-        decode_callee: Callable[[bytes], bytes] | None = None,  # call audio -> PCM16; None: no intercept check
+        detect_intercepts: bool = False,  # listen for the network's SIT tones in the first seconds
     ) -> None:
         self.call = call
         self.task = task
@@ -106,8 +106,7 @@ class AgentCallSession:
         self.tool_context = ToolContext(task, self.control, self.records, self.clock.now, self.options.hitl_timeout_s)
         self.loop = CallLoop(self)
         self.supervision = CallSupervision(self)
-        self._decode_callee = decode_callee
-        self.intercept_check = SitDetector(media_format.sample_rate) if decode_callee is not None else None
+        self.intercept_check = SitDetector.for_media(media_format) if detect_intercepts else None
         self.intercepted = ""  # why the call reached an intercept, once detected
 
     async def run(self) -> CallReport:
@@ -166,8 +165,8 @@ class AgentCallSession:
         return check is not None and not check.detected and check.heard_ms < self.options.intercept_listen_s * 1000
 
     def _check_intercept(self, audio: bytes) -> None:
-        assert self.intercept_check is not None and self._decode_callee is not None
-        if self.intercept_check.feed(self._decode_callee(audio)):
+        assert self.intercept_check is not None
+        if self.intercept_check.feed(audio):
             self.tasks.spawn(self._intercepted(), "intercept")
 
     async def _intercepted(self) -> None:

@@ -17,7 +17,6 @@ from engine.hitl import HitlService
 from engine.lifecycle.build import build_lifecycle
 from engine.lifecycle.call_log import DatabaseCallLog
 from engine.settings import Settings
-from engine.voice.codecs import pcm16_decoder
 from engine.voice.factory import start_voice_model
 
 log = logging.getLogger(__name__)
@@ -33,8 +32,7 @@ async def build_node(settings: Settings) -> Node:
     call_log = DatabaseCallLog(database.pool, retry_s=settings.db_write_retry_s)
     node.telephony = await load_component("telephony")(settings, call_log)
     hitl = HitlService.from_settings(settings, database.pool, database.url)
-    agent = VoiceAgentRunner(database.pool, voice, settings, hitl, call_log,
-                             decode_callee=pcm16_decoder(settings.media_format.value))
+    agent = VoiceAgentRunner(database.pool, voice, settings, hitl, call_log, detect_intercepts=True)
     node.lifecycle = build_lifecycle(settings, database.pool, database.url, node.telephony, agent)
     node.components.extend([call_log, node.telephony, hitl, node.lifecycle])
     return node

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 
 _BIAS = 0x84
@@ -37,11 +35,6 @@ _ENCODE = _build_encode_table()  # indexed by sample + 32768
 def ulaw_to_pcm16(data: bytes) -> bytes:
     """mu-law bytes -> little-endian signed 16-bit samples (twice as many bytes)."""
     return _DECODE[np.frombuffer(data, dtype=np.uint8)].astype("<i2").tobytes()
-
-
-def pcm16_decoder(media_format: str) -> Callable[[bytes], bytes]:
-    """Call audio in `media_format` ("ulaw" or "slin16") -> PCM16 at its own rate."""
-    return ulaw_to_pcm16 if media_format == "ulaw" else bytes
 
 
 def pcm16_to_ulaw(data: bytes) -> bytes:

@@ -239,7 +239,7 @@ async def call_rig(
     supervise: bool = False,
     recorder: Any = None,  # a CallRecorder; default: in memory
     call_id: str = "call-1",
-    decode_callee: Any = None,
+    detect_intercepts: bool = False,
     provider: str = "realtime",
     live_gap_s: float = LIVE_SEGMENT_GAP_S,
 ) -> AsyncIterator[Rig]:
@@ -283,7 +283,7 @@ async def call_rig(
             options=options,
             clock=clock,
             on_agent_failure=apologise,
-            decode_callee=decode_callee,
+            detect_intercepts=detect_intercepts,
         )
         running = asyncio.create_task(agent.run(), name="agent-under-test")
         rig = Rig(sim, script, clock, media, call, recorder, broker, agent, running, hook_calls, provider)

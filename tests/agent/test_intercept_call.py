@@ -8,7 +8,7 @@ import numpy as np
 from ari_apps.simulator.audio import silence, speech
 from engine.lifecycle.analysis import AnalysisInput, VerdictKind, decide_by_rules
 from engine.ports.telephony import CallOutcome, TelephonyResult
-from engine.voice.codecs import pcm16_to_ulaw, ulaw_to_pcm16
+from engine.voice.codecs import pcm16_to_ulaw
 from engine.voice.simulator.script import Reply
 from tests.agent.rig import call_rig
 
@@ -30,7 +30,7 @@ def send_as_callee(rig, pcm8k: bytes) -> None:
 
 
 async def test_an_intercept_ends_the_call_at_once_as_a_dead_number(provider: str) -> None:
-    async with call_rig([GREETING], decode_callee=ulaw_to_pcm16, provider=provider) as rig:
+    async with call_rig([GREETING], detect_intercepts=True, provider=provider) as rig:
         await rig.media.wait_sent(200 * 8)  # the greeting has started
         send_as_callee(rig, silence(0.3) + sit_tones() + speech(3.0))  # then "the number you have dialed..."
         await rig.call.wait_hung_up()
@@ -50,7 +50,7 @@ async def test_an_intercept_ends_the_call_at_once_as_a_dead_number(provider: str
 
 async def test_a_person_answering_is_not_an_intercept(provider: str) -> None:
     async with call_rig(
-        [GREETING, Reply("Thank you.", audio_ms=300)], decode_callee=ulaw_to_pcm16, provider=provider
+        [GREETING, Reply("Thank you.", audio_ms=300)], detect_intercepts=True, provider=provider
     ) as rig:
         await rig.media.wait_sent(200 * 8)
         send_as_callee(rig, speech(8.0, seed=3))
