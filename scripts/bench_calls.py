@@ -13,6 +13,7 @@ that talks (+12025550101) and one that stays silent while recording (+1202555011
 claim them, waits until every call's media is up, then measures a window of `--seconds`:
 
   cpu ms/call-s   engine CPU per second of call, and the simulators' CPU beside it (pbx / model core share)
+  sys             the engine CPU's share spent in the kernel (socket reads and writes, epoll)
   us/fr           engine CPU per 20 ms frame the agent handled (callee frames incl. silence fill + model audio):
                   the same figure by work done, which moves less when the simulators are starved on a busy machine
   RSS KB/call     engine RSS with N calls minus the idle started node, per call
@@ -63,6 +64,16 @@ def percentile(samples: list[float], q: float) -> float:
         return float("nan")
     ordered = sorted(samples)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+
+def engine_loop():
+    """What runs the engine: the loop its tree's `opendeep serve` runs on (engine.app.event_loop,
+    imported from the tree on PYTHONPATH), or asyncio's own for a tree from before there was one."""
+    try:
+        from engine.app import event_loop
+    except ImportError:
+        return asyncio
+    return event_loop
 
 
 def progress(text: str) -> None:
@@ -267,7 +278,7 @@ async def run_engine(args: argparse.Namespace) -> None:
     stamps.delta_to_write.clear()
     stamps.frames_handled = 0
     sims = [int(p) for p in args.sim_pids.split(",")]
-    cpu0, wall0, sim0 = time.process_time(), time.perf_counter(), [process_cpu_s(p) for p in sims]
+    times0, wall0, sim0 = os.times(), time.perf_counter(), [process_cpu_s(p) for p in sims]
     profiler = None
     if args.profile:
         import cProfile
@@ -280,7 +291,9 @@ async def run_engine(args: argparse.Namespace) -> None:
     if profiler is not None:
         profiler.disable()
         profiler.dump_stats(args.profile)
-    cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+    times, wall = os.times(), time.perf_counter() - wall0
+    user, system = times.user - times0.user, times.system - times0.system
+    cpu = user + system
     frames_handled = stamps.frames_handled
     sim_share = [(process_cpu_s(p) - s) / wall for p, s in zip(sims, sim0)]
     rss = rss_bytes()
@@ -288,6 +301,7 @@ async def run_engine(args: argparse.Namespace) -> None:
     up = (live_start + live_end) / 2  # calls in the window
     result = {
         "tree": args.tree, "engine_file": engine.__file__, "speech": args.speech, "calls": n, "up": up, "live_end": live_end, "cpu_ms_per_call_s": cpu / max(1, up) / wall * 1000, "core_share": cpu / wall,
+        "kernel_share": system / max(cpu, 1e-9),
         "cpu_us_per_frame": cpu / max(1, frames_handled) * 1e6,
         "frames_handled_per_call_s": frames_handled / max(1, up) / wall,
         "pbx_share": sim_share[0], "model_share": sim_share[1],
@@ -336,12 +350,12 @@ def database_for(base_url: str, name: str) -> str:
 def fmt_row(r: dict) -> str:
     ok = "yes" if r["sustained"] else "no"
     return (f"{r['tree'][-18:]:>18} {r['speech']:>6} {r['calls']:>5} {r['up']:>4.0f} {r['cpu_ms_per_call_s']:>8.2f} "
-            f"{r.get('cpu_us_per_frame', 0):>6.1f} {r['core_share']:>5.2f} {r['pbx_share']:>5.2f} {r['model_share']:>5.2f} {r['rss_kb_per_call']:>7.0f} "
+            f"{r.get('cpu_us_per_frame', 0):>6.1f} {r['core_share']:>5.2f} {r.get('kernel_share', float('nan')):>4.0%} {r['pbx_share']:>5.2f} {r['model_share']:>5.2f} {r['rss_kb_per_call']:>7.0f} "
             f"{r['in_p50']:>6.2f} {r['in_p99']:>6.2f} {r['out_p50']:>6.2f} {r['out_p99']:>6.2f} "
             f"{r['d2w_p50']:>6.2f} {r['d2w_p99']:>6.2f}  {ok}")  # fmt: skip
 
 
-HEADER = (f"{'tree':>18} {'speech':>6} {'calls':>5} {'up':>4} {'ms/cs':>8} {'us/fr':>6} {'core':>5} {'pbx':>5} {'model':>5} "
+HEADER = (f"{'tree':>18} {'speech':>6} {'calls':>5} {'up':>4} {'ms/cs':>8} {'us/fr':>6} {'core':>5} {'sys':>4} {'pbx':>5} {'model':>5} "
           f"{'KB/call':>7} {'in50':>6} {'in99':>6} {'out50':>6} {'out99':>6} {'d>w50':>6} {'d>w99':>6}  sustained")
 
 
@@ -476,7 +490,7 @@ def main() -> int:
         return 0
     if args.engine:
         args.n = int(args.n)
-        asyncio.run(run_engine(args))
+        engine_loop().run(run_engine(args))
         return 0
     return asyncio.run(orchestrate(args))
 

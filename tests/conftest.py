@@ -18,8 +18,14 @@ import pytest
 
 from db.database import migrate, resolve_database_url
 from db.pool import create_pool
+from engine.app import event_loop
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+def pytest_asyncio_loop_factories(config: pytest.Config, item: pytest.Item) -> dict[str, object]:
+    """Every async test runs on the event loop the product runs on."""
+    return {"loop": event_loop.new_event_loop}
 
 
 def _with_database(url: str, name: str) -> str:

@@ -15,6 +15,7 @@ from typing import Any
 from db.database import migrate, open_database, resolve_database_url
 from db.errors import DataError
 from engine import accounts
+from engine.app import event_loop
 from engine.app.components import load_component
 from engine.app.logs import configure_logging
 from engine.app.wiring import build_node
@@ -198,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
         ("user", "reset-password"): lambda: _user_reset_password(settings, args),
     }
     try:
-        asyncio.run(commands[(args.command, getattr(args, "user_command", None))]())
+        event_loop.run(commands[(args.command, getattr(args, "user_command", None))]())
     except KeyboardInterrupt:
         return 130
     except DataError as exc:
