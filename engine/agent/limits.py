@@ -6,7 +6,9 @@
   fresh model session is opened while the old one goes on, and at a quiet moment
   (nobody speaking, no response under way, no question to the owner open) it takes over with the conversation so far
   (`transcript.summary()`); the old one is closed. The callee hears no gap. Planned,
-  so not counted as a reconnect.
+  so not counted as a reconnect. The end of the callee's turn is no such moment: the old
+  session's answer to it arrives a little later (`ModelLink.answer_due`), and switching
+  then would drop it with the old session's events.
 """
 
 from __future__ import annotations
@@ -59,8 +61,12 @@ class CallLimits:
                 await call.event("voice_session_handover_failed", f"no fresh model session: {exc}")
                 return  # the current one goes on; if it ends, the loop's reconnect takes over
             try:
-                # not while anyone speaks, nor while a tool's answer (the owner's) is awaited by this session
-                await watch.wait_for(lambda: (watch.quiet and not call.questions.asking) or call.status.winding_down)
+                # not while anyone speaks or this session's answer to the callee is on its way, nor while a
+                # tool's answer (the owner's) is awaited by this session
+                await watch.wait_for(
+                    lambda: (watch.quiet and not call.link.answer_due and not call.questions.asking)
+                    or call.status.winding_down
+                )
                 if call.status.winding_down:
                     await spare.close()
                     return

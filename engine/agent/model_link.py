@@ -188,6 +188,15 @@ class ModelLink:
         self.turn += 1
         self._items_at_turn = self._items
 
+    @property
+    def answer_due(self) -> bool:
+        """The callee's last turn has ended and the service's own answer to it (VAD `create_response`)
+        has not started yet: it is on its way (the service's latency), so the events of this session are
+        still needed. Never on a model that owns turn-taking: it may choose to stay silent."""
+        if self.session is None or not self.session.capabilities.supports_response_create:
+            return False
+        return self.turn > self._answered_turn
+
     def response_started(self, response_id: str) -> bool:
         """Note a response under way; True when it is a second reply nobody asked for (cancel it)."""
         self.active_response = response_id
