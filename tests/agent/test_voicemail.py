@@ -93,7 +93,8 @@ async def test_the_models_verdict_waits_for_the_beep_before_the_message(provider
         feed(rig, audio.silence(0.2) + audio.tone(1400, 0.5) + audio.silence(0.2))
         await rig.call.wait_hung_up()
         result = await rig.result()
-    # the first instructions (on Live a bare response.create only continues the delegated machine verdict)
+    # the first instructions the agent gave (on Live the delegated machine verdict is continued with a bare
+    # response.create, which carries none)
     assert MESSAGE in next(i for i in rig.instructions() if i)
     assert result.voicemail_left and rig.event("voicemail").data["evidence"] == "greeting"
 
