@@ -5,8 +5,6 @@ follow-up (tests/agent/test_call_tools.py: the tool result racing a VAD response
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 
 from engine.voice.simulator.script import Reply, SimToolCall
@@ -14,7 +12,9 @@ from tests.agent.rig import call_rig, realtime_only
 
 HELLO = Reply("Hello, this is an AI assistant.", audio_ms=200)
 REPLY = Reply("Reply to the callee.", audio_ms=300)
-SECOND = Reply("A second, unprompted reply.", audio_ms=400)
+# Still under way when the agent cancels it, as a real response would be (it sends nothing before that):
+# the agent's cancel then always goes out, whenever its reader sees the response's events.
+SECOND = Reply("A second, unprompted reply.", audio_ms=400, hold_after_ms=0)
 LAST = Reply("Fine.", audio_ms=200)
 
 
@@ -27,7 +27,7 @@ async def test_a_create_racing_the_vad_response_of_the_turn_is_not_a_second_repl
         if sum(e["type"] == "response.create" for e in session.received) == 2:
             await session.callee_says("Sorry, I pressed the wrong key. Who is calling?")
             if created_first:  # as the service does: its response.created goes out before our refusal
-                await asyncio.sleep(0)  # one turn of the event loop for the response task, no time passes
+                await session.next_sent("response.created")
 
     async with call_rig(
         [HELLO, REPLY, SECOND, LAST],
@@ -42,6 +42,10 @@ async def test_a_create_racing_the_vad_response_of_the_turn_is_not_a_second_repl
         # ... and its response.create reaches the service just after the callee's speech started one
         await rig.sim.wait_for(lambda: len(rig.replies.turns) == 3)
         await rig.recorder.wait_for_turns("call-1", 3)
+        # The agent cancels the second reply before the callee speaks again. The service hears the callee in
+        # audio the agent sends after that cancel, on the same socket, so it handles the cancel first; the
+        # simulator's scripted turn would overtake it (and the cancel would stop the callee's answer).
+        await rig.wait_model_reply_stopped()
         await rig.sim.sessions[0].callee_says("Thanks.")
         await rig.recorder.wait_for_turns("call-1", 5)
         rig.call.callee_hangs_up()

@@ -30,9 +30,21 @@ class SimulatorConnection:
         self.closed = False  # the client's connection has ended
         self.received: list[dict[str, Any]] = []
         self._outbox: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
+        self._sent_waiters: dict[str, list[asyncio.Future[None]]] = {}
 
     def send(self, event: dict[str, Any]) -> None:
         self._outbox.put_nowait({"event_id": self.sim.next_id("event"), **event})
+        for waiter in self._sent_waiters.pop(event.get("type", ""), []):
+            if not waiter.done():
+                waiter.set_result(None)
+
+    async def next_sent(self, event_type: str) -> None:
+        """Wait until the session next sends an event of that type. A test's hook orders the service's
+        events with it (say, a response.created before the refusal of a create) on any event loop,
+        where yielding a turn of the loop would depend on how that loop schedules tasks."""
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._sent_waiters.setdefault(event_type, []).append(waiter)
+        await waiter
 
     async def run(self) -> None:
         writer = asyncio.create_task(self._write_loop(), name=f"{self.WRITER_NAME}-{self.index}")
