@@ -80,7 +80,7 @@ class CallLoop:
         second = link.response_started(event.response_id)
         if (second or self._owner.holds) and link.session is not None:
             link.cancelled.add(event.response_id)
-            await link.session.cancel_response()
+            await link.session.cancel_response(event.response_id)
             if not second:
                 return  # the owner holds the call: the agent listens and does not answer
             await self._call.event(
@@ -143,7 +143,7 @@ class CallLoop:
             session = link.session
             yields = session is not None and session.capabilities.model_yields_on_barge_in
             if not call.options.turn_detection.interrupt_response and session is not None and not yields:
-                await session.cancel_response()
+                await session.cancel_response(link.active_response)
         cut = await cut_agent_audio(call)
         if cut is None:
             return

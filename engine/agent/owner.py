@@ -96,5 +96,5 @@ async def _silence_agent(call: LiveCall) -> None:
     if link.active_response is not None:
         link.cancelled.add(link.active_response)
         if link.session is not None:
-            await link.session.cancel_response()
+            await link.session.cancel_response(link.active_response)
     await cut_agent_audio(call)

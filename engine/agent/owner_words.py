@@ -74,7 +74,7 @@ class OwnerWords:
         try:
             async for event in session.events():
                 if isinstance(event, ResponseStarted):
-                    await session.cancel_response()
+                    await session.cancel_response(event.response_id)
                 elif isinstance(event, SpeechStarted):
                     self._unfinished.add(event.item_id)
                     self._settled.clear()

@@ -181,7 +181,7 @@ class AgentCallSession:
         link = self.link
         if link.active_response is not None and link.session is not None:
             link.cancelled.add(link.active_response)
-            await link.session.cancel_response()
+            await link.session.cancel_response(link.active_response)
         if self.playout is not None and self.playout.speaking:
             await self.playout.interrupt()
         await self.hang_up("intercept: number not in service")
@@ -236,7 +236,7 @@ class AgentCallSession:
         link = self.link
         if link.active_response is not None and link.session is not None:
             link.cancelled.add(link.active_response)  # what the agent was saying is moot now
-            await link.session.cancel_response()
+            await link.session.cancel_response(link.active_response)
             if self.playout is not None and self.playout.speaking:
                 await self.playout.interrupt()
             await link.response_idle.wait()

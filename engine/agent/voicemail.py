@@ -100,7 +100,7 @@ class Voicemail:
         if self._call.status.state is CallState.VOICEMAIL and not self._leaving:
             link.cancelled.add(response_id)
             if link.session is not None:
-                await link.session.cancel_response()
+                await link.session.cancel_response(response_id)
 
     async def speech_started(self) -> None:
         if self._no_beep is not None:
@@ -125,7 +125,7 @@ class Voicemail:
         if link.active_response is not None:
             link.cancelled.add(link.active_response)
             if link.session is not None:
-                await link.session.cancel_response()
+                await link.session.cancel_response(link.active_response)
         if call.playout is not None and call.playout.speaking:
             cut = await call.playout.interrupt()
             if cut is not None:

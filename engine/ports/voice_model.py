@@ -222,7 +222,10 @@ class VoiceSession(Protocol):
     async def truncate(self, item_id: str, audio_end_ms: int) -> None:
         """Cut the agent's item to what the callee actually heard."""
 
-    async def cancel_response(self) -> None: ...
+    async def cancel_response(self, response_id: str) -> None:
+        """Stop the response `response_id` (the id of its ResponseStarted), and only that one: by the
+        time the model reads the cancel it may have started another (the callee's next turn, say),
+        which goes on. Nothing happens when that response is no longer active."""
 
     async def send_tool_result(self, call_id: str, output: str) -> None: ...
 

@@ -143,7 +143,7 @@ class OpenAILiveSession:
     async def truncate(self, item_id: str, audio_end_ms: int) -> None:
         """No-op: the model's context keeps what it generated; the agent keeps the played share."""
 
-    async def cancel_response(self) -> None:
+    async def cancel_response(self, response_id: str) -> None:
         """No-op: the model stops by itself when the callee takes the floor."""
 
     async def send_tool_result(self, call_id: str, output: str) -> None:

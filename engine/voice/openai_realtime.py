@@ -127,10 +127,13 @@ class OpenAIRealtimeSession:
             {"type": "conversation.item.truncate", "item_id": item_id, "content_index": 0, "audio_end_ms": audio_end_ms}
         )
 
-    async def cancel_response(self) -> None:
+    async def cancel_response(self, response_id: str) -> None:
+        """A cancel naming the response: a bare one would stop whichever is active when the service reads
+        it, maybe the answer to the callee's next turn. If that one is done, the service answers
+        response_cancel_not_active (harmless, see `_on_error`)."""
         self._pending_create = None
         if self._response_active:
-            self._send({"type": "response.cancel"})
+            self._send({"type": "response.cancel", "response_id": response_id})
 
     async def send_tool_result(self, call_id: str, output: str) -> None:
         self._send(

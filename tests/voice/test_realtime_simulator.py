@@ -92,6 +92,34 @@ async def test_response_sequence_and_active_response_error() -> None:
         assert done["status"] == "completed" and done["usage"]["output_token_details"]["audio_tokens"] == 5
 
 
+async def test_a_cancel_naming_a_response_stops_only_that_one() -> None:
+    held = {"audio_ms": 200, "hold_after_ms": 0}
+    replies = ScriptedReplies([Reply("One", audio_ms=100), Reply("Two", **held), Reply("Three", **held)])
+    async with RealtimeSimulator(replies, chunk_ms=50) as sim, connect(sim.base_url + "/realtime") as ws:
+        await configure(ws)
+        await ws.send(json.dumps({"type": "response.create"}))
+        first = (await until(ws, "response.done"))[-1]["response"]["id"]
+        await ws.send(json.dumps({"type": "response.create"}))
+        second = (await until(ws, "response.created"))[-1]["response"]["id"]
+        # The first is done and another is active: the cancel naming the first stops nothing
+        await ws.send(json.dumps({"type": "response.cancel", "response_id": first, "event_id": "late"}))
+        error = (await until(ws, "error"))[-1]["error"]
+        assert (error["code"], error["event_id"]) == ("response_cancel_not_active", "late")
+        assert sim.sessions[0].response_active and sim.sessions[0].cancel_reason is None
+        await ws.send(json.dumps({"type": "response.cancel", "response_id": second}))
+        done = (await until(ws, "response.done"))[-1]["response"]
+        assert (done["id"], done["status"], done["status_details"]["reason"]) == (
+            second,
+            "cancelled",
+            "client_cancelled",
+        )
+        await ws.send(json.dumps({"type": "response.create"}))
+        third = (await until(ws, "response.created"))[-1]["response"]["id"]
+        await ws.send(json.dumps({"type": "response.cancel"}))  # a bare cancel stops the active one
+        done = (await until(ws, "response.done"))[-1]["response"]
+        assert (done["id"], done["status"]) == (third, "cancelled")
+
+
 async def test_energy_vad_finds_speech_in_appended_audio() -> None:
     async with (
         RealtimeSimulator(ScriptedReplies([Reply("Yes?", audio_ms=100)]), energy_vad=True) as sim,

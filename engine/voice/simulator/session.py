@@ -32,6 +32,7 @@ class SimulatedSession(SimulatorConnection):
         self.input_ms = 0  # appended input audio, on the input timeline
         self._new_items: list[dict[str, Any]] = []
         self._response: asyncio.Task[None] | None = None
+        self._response_id: str | None = None  # the id of the latest response (the active one while it streams)
         self._cancel_reason: str | None = None
         self._release = asyncio.Event()
         self._idle: asyncio.Task[None] | None = None
@@ -188,9 +189,19 @@ class SimulatedSession(SimulatorConnection):
         self.start_response("response.create", instructions=options.get("instructions"))
 
     async def _on_response_cancel(self, event: dict[str, Any]) -> None:
+        """A cancel naming a response stops only that one: one that is done (another may be active by
+        now) is answered like a cancel with nothing active. A bare cancel stops whichever is active."""
+        wanted = event.get("response_id")
         if not self.response_active:
             self.send_error(
                 "response_cancel_not_active", "Cancellation failed: no active response found", event.get("event_id")
+            )
+            return
+        if wanted and wanted != self._response_id:
+            self.send_error(
+                "response_cancel_not_active",
+                f"Cancellation failed: response {wanted} is not active",
+                event.get("event_id"),
             )
             return
         self.cancel_response("client_cancelled")
@@ -220,7 +231,10 @@ class SimulatedSession(SimulatorConnection):
         reply = self.sim.responder.reply(turn)
         self._cancel_reason = None
         self._release = asyncio.Event()
-        self._response = asyncio.create_task(self._stream(reply), name=f"sim-response-{self.index}")
+        self._response_id = self.sim.next_id("resp")
+        self._response = asyncio.create_task(
+            self._stream(reply, self._response_id), name=f"sim-response-{self.index}"
+        )
 
     def cancel_response(self, reason: str) -> None:
         self._cancel_reason = reason
@@ -231,8 +245,8 @@ class SimulatedSession(SimulatorConnection):
         if self._response is not None:
             await asyncio.wait({self._response})
 
-    async def _stream(self, reply: Reply) -> None:
-        spoken_ms = await stream_reply(self, reply)
+    async def _stream(self, reply: Reply, response_id: str) -> None:
+        spoken_ms = await stream_reply(self, reply, response_id)
         self.hearing.response_done(spoken_ms)
         self._maybe_start_idle(spoken_ms)
 

@@ -31,9 +31,8 @@ class ReplyTarget(Protocol):
     def output_audio(self, duration_ms: float, phase_ms: float) -> bytes: ...
 
 
-async def stream_reply(s: ReplyTarget, reply: Reply) -> float:
-    """Streams the response; returns how many ms of audio it sent."""
-    response_id = s.sim.next_id("resp")
+async def stream_reply(s: ReplyTarget, reply: Reply, response_id: str) -> float:
+    """Streams the response `response_id`; returns how many ms of audio it sent."""
     output: list[dict[str, Any]] = []
     s.send({"type": "response.created", "response": _response(response_id, "in_progress", [])})
     s.send_rate_limits(s.sim.rate_limit_remaining)
