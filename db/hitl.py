@@ -62,16 +62,33 @@ async def get_request(conn: Executor, user_id: int, request_id: UUID) -> HitlReq
 
 
 async def list_requests(
-    conn: Executor, user_id: int, *, status: str | None = None, task_id: UUID | None = None, limit: int = 100
+    conn: Executor,
+    user_id: int,
+    *,
+    status: str | None = None,
+    task_id: UUID | None = None,
+    call_id: UUID | None = None,
+    limit: int = 100,
 ) -> list[HitlRequest]:
+    """The user's questions, newest first; `call_id`: those one call asked.
+
+    `task_id`: the task's own questions, those of its attempts and after them. A test call of the task
+    ("Try it") keeps the task's id on its questions (the inbox shows the task), but they are not the task's:
+    its answer reaches the test call only, so they stay off the task's page and do not count as the question
+    the task waits on (`park_for_user_info`); `call_id` (or the inbox) lists them.
+    """
     records = await conn.fetch(
-        f"""SELECT {_HITL} FROM hitl_requests
-            WHERE user_id = $1 AND ($2::text IS NULL OR status = $2) AND ($3::uuid IS NULL OR task_id = $3)
-            ORDER BY created_at DESC LIMIT $4""",
+        f"""SELECT {columns(HitlRequest, "h")} FROM hitl_requests h
+            WHERE h.user_id = $1 AND ($2::text IS NULL OR h.status = $2)
+              AND ($3::uuid IS NULL OR (h.task_id = $3 AND NOT EXISTS (
+                   SELECT 1 FROM calls c WHERE c.id = h.call_id AND c.user_id = h.user_id AND c.is_test)))
+              AND ($5::uuid IS NULL OR h.call_id = $5)
+            ORDER BY h.created_at DESC LIMIT $4""",
         user_id,
         status,
         task_id,
         limit,
+        call_id,
     )
     return [HitlRequest.from_record(r) for r in records]
 

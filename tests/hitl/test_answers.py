@@ -213,3 +213,24 @@ async def test_a_question_of_a_test_call_that_is_over_is_not_kept_for_the_tasks_
         assert "test call that is over" in result.message and not result.can_answer_for_next_call
     assert (await hitl.get_request(pool, user.id, request.id)).status == "open"
     assert await _task_as_stored(pool, user.id, live.task.id) == before  # still waiting for its real call's answer
+
+
+async def test_a_test_calls_open_question_does_not_stand_in_for_the_one_a_real_call_leaves(pool, make_user):
+    """The owner tries the task while a real attempt is on: when that attempt ends needing the owner, the task
+    waits with a question of its own, not with the test call's (whose answer only the test call hears)."""
+    user = await make_user()
+    live = await task_on_a_call(pool, user.id)
+    test_call = await calls.create_call(pool, user.id, live.task.id, attempt=1, node_id="node-a",
+                                        destination="browser", is_test=True)
+    tried = await hitl.create_request(pool, user.id, live.task.id, question="Which afternoon suits Ada?",
+                                      deadline=NOW + timedelta(seconds=300), call_id=test_call.id)
+    await _end_call(pool, live)
+    parked = await park_for_user_info(pool, user.id, live.task.id, waiting(live, "Waiting for the owner"),
+                                      question="Which day suits Ada?", now=NOW)
+    assert parked.status == TaskStatus.PENDING_USER_INFO
+    asked = await pool.fetch("SELECT id, call_id, question, status FROM hitl_requests WHERE task_id = $1", live.task.id)
+    assert sorted((r["call_id"], r["question"], r["status"]) for r in asked) == sorted([
+        (test_call.id, "Which afternoon suits Ada?", "open"), (live.call.id, "Which day suits Ada?", "open")])
+    assert (await hitl.get_request(pool, user.id, tried.id)).status == "open"  # still the test call's to hear
+    task_questions = await hitl.list_requests(pool, user.id, task_id=live.task.id)
+    assert [(q.call_id, q.question) for q in task_questions] == [(live.call.id, "Which day suits Ada?")]

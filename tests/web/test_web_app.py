@@ -7,7 +7,7 @@ import io
 import re
 from datetime import UTC, datetime, timedelta
 
-from db import api_tokens, campaigns, events, tasks, users
+from db import api_tokens, calls, campaigns, events, hitl, tasks, users
 from db.models import TaskStatus
 from db.tasks import TaskDraft
 from tests.web.conftest import PASSWORD, make_world
@@ -332,6 +332,27 @@ def test_timeline_messages_do_not_repeat_what_their_chips_say():
         ("tool_call", "end_call done"),
     ]
     assert rows[0][0] == at + timedelta(seconds=1)
+
+
+async def test_a_test_calls_question_is_in_the_inbox_and_on_the_test_call_not_on_the_tasks_timeline(signed_in, pool):
+    """"Try it" asks the owner something: the inbox and the test call's page show it; the task's page shows
+    the questions of its real attempts only (a test never becomes part of the task's story)."""
+    web, user = await signed_in()
+    world = await make_world(pool, user)  # a real attempt that asked "Is Thursday 3pm fine?"
+    test_call = await calls.create_call(pool, user.id, world.task.id, attempt=1, node_id="n1", destination="browser",
+                                        is_test=True)
+    await hitl.create_request(pool, user.id, world.task.id, call_id=test_call.id, question="Which afternoon suits Ada?",
+                              deadline=datetime.now(UTC) + timedelta(minutes=5))
+    for path in (f"/tasks/{world.task.id}", f"/fragments/tasks/{world.task.id}"):
+        shown = (await web.client.get(path)).text
+        timeline = shown.split('<ol class="timeline">', 1)[1].split("</ol>", 1)[0]
+        assert "Is Thursday 3pm fine?" in timeline
+        assert "Which afternoon suits Ada?" not in shown, path
+    assert "Which afternoon suits Ada?" in (await web.client.get("/inbox")).text
+    own_view = (await web.client.get(f"/calls/{test_call.id}")).text
+    assert "Which afternoon suits Ada?" in own_view and "Is Thursday 3pm fine?" not in own_view
+    real_call = (await web.client.get(f"/calls/{world.call.id}")).text
+    assert "Is Thursday 3pm fine?" in real_call and "Which afternoon suits Ada?" not in real_call
 
 
 async def test_a_campaign_downloads_as_csv_from_the_dashboard_and_the_task_page(signed_in, pool):

@@ -25,7 +25,7 @@ async def _call_view(request: Request, call_id: UUID) -> dict[str, Any]:
     ari = await events.list_ari_events(pool, user.id, call_id=call_id, limit=2000)
     turns = await transcripts.list_turns(pool, user.id, call_id)
     call_events = await events.list_call_events(pool, user.id, call_id)
-    questions = [q for q in await hitl.list_requests(pool, user.id, task_id=call.task_id) if q.call_id == call_id]
+    questions = await hitl.list_requests(pool, user.id, call_id=call_id)
     return {
         "call": call, "turns": turns, "call_events": call_events, "questions": questions, "all_ari_events": ari,
         "task": await test_call_task(pool, call),
