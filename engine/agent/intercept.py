@@ -8,9 +8,10 @@ in any chunk size and says when the three segments have been heard, in order, ea
 
 Each 20 ms block is measured at the SIT frequencies by a single-bin DFT (one matrix product
 with their cosines and sines): a block belongs to segment k when one of k's frequencies holds
-most of the block's energy. A mu-law chunk whose every sample is quieter than the silence
-level is counted as silence without decoding it (one `bytes.translate`). Speech spreads its energy over many harmonics, so it never does for
-long; and the detector also requires the three segments in order with at most a short gap.
+most of the block's energy. Speech spreads its energy over many harmonics, so it never does for
+long; and the detector also requires the three segments in order with at most a short gap. A
+mu-law chunk whose every sample is quieter than the silence level is counted as silence without
+decoding it (one `bytes.translate`).
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ class SitDetector:
     def __init__(self, sample_rate: int = 8000, *, ulaw: bool = False) -> None:
         self.sample_rate = sample_rate
         self.block = sample_rate * BLOCK_MS // 1000
-        self._format = AudioFormat.ULAW if ulaw else AudioFormat.SLIN16
+        self._format = AudioFormat.ULAW if ulaw else AudioFormat.SLIN16  # how the bytes decode (any 16-bit PCM)
         self._block_bytes = self.block if ulaw else 2 * self.block
         self._quiet_codes = levels.quiet_ulaw_codes(MIN_RMS) if ulaw else None
         turns = 2 * np.pi * np.outer([f for segment in SEGMENT_FREQUENCIES_HZ for f in segment], np.arange(self.block))
