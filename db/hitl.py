@@ -94,16 +94,19 @@ async def list_requests(
 
 
 async def list_inbox_requests(conn: Executor, user_id: int, *, limit: int = 100) -> list[InboxQuestion]:
-    """The user's questions, newest first, each with its task's callee and objective."""
+    """The user's questions, newest first, each with its task's callee and objective, and whether a test call
+    ("Try it", of a task or of a plan's proposed call) asked it: the inbox then leads to that test call's page,
+    not to the task's (which does not show it) nor to the call page's voice panel (a test call has none)."""
     records = await conn.fetch(
         f"""SELECT {columns(HitlRequest, "h")},
                    coalesce(t.callee_name, c.test_draft #>> '{{task,callee_name}}', '') AS callee_name,
                    coalesce(t.phone_number, c.test_draft #>> '{{task,phone_number}}', '') AS phone_number,
-                   coalesce(t.objective, c.test_draft #>> '{{task,objective}}', '') AS objective
+                   coalesce(t.objective, c.test_draft #>> '{{task,objective}}', '') AS objective,
+                   coalesce(c.is_test, false) AS is_test
             FROM hitl_requests h
             LEFT JOIN tasks t ON t.id = h.task_id AND t.user_id = h.user_id
-            LEFT JOIN calls c ON h.task_id IS NULL AND c.id = h.call_id AND c.user_id = h.user_id
-            WHERE h.user_id = $1 AND (t.id IS NOT NULL OR c.id IS NOT NULL)
+            LEFT JOIN calls c ON c.id = h.call_id AND c.user_id = h.user_id
+            WHERE h.user_id = $1 AND (t.id IS NOT NULL OR (h.task_id IS NULL AND c.id IS NOT NULL))
             ORDER BY h.created_at DESC LIMIT $2""",
         user_id,
         limit,

@@ -175,6 +175,7 @@ class InboxQuestion(HitlRequest):
     callee_name: str
     phone_number: str
     objective: str
+    is_test: bool  # a test call asked it (call_id): its answer and its page are the test call's, not the task's
 
 
 class DndNumber(Row):

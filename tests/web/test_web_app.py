@@ -6,6 +6,7 @@ import csv
 import io
 import re
 from datetime import UTC, datetime, timedelta
+from uuid import uuid4
 
 from db import api_tokens, calls, campaigns, events, hitl, tasks, users
 from db.models import TaskStatus
@@ -334,15 +335,22 @@ def test_timeline_messages_do_not_repeat_what_their_chips_say():
     assert rows[0][0] == at + timedelta(seconds=1)
 
 
+async def _a_task_tried_while_its_real_call_asks(pool, user):
+    """A task whose real attempt asked "Is Thursday 3pm fine?" and whose test call ("Try it") asks "Which
+    afternoon suits Ada?": (world, test call, the test call's question)."""
+    world = await make_world(pool, user)
+    test_call = await calls.create_call(pool, user.id, world.task.id, attempt=1, node_id="n1", destination="browser",
+                                        is_test=True)
+    tried = await hitl.create_request(pool, user.id, world.task.id, call_id=test_call.id,
+                                      question="Which afternoon suits Ada?", deadline=datetime.now(UTC) + timedelta(minutes=5))
+    return world, test_call, tried
+
+
 async def test_a_test_calls_question_is_in_the_inbox_and_on_the_test_call_not_on_the_tasks_timeline(signed_in, pool):
     """"Try it" asks the owner something: the inbox and the test call's page show it; the task's page shows
     the questions of its real attempts only (a test never becomes part of the task's story)."""
     web, user = await signed_in()
-    world = await make_world(pool, user)  # a real attempt that asked "Is Thursday 3pm fine?"
-    test_call = await calls.create_call(pool, user.id, world.task.id, attempt=1, node_id="n1", destination="browser",
-                                        is_test=True)
-    await hitl.create_request(pool, user.id, world.task.id, call_id=test_call.id, question="Which afternoon suits Ada?",
-                              deadline=datetime.now(UTC) + timedelta(minutes=5))
+    world, test_call, _ = await _a_task_tried_while_its_real_call_asks(pool, user)
     for path in (f"/tasks/{world.task.id}", f"/fragments/tasks/{world.task.id}"):
         shown = (await web.client.get(path)).text
         timeline = shown.split('<ol class="timeline">', 1)[1].split("</ol>", 1)[0]
@@ -353,6 +361,47 @@ async def test_a_test_calls_question_is_in_the_inbox_and_on_the_test_call_not_on
     assert "Which afternoon suits Ada?" in own_view and "Is Thursday 3pm fine?" not in own_view
     real_call = (await web.client.get(f"/calls/{world.call.id}")).text
     assert "Is Thursday 3pm fine?" in real_call and "Which afternoon suits Ada?" not in real_call
+
+
+async def test_the_inbox_says_a_question_comes_from_a_test_call_and_leads_to_that_test_call(signed_in, pool):
+    """A test call's question (of a task or of a plan's proposed call) says in the inbox that a test call asks it
+    and leads to the test call's own page, where the owner hears and talks to the agent: not to the task's page
+    (which does not show it) nor to the call page's voice panel (which a test call has not). A real call's
+    question keeps its links: join the call by voice, open the task."""
+    from engine.agent.test_call import open_plan_test_call
+
+    web, user = await signed_in()
+    world, test_call, tried = await _a_task_tried_while_its_real_call_asks(pool, user)
+    planned_call = await open_plan_test_call(
+        pool, user.id, TaskDraft(phone_number="+14155550177", callee_name="Bright Smiles", objective="Book a checkup"),
+        "n1", conversation_id=uuid4(), index=0)
+    planned = await hitl.create_request(pool, user.id, planned_call.id, call_id=planned_call.id,
+                                        question="Which morning suits Ada?", deadline=datetime.now(UTC) + timedelta(minutes=5))
+    for path in ("/inbox", "/fragments/inbox"):
+        shown = (await web.client.get(path)).text
+
+        def card(question_id, shown=shown):
+            return shown.split(f'data-question-id="{question_id}"', 1)[1].split("</section>", 1)[0]
+
+        def links(question_id):
+            return re.findall(r'<a[^>]* href="([^"]+)"[^>]*>([^<]+)</a>', card(question_id))
+
+        real = card(world.question.id)
+        assert "Test call" not in real and "Smile Dental" in real, path
+        assert links(world.question.id) == [(f"/calls/{world.call.id}#owner-voice", "Answer by voice"),
+                                            (f"/tasks/{world.task.id}", "Open the task")], path
+        about = card(tried.id).split('class="question-about"', 1)[1].split("</p>", 1)[0]
+        assert "Test call of" in about and "Smile Dental" in about, (path, about)
+        assert links(tried.id) == [(f"/test-calls/{test_call.id}", "Open the test call")], path
+        about = card(planned.id).split('class="question-about"', 1)[1].split("</p>", 1)[0]
+        assert "Test of a planned call to" in about and "Bright Smiles" in about, (path, about)
+        assert links(planned.id) == [(f"/test-calls/{planned_call.id}", "Open the test call")], path
+    await hitl.answer_request(pool, user.id, tried.id, "Friday")  # among the earlier questions, it still says so
+    earlier = (await web.client.get("/inbox")).text.split("<h2>Earlier questions</h2>", 1)[1]
+    assert "Test call of Smile Dental:</span> <b>Which afternoon suits Ada?</b>" in earlier, earlier
+    for call in (test_call, planned_call):  # where the links lead: the test call's page, with its Start button
+        own_page = await web.client.get(f"/test-calls/{call.id}")
+        assert own_page.status_code == 200 and 'id="test-call"' in own_page.text
 
 
 async def test_a_campaign_downloads_as_csv_from_the_dashboard_and_the_task_page(signed_in, pool):
