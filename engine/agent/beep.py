@@ -61,9 +61,9 @@ class BeepDetector:
 
     def feed(self, audio: bytes) -> bool:
         """Add audio at `rate` (16-bit little-endian PCM, or mu-law); True when a beep ended within it."""
-        if self._quiet_codes is not None and not len(self._carry) and len(audio) % self._n == 0:
-            if not audio.translate(None, self._quiet_codes):  # every sample quiet: no tone, no numpy
-                return any([self._step(None) for _ in range(len(audio) // self._n)])
+        quiet = 0 if len(self._carry) else levels.quiet_frames(audio, self._quiet_codes, self._n)
+        if quiet:  # every sample quiet: no tone
+            return any([self._step(None) for _ in range(quiet)])
         samples = levels.samples(audio, AudioFormat.ULAW if self._ulaw else AudioFormat.SLIN16)
         data = np.concatenate((self._carry, samples)) if len(self._carry) else samples
         whole = len(data) - len(data) % self._n

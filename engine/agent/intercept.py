@@ -60,12 +60,12 @@ class SitDetector:
         """Add audio; True once the three segments have been heard (and from then on)."""
         if self.detected:
             return True
-        if self._quiet_codes is not None and not len(self._carry) and len(audio) % self._block_bytes == 0:
-            if not audio.translate(None, self._quiet_codes):  # every sample quiet: silence, no numpy
-                for _ in range(len(audio) // self._block_bytes):
-                    self._add_block(0)
-                    self.heard_ms += BLOCK_MS
-                return False
+        quiet = 0 if len(self._carry) else levels.quiet_frames(audio, self._quiet_codes, self._block_bytes)
+        for _ in range(quiet):  # every sample quiet: silence, no decoding
+            self._add_block(0)
+            self.heard_ms += BLOCK_MS
+        if quiet:
+            return False
         samples = levels.samples(audio, self._format)
         if len(self._carry):
             samples = np.concatenate((self._carry, samples))

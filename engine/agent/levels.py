@@ -33,6 +33,14 @@ def quiet_ulaw_codes(level: float) -> bytes:
     return bytes(code for code in range(256) if abs(ULAW_TO_FLOAT[code]) < level)
 
 
+def quiet_frames(audio: bytes, quiet_codes: bytes | None, frame_bytes: int) -> int:
+    """How many whole frames of `frame_bytes` mu-law `audio` is when every sample is one of `quiet_codes`
+    (`quiet_ulaw_codes`), found with one `bytes.translate` and no numpy; 0 otherwise (or no codes: not mu-law)."""
+    if quiet_codes is None or len(audio) % frame_bytes or audio.translate(None, quiet_codes):
+        return 0
+    return len(audio) // frame_bytes
+
+
 def rms(audio: bytes, fmt: AudioFormat) -> float:
     """Root mean square of a frame, 0..1 of full scale (0 for an empty frame)."""
     x = samples(audio, fmt)
