@@ -71,23 +71,15 @@ class CallWatch:
         if call.status.winding_down:
             return
         before = self.responses_started  # the responses that came before the one carrying the last word
-        if call.link.active_response is not None and self._model_owns_turns():
-            before -= 1  # the model's turn under way carries it
+        if call.link.active_response is not None and call.link.model_owns_turns:
+            # On Realtime a request made while a response is under way waits for it (ModelLink): a NEW
+            # response carries the last word. GPT-Live has none: the directive reaches the model while it
+            # speaks (it may have just started by itself, e.g. on a delegated tool's result), it cuts short
+            # what it was saying and goes on with the last word, and nothing on the wire tells the two apart.
+            before -= 1  # the model's turn under way carries it: said once the model falls quiet
         await call.link.create_response(instructions)
         await call.status.set(CallState.ENDING, step)
         call.tasks.spawn(self._hang_up_after_last_word(before, reason), "last-word")
-
-    def _model_owns_turns(self) -> bool:
-        """Our request reaches the model at once, even mid-turn, and no response of its own answers it.
-
-        On Realtime a request made while a response is under way waits for it (engine.agent.model_link):
-        a NEW response carries the last word. GPT-Live has no response lifecycle: the directive reaches
-        the model while it speaks (it may have just started by itself, e.g. on a delegated tool's
-        result), it cuts short what it was saying and goes on with the last word, and nothing on the
-        wire tells the two apart. The turn under way is then the last word: said once the model falls
-        quiet."""
-        session = self.call.link.session
-        return session is not None and not session.capabilities.supports_response_create
 
     async def _hang_up_after_last_word(self, before: int, reason: str) -> None:
         call = self.call

@@ -145,9 +145,9 @@ class ModelLink:
     async def create_response(self, instructions: str | None = None) -> None:
         if self.session is None or self._status.winding_down:
             return
-        if not self.session.capabilities.supports_response_create:
-            # The model owns turn-taking: there is no response to wait for, queue or match; the
-            # adapter turns this into a directive (or continues a delegated tool call).
+        if self.model_owns_turns:
+            # There is no response to wait for, queue or match; the adapter turns this into a
+            # directive (or continues a delegated tool call).
             self._last_create = instructions  # what a retry after a rate limit asks again
             await self.session.create_response(instructions)
             return
@@ -189,11 +189,17 @@ class ModelLink:
         self._items_at_turn = self._items
 
     @property
+    def model_owns_turns(self) -> bool:
+        """The model takes turns itself (GPT-Live): no response lifecycle, so a request reaches it at once,
+        even mid-turn, and is never queued behind, matched to or answered by a response of its own."""
+        return self.session is not None and not self.session.capabilities.supports_response_create
+
+    @property
     def answer_due(self) -> bool:
         """The callee's last turn has ended and the service's own answer to it (VAD `create_response`)
         has not started yet: it is on its way (the service's latency), so the events of this session are
         still needed. Never on a model that owns turn-taking: it may choose to stay silent."""
-        if self.session is None or not self.session.capabilities.supports_response_create:
+        if self.session is None or self.model_owns_turns:
             return False
         return self.turn > self._answered_turn
 
